@@ -1,0 +1,1 @@
+"""pinit.runtime"""

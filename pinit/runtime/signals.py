@@ -1,0 +1,96 @@
+"""Which signals pinit catches, and what the child must inherit instead.
+
+The kernel drops a signal sent to a namespace's PID 1 unless PID 1 has a handler for it, so
+every signal we forward needs one. Left out, as tini leaves them out:
+- SIGKILL, SIGSTOP: cannot be caught.
+- SIGCHLD: ours; it drives the reaper.
+- SIGTTIN, SIGTTOU: ignored, so pinit is never stopped by touching the terminal it handed to
+  the child (tini does the same).
+- SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS: synchronous faults. A Python
+  handler would return to the faulting instruction and spin; a real fault must kill us.
+- SIGPIPE, SIGXFSZ: CPython ignores them so a write reports EPIPE/EFBIG instead; forwarding
+  would turn pinit's own broken stdout into a signal to the child.
+Real-time signals are forwarded too (dumb-init #70 was a bug report about exactly those).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+NOT_FORWARDED = frozenset(
+    {
+        signal.SIGKILL,
+        signal.SIGSTOP,
+        signal.SIGCHLD,
+        signal.SIGTTIN,
+        signal.SIGTTOU,
+        signal.SIGSEGV,
+        signal.SIGBUS,
+        signal.SIGILL,
+        signal.SIGFPE,
+        signal.SIGABRT,
+        signal.SIGTRAP,
+        signal.SIGSYS,
+        signal.SIGPIPE,
+        signal.SIGXFSZ,
+    }
+)
+
+IGNORED_BY_PINIT = (signal.SIGTTIN, signal.SIGTTOU)
+
+
+def forwardable() -> list[int]:
+    """Every catchable signal pinit relays, real-time ones included."""
+    return sorted(int(s) for s in signal.valid_signals() if s not in NOT_FORWARDED)
+
+
+def watched() -> list[int]:
+    """Forwardable signals plus SIGCHLD: everything that must wake the loop."""
+    return [*forwardable(), int(signal.SIGCHLD)]
+
+
+def ignore_job_control() -> None:
+    for sig in IGNORED_BY_PINIT:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def reset_in_child(handled: list[int]) -> None:
+    """Run between fork and exec, with every signal still blocked by the parent.
+
+    Each signal pinit handled goes back to SIG_DFL *before* the mask is lifted, so a signal
+    that reached the child early stays pending and then acts with its default meaning: it is
+    neither lost in a Python handler that exec discards, nor written into the wakeup pipe the
+    child inherited (which would make pinit believe it received it). Ignored ones are reset
+    too: CPython ignores SIGPIPE and SIGXFSZ and pinit ignores SIGTTIN/SIGTTOU, and a child
+    that inherited SIG_IGN for SIGPIPE spins on EPIPE instead of dying as `yes | head` expects.
+    """
+    signal.set_wakeup_fd(-1)
+    for sig in (*handled, signal.SIGPIPE, signal.SIGXFSZ, *IGNORED_BY_PINIT):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        rtmin = int(signal.SIGRTMIN)
+        return f"SIGRTMIN+{signum - rtmin}" if signum >= rtmin else f"signal {signum}"
+
+
+def describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {name(os.WTERMSIG(status))}"
+    if os.WIFEXITED(status):
+        return f"exit {os.WEXITSTATUS(status)}"
+    return f"status {status:#x}"
+
+
+def exit_code(status: int) -> int:
+    """The shell's convention, which tini and dumb-init share: 128+N for death by signal N."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return 1

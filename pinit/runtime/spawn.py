@@ -1,0 +1,178 @@
+"""Start one program: fork, set up the child's identity and signals, exec. Never wait.
+
+Why our own fork instead of `subprocess.Popen`: Popen cannot set rlimits or reset the signal
+mask without `preexec_fn`, and a Popen object that is dropped before `wait()` lands in
+`subprocess._active`, where the next Popen polls it with waitpid(pid) and steals the exit
+status from our reaper (CPython then reports returncode 0, so a crash looks like success).
+pinit is single-threaded, so fork is safe here, and the child runs only os-level calls
+before exec.
+
+The exec error travels back through a close-on-exec pipe: EOF means exec succeeded; otherwise
+the child writes "stage:errno" and exits 127 (not found) or 126 (found, not runnable), the
+shell's convention that tini follows.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pinit.runtime import signals
+
+RLIMITS: Mapping[str, int] = {
+    name[len("RLIMIT_") :].lower(): getattr(resource, name)
+    for name in dir(resource)
+    if name.startswith("RLIMIT_")
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnSpec:
+    argv: tuple[str, ...]
+    env: Mapping[str, str] | None = None  # None: inherit pinit's environment
+    cwd: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    groups: tuple[int, ...] | None = None
+    umask: int | None = None
+    rlimits: tuple[tuple[str, int, int], ...] = ()  # (name, soft, hard); -1 = unlimited
+    new_session: bool = False  # setsid(): own session and group, detached from the tty
+    tty_foreground: bool = False  # own group in pinit's session + terminal foreground
+    stdin: int | None = None  # fds to dup2 onto 0/1/2; None inherits pinit's
+    stdout: int | None = None
+    stderr: int | None = None
+    pass_fds: tuple[int, ...] = ()
+    handled_signals: tuple[int, ...] = field(default_factory=tuple)
+
+
+class SpawnError(Exception):
+    """The program could not be started. `pid` is the child that already exited with `code`."""
+
+    def __init__(self, pid: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.code = code
+        self.message = message
+
+
+_STAGES = {
+    "exec": "cannot run",
+    "chdir": "cannot change directory to",
+    "ids": "cannot switch user/group for",
+    "rlimit": "cannot set rlimit for",
+    "fds": "cannot set up file descriptors for",
+}
+
+
+def spawn(spec: SpawnSpec) -> int:
+    """Fork and exec `spec`; return the pid, or raise SpawnError once the child reported."""
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns here
+            _child(spec, err_r, err_w)
+        if not spec.new_session:
+            try:
+                # Both sides set the group, so a signal forwarded right after fork finds it.
+                os.setpgid(pid, pid)
+            except OSError:
+                pass  # the child already exec'd and set it, or is already gone
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        os.close(err_w)
+    try:
+        report = b""
+        while chunk := os.read(err_r, 256):
+            report += chunk
+    finally:
+        os.close(err_r)
+    if not report:
+        return pid
+    stage, _, num = report.decode(errors="replace").partition(":")
+    code_num = int(num) if num.isdigit() else 0
+    exit_code = 127 if code_num == errno.ENOENT and stage == "exec" else 126
+    what = spec.cwd if stage == "chdir" else spec.argv[0]
+    reason = os.strerror(code_num) if code_num else "unknown error"
+    raise SpawnError(pid, exit_code, f"{_STAGES.get(stage, stage)} {what!r}: {reason}")
+
+
+def _child(spec: SpawnSpec, err_r: int, err_w: int) -> None:  # pragma: no cover
+    stage = "fds"
+    try:
+        os.close(err_r)
+        if spec.new_session:
+            os.setsid()
+        else:
+            os.setpgid(0, 0)
+            if spec.tty_foreground:
+                try:
+                    # SIGTTOU is still ignored (inherited from pinit), so this cannot stop us.
+                    os.tcsetpgrp(0, os.getpid())
+                except OSError:
+                    pass  # stdin is not our controlling terminal after all
+        signals.reset_in_child(list(spec.handled_signals))
+        _dup_stdio(spec)
+        _close_fds(keep={err_w, *spec.pass_fds})
+        for fd in spec.pass_fds:
+            os.set_inheritable(fd, True)
+        stage = "rlimit"
+        for name, soft, hard in spec.rlimits:
+            resource.setrlimit(RLIMITS[name], (_lim(soft), _lim(hard)))
+        if spec.umask is not None:
+            os.umask(spec.umask)
+        stage = "ids"
+        if spec.groups is not None:
+            os.setgroups(list(spec.groups))
+        if spec.gid is not None:
+            os.setgid(spec.gid)
+        if spec.uid is not None:
+            os.setuid(spec.uid)
+        stage = "chdir"
+        if spec.cwd is not None:
+            # After setuid, so a directory the user may not enter fails here, as in a login.
+            os.chdir(spec.cwd)
+        stage = "exec"
+        _exec(spec.argv, spec.env)
+    except OSError as exc:
+        _report(err_w, stage, exc.errno or 0)
+    except BaseException:
+        _report(err_w, stage, 0)
+    os._exit(127 if stage == "exec" else 126)
+
+
+def _exec(argv: Sequence[str], env: Mapping[str, str] | None) -> None:  # pragma: no cover
+    if env is None:
+        os.execvp(argv[0], list(argv))
+    else:
+        os.execvpe(argv[0], list(argv), dict(env))
+
+
+def _dup_stdio(spec: SpawnSpec) -> None:  # pragma: no cover
+    for target, fd in ((0, spec.stdin), (1, spec.stdout), (2, spec.stderr)):
+        if fd is not None and fd != target:
+            os.dup2(fd, target)  # dup2 clears CLOEXEC on the target
+
+
+def _close_fds(keep: set[int]) -> None:  # pragma: no cover
+    """Leave the program only 0, 1, 2 and what it was given: pinit's sockets are not its."""
+    low = 3
+    for fd in sorted(f for f in keep if f >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
+def _lim(value: int) -> int:
+    return resource.RLIM_INFINITY if value < 0 else value
+
+
+def _report(fd: int, stage: str, num: int) -> None:  # pragma: no cover
+    try:
+        os.write(fd, f"{stage}:{num}".encode())
+    except OSError:
+        pass
