@@ -1,0 +1,391 @@
+"""One ``[programs.NAME]`` table -> ``schema.Program``, every problem reported with its key path.
+
+Host facts (does the user exist, is the binary on PATH) are deliberately not checked here:
+``config.resolve.check_host`` does that, so a config can be validated on a build machine that is
+not the container it will run in.
+"""
+
+from __future__ import annotations
+
+import os.path
+import shlex
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pinit.config import units
+from pinit.config.expand import ExpandError, expand
+from pinit.config.fields import (
+    Errors,
+    FieldError,
+    Source,
+    TableReader,
+    sub_field,
+    type_name,
+    unit,
+    unknown_keys,
+    want_bool,
+    want_enum,
+    want_int,
+    want_list,
+    want_str,
+    want_str_list,
+    want_table,
+)
+from pinit.config.schema import Backoff, LogSpec, Program, Readiness, ReadyKind, Restart
+
+PROGRAM_KEYS = frozenset(
+    [
+        "command",
+        "numprocs",
+        "environment",
+        "user",
+        "group",
+        "umask",
+        "cwd",
+        "rlimits",
+        "restart",
+        "exit_codes",
+        "graceful_exit_codes",
+        "start_seconds",
+        "start_retries",
+        "backoff",
+        "flap_window",
+        "flap_max",
+        "stop_signal",
+        "stop_timeout",
+        "after",
+        "ready",
+        "autostart",
+        "critical",
+        "stdout",
+        "stderr",
+    ]
+)
+RLIMIT_NAMES = frozenset(
+    [
+        "nofile",
+        "nproc",
+        "core",
+        "memlock",
+        "stack",
+        "as",
+        "fsize",
+        "cpu",
+        "data",
+        "rss",
+        "msgqueue",
+        "nice",
+        "rtprio",
+        "sigpending",
+        "locks",
+    ]
+)
+UNLIMITED = -1
+
+duration = unit(units.parse_duration)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramContext:
+    """What a program table needs from outside itself."""
+
+    environ: Mapping[str, str]
+    log_dir: str  # absolute, or "" (then log files resolve against the defining file's dir)
+    stop_timeout: float  # [pinit].stop_timeout, the per-program default
+
+
+def _expand_items(items: list[str], lookup: Callable[[str], str | None]) -> tuple[str, ...]:
+    problems: list[tuple[str, str]] = []
+    out: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            out.append(expand(item, lookup))
+        except ExpandError as exc:
+            problems.append((f"[{i}]", str(exc)))
+    if problems:
+        raise FieldError(items=problems)
+    return tuple(out)
+
+
+def parse_argv(value: object, lookup: Callable[[str], str | None]) -> tuple[str, ...]:
+    """A list of strings, or one string split like a shell would (shlex, no expansion)."""
+    if isinstance(value, str):
+        try:
+            items = shlex.split(value)
+        except ValueError as exc:
+            raise FieldError(f"cannot split command string: {exc}") from None
+    else:
+        items = want_str_list(value)
+    if not items:
+        raise FieldError("must not be empty")
+    if not items[0]:
+        raise FieldError("program name must not be empty", sub="[0]")
+    return _expand_items(items, lookup)
+
+
+def parse_environment(value: object, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    own: dict[str, str] = {}
+    problems: list[tuple[str, str]] = []
+
+    def lookup(name: str) -> str | None:
+        return own[name] if name in own else environ.get(name)
+
+    for key, item in want_table(value).items():
+        if not key or "=" in key or "\0" in key:
+            problems.append((f".{key}", "invalid environment variable name"))
+        elif not isinstance(item, str):
+            problems.append((f".{key}", f"expected a string, got {type_name(item)} {item!r}"))
+        else:
+            try:
+                own[key] = expand(item, lookup)
+            except ExpandError as exc:
+                problems.append((f".{key}", str(exc)))
+    if problems:
+        raise FieldError(items=problems)
+    return tuple(own.items())
+
+
+def parse_ident(value: object) -> str:
+    """A user or group: a name, or a numeric id (TOML int or digit string)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(want_int(value, 0))
+    text = want_str(value)
+    if not text:
+        raise FieldError("must not be empty")
+    return text
+
+
+def _limit(value: object) -> int:
+    if value == "unlimited":
+        return UNLIMITED
+    if isinstance(value, str):
+        raise FieldError(f"expected an integer or 'unlimited', got {value!r}")
+    return want_int(value, 0)
+
+
+def parse_rlimits(value: object) -> tuple[tuple[str, int, int], ...]:
+    """``{nofile = 65536, core = [0, "unlimited"]}``; -1 stands for RLIM_INFINITY."""
+    out: list[tuple[str, int, int]] = []
+    problems: list[tuple[str, str]] = []
+    for name, item in want_table(value).items():
+        try:
+            if name not in RLIMIT_NAMES:
+                problems.extend(unknown_keys({name: item}, RLIMIT_NAMES))
+                continue
+            if isinstance(item, list):
+                if len(item) != 2:
+                    raise FieldError(f"expected [soft, hard], got {len(item)} items")
+                soft, hard = _limit(item[0]), _limit(item[1])
+            else:
+                soft = hard = _limit(item)
+            if hard != UNLIMITED and (soft == UNLIMITED or soft > hard):
+                raise FieldError(f"soft limit {soft} exceeds hard limit {hard}")
+            out.append((name, soft, hard))
+        except FieldError as exc:
+            problems.extend((f".{name}{sub}", msg) for sub, msg in exc.items)
+    if problems:
+        raise FieldError(items=problems)
+    return tuple(out)
+
+
+def parse_exit_codes(value: object) -> frozenset[int]:
+    problems: list[tuple[str, str]] = []
+    codes: set[int] = set()
+    for i, item in enumerate(want_list(value)):
+        try:
+            codes.add(want_int(item, 0, 255))
+        except FieldError as exc:
+            problems.append((f"[{i}]", str(exc)))
+    if problems:
+        raise FieldError(items=problems)
+    return frozenset(codes)
+
+
+def parse_backoff(value: object) -> Backoff:
+    raw = want_table(value)
+    problems = unknown_keys(raw, ("initial", "max", "factor", "jitter"))
+    base = Backoff()
+    initial = sub_field(raw, "initial", duration, base.initial, problems)
+    maximum = sub_field(raw, "max", duration, base.max, problems)
+    factor = sub_field(raw, "factor", _number_at_least(1.0), base.factor, problems)
+    jitter = sub_field(raw, "jitter", _fraction, base.jitter, problems)
+    if not problems and maximum < initial:
+        problems.append((".max", f"must be >= initial ({initial}s), got {maximum}s"))
+    if problems:
+        raise FieldError(items=problems)
+    return Backoff(initial=initial, max=maximum, factor=factor, jitter=jitter)
+
+
+def _number_at_least(low: float) -> Callable[[object], float]:
+    def parse(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FieldError(f"expected a number, got {type_name(value)} {value!r}")
+        if not low <= float(value) < float("inf"):
+            raise FieldError(f"must be >= {low}, got {value}")
+        return float(value)
+
+    return parse
+
+
+def _fraction(value: object) -> float:
+    number = _number_at_least(0.0)(value)
+    if number > 1.0:
+        raise FieldError(f"must be between 0 and 1, got {value}")
+    return number
+
+
+def _positive_duration(value: object) -> float:
+    seconds = duration(value)
+    if seconds <= 0:
+        raise FieldError(f"must be greater than zero, got {value!r}")
+    return seconds
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise FieldError(f"expected 'host:port', got {text!r}", sub=".tcp")
+    return host, int(port)
+
+
+def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness:
+    """``"started"`` or a table naming exactly one probe; see ``schema.ReadyKind``."""
+    if value == "started":
+        return Readiness()
+    if isinstance(value, str):
+        raise FieldError(
+            f"expected 'started' or a table such as {{ tcp = 'host:port' }}, got {value!r}"
+        )
+    raw = want_table(value)
+    kinds = [k for k in ("tcp", "http", "command", "notify") if k in raw]
+    problems = unknown_keys(raw, ("tcp", "http", "command", "notify", "interval", "timeout"))
+    if len(kinds) != 1:
+        problems.append(("", "needs exactly one of tcp, http, command, notify"))
+    base = Readiness()
+    interval = sub_field(raw, "interval", _positive_duration, base.interval, problems)
+    timeout = sub_field(raw, "timeout", _positive_duration, base.timeout, problems)
+    if problems:
+        raise FieldError(items=problems)
+    kind, probe = kinds[0], raw[kinds[0]]
+    try:
+        if kind == "tcp":
+            host, port = _host_port(want_str(probe))
+            return Readiness(ReadyKind.TCP, host, port, interval=interval, timeout=timeout)
+        if kind == "http":
+            url = want_str(probe)
+            parts = urllib.parse.urlsplit(url)
+            try:
+                port = parts.port or 80
+            except ValueError:
+                port = 0
+            if parts.scheme != "http" or not parts.hostname or not port:
+                raise FieldError(f"expected 'http://host:port/path', got {url!r}")
+            return Readiness(
+                ReadyKind.HTTP, parts.hostname, port, url, interval=interval, timeout=timeout
+            )
+        if kind == "notify":
+            if probe is not True:
+                raise FieldError(f"must be true, got {probe!r}")
+            return Readiness(ReadyKind.NOTIFY, interval=interval, timeout=timeout)
+        argv = parse_argv(probe, lookup)
+        return Readiness(ReadyKind.COMMAND, command=argv, interval=interval, timeout=timeout)
+    except FieldError as exc:
+        located = [(sub if sub.startswith(".") else f".{kind}{sub}", m) for sub, m in exc.items]
+        raise FieldError(items=located) from None
+
+
+def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
+    """A file name or ``{file, max_bytes, backups, passthrough}``; ``"stdout"`` for stderr.
+
+    An empty file name means "inherit pinit's own fd", which is what a container wants: the
+    runtime's log driver already collects stdout, and a second copy on disk is waste.
+    """
+    if allow_same and value == "stdout":
+        return None
+    if isinstance(value, str):
+        return LogSpec(file=os.path.join(base_dir, value) if value else "")
+    raw = want_table(value)
+    problems = unknown_keys(raw, ("file", "max_bytes", "backups", "passthrough"))
+    base = LogSpec()
+    file = sub_field(raw, "file", want_str, base.file, problems)
+    max_bytes = sub_field(raw, "max_bytes", unit(units.parse_size), base.max_bytes, problems)
+    backups = sub_field(raw, "backups", lambda v: want_int(v, 0), base.backups, problems)
+    passthrough = sub_field(raw, "passthrough", want_bool, base.passthrough, problems)
+    if problems:
+        raise FieldError(items=problems)
+    return LogSpec(
+        file=os.path.join(base_dir, file) if file else "",
+        max_bytes=max_bytes,
+        backups=backups,
+        passthrough=passthrough,
+    )
+
+
+def parse_program(
+    errors: Errors, src: Source, name: str, value: object, ctx: ProgramContext
+) -> Program | None:
+    """The Program, or None after reporting why not (every reason, not just the first)."""
+    prefix = f"programs.{name}"
+    if not isinstance(value, dict):
+        errors.add(src, prefix, f"expected a table, got {type_name(value)}")
+        return None
+    r = TableReader(errors, src, prefix, want_table(value))
+    r.check_keys(PROGRAM_KEYS)
+    here = os.path.dirname(src.path)
+    log_base = ctx.log_dir or here
+    no_env: tuple[tuple[str, str], ...] = ()
+    env = r.get("environment", lambda v: parse_environment(v, ctx.environ), no_env)
+    own = dict(env)
+
+    def lookup(var: str) -> str | None:
+        return own[var] if var in own else ctx.environ.get(var)
+
+    if "command" not in r.raw:
+        r.fail(prefix, "missing required key 'command'")
+    no_argv: tuple[str, ...] = ()
+    no_names: list[str] = []
+    command = r.get("command", lambda v: parse_argv(v, lookup), no_argv)
+
+    def cwd(v: object) -> str:
+        text = want_str(v)
+        if not text:
+            raise FieldError("must not be empty")
+        try:
+            return os.path.normpath(os.path.join(here, expand(text, lookup)))
+        except ExpandError as exc:
+            raise FieldError(str(exc)) from None
+
+    default = Program(name=name, command=())
+    prog = Program(
+        name=name,
+        command=command,
+        numprocs=r.get("numprocs", lambda v: want_int(v, 1), default.numprocs),
+        environment=env,
+        user=r.get("user", parse_ident, None),
+        group=r.get("group", parse_ident, None),
+        umask=r.get("umask", unit(units.parse_umask), None),
+        cwd=r.get("cwd", cwd, None),
+        rlimits=r.get("rlimits", parse_rlimits, ()),
+        restart=r.get("restart", lambda v: want_enum(v, Restart), default.restart),
+        exit_codes=r.get("exit_codes", parse_exit_codes, default.exit_codes),
+        graceful_exit_codes=r.get(
+            "graceful_exit_codes", parse_exit_codes, default.graceful_exit_codes
+        ),
+        start_seconds=r.get("start_seconds", duration, default.start_seconds),
+        start_retries=r.get("start_retries", lambda v: want_int(v, 0), default.start_retries),
+        backoff=r.get("backoff", parse_backoff, default.backoff),
+        flap_window=r.get("flap_window", _positive_duration, default.flap_window),
+        flap_max=r.get("flap_max", lambda v: want_int(v, 1), default.flap_max),
+        stop_signal=r.get("stop_signal", unit(units.parse_signal), default.stop_signal),
+        stop_timeout=r.get("stop_timeout", duration, ctx.stop_timeout),
+        after=tuple(dict.fromkeys(r.get("after", want_str_list, no_names))),
+        ready=r.get("ready", lambda v: parse_ready(v, lookup), default.ready),
+        autostart=r.get("autostart", want_bool, default.autostart),
+        critical=r.get("critical", want_bool, default.critical),
+        stdout=r.get("stdout", lambda v: parse_log(v, log_base, False), None) or LogSpec(),
+        stderr=r.get("stderr", lambda v: parse_log(v, log_base, True), None),
+        source=src.path,
+    )
+    return None if r.failed else prog
