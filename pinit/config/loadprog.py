@@ -250,8 +250,19 @@ def _host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _expanded(value: object, lookup: Callable[[str], str | None]) -> str:
+    try:
+        return expand(want_str(value), lookup)
+    except ExpandError as exc:
+        raise FieldError(str(exc)) from None
+
+
 def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness:
-    """``"started"`` or a table naming exactly one probe; see ``schema.ReadyKind``."""
+    """``"started"`` or a table naming exactly one probe; see ``schema.ReadyKind``.
+
+    ``${VAR}`` expands in the tcp/http address and the command too, so a port defined once in
+    ``environment`` serves both the server's argv and its readiness probe.
+    """
     if value == "started":
         return Readiness()
     if isinstance(value, str):
@@ -271,10 +282,10 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
     kind, probe = kinds[0], raw[kinds[0]]
     try:
         if kind == "tcp":
-            host, port = _host_port(want_str(probe))
+            host, port = _host_port(_expanded(probe, lookup))
             return Readiness(ReadyKind.TCP, host, port, interval=interval, timeout=timeout)
         if kind == "http":
-            url = want_str(probe)
+            url = _expanded(probe, lookup)
             parts = urllib.parse.urlsplit(url)
             try:
                 port = parts.port or 80

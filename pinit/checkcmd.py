@@ -1,0 +1,162 @@
+"""``pinit check [--explain]``: validate a config on this host and show what it would do.
+
+The check is the same load + ``check_host`` that ``pinit run`` does before starting anything,
+so "check passes" means "run will not refuse the config". ``--explain`` prints the resolved plan
+(every default filled in, every path absolute, every id numeric) because the most common config
+bug is not a syntax error but a default the author did not know about.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import TextIO
+
+from pinit.config.load import load_file
+from pinit.config.resolve import check_host, environment, identity
+from pinit.config.schema import Config, LogSpec, Program, Readiness, ReadyKind
+from pinit.model.graph import start_layers, stop_layers
+
+__all__ = ["STOP_MARGIN", "process_names", "run_check", "worst_case_stop"]
+
+# Per stop layer, on top of the slowest stop_timeout in it: the KILL after the timeout, the
+# reap, and the loop turn before the next layer starts are not free.
+STOP_MARGIN = 1.0
+_SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "KEY")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
+
+
+def run_check(
+    path: str, explain: bool, out: TextIO, err: TextIO, environ: Mapping[str, str]
+) -> int:
+    """Print every error (one per line, then a count) and return 1, or print OK and return 0."""
+    config, errors = load_file(path, environ)
+    if config is not None:
+        errors = check_host(config, environ)
+    if errors or config is None:
+        for error in errors:
+            print(error, file=err)
+        print(_plural(len(errors), "error"), file=err)
+        return 1
+    processes = sum(p.numprocs for p in config.programs)
+    programs = _plural(len(config.programs), "program")
+    print(f"{path}: OK ({programs}, {_plural(processes, 'process')})", file=out)
+    if explain:
+        explain_plan(config, environ, out)
+    return 0
+
+
+def process_names(prog: Program) -> list[str]:
+    """``web`` for one process, ``web-1``..``web-N`` for numprocs > 1 (as in the titles)."""
+    if prog.numprocs == 1:
+        return [prog.name]
+    return [f"{prog.name}-{n}" for n in range(1, prog.numprocs + 1)]
+
+
+def worst_case_stop(config: Config) -> float:
+    """Seconds a full shutdown may take: the sum over stop layers of (slowest stop_timeout in
+    the layer + STOP_MARGIN). Layers stop one after the other; a layer's programs in parallel."""
+    total = 0.0
+    for layer in stop_layers(config.programs):
+        total += max(config.program(n).stop_timeout for n in layer) + STOP_MARGIN
+    return total
+
+
+def _mask(key: str, value: str) -> str:
+    return "***" if any(word in key.upper() for word in _SECRET_WORDS) else value
+
+
+def _log(spec: LogSpec | None, stream: str) -> str:
+    if spec is None:
+        return "same as stdout"
+    if not spec.file:
+        where = f"pinit's {stream}"
+        return where + (" (passthrough)" if spec.passthrough else "")
+    extra = ", passthrough" if spec.passthrough else ""
+    return f"{spec.file} (rotate at {spec.max_bytes} bytes, {spec.backups} backups{extra})"
+
+
+def _ready(ready: Readiness) -> str:
+    timing = f"every {ready.interval}s, give up after {ready.timeout}s"
+    if ready.kind is ReadyKind.STARTED:
+        return "started (alive for start_seconds)"
+    if ready.kind is ReadyKind.TCP:
+        return f"tcp connect {ready.host}:{ready.port} ({timing})"
+    if ready.kind is ReadyKind.HTTP:
+        return f"http GET {ready.url} answers 2xx ({timing})"
+    if ready.kind is ReadyKind.COMMAND:
+        return f"command {shlex.join(ready.command)} exits 0 ({timing})"
+    return f"READY=1 on $NOTIFY_SOCKET (give up after {ready.timeout}s)"
+
+
+def _limit(value: int) -> str:
+    return "unlimited" if value < 0 else str(value)
+
+
+def _program_lines(prog: Program, environ: Mapping[str, str], main: str | None) -> list[str]:
+    ident = identity(prog)
+    if ident is None:
+        who = "pinit's own uid/gid/groups"
+    else:
+        groups = ",".join(str(g) for g in ident.groups)
+        who = f"uid={ident.uid}({ident.user}) gid={ident.gid} groups={groups}"
+    flags = [f for f, on in (("main", prog.name == main), ("critical", prog.critical)) if on]
+    if not prog.autostart:
+        flags.append("no autostart")
+    codes = ",".join(str(c) for c in sorted(prog.exit_codes))
+    b = prog.backoff
+    restart = (
+        f"{prog.restart.value} (success = exit {codes}; up {prog.start_seconds}s counts as"
+        f" started; {prog.start_retries} retries; backoff {b.initial}s..{b.max}s"
+        f" x{b.factor} +-{b.jitter:.0%}; over {prog.flap_max} restarts in {prog.flap_window}s"
+        " is flapping)"
+    )
+    rlimits = " ".join(f"{n}={_limit(s)}:{_limit(h)}" for n, s, h in prog.rlimits)
+    lines: list[str] = []
+    for num, name in enumerate(process_names(prog), start=1):
+        env = environment(prog, environ, ident, num)
+        diff = [
+            f"{'+' if key not in environ else '~'}{key}={_mask(key, value)}"
+            for key, value in sorted(env.items())
+            if environ.get(key) != value
+        ]
+        lines += [
+            f"process {name}" + (f" [{', '.join(flags)}]" if flags else ""),
+            f"  argv:        {shlex.join(prog.command)}",
+            f"  identity:    {who}",
+            f"  umask:       {'inherited' if prog.umask is None else f'{prog.umask:04o}'}",
+            f"  cwd:         {prog.cwd or 'inherited'}",
+            f"  rlimits:     {rlimits or 'inherited'}",
+            f"  environment: {' '.join(diff) or '(unchanged)'}",
+            f"  stdout:      {_log(prog.stdout, 'stdout')}",
+            f"  stderr:      {_log(prog.stderr, 'stderr')}",
+            f"  restart:     {restart}",
+            f"  ready:       {_ready(prog.ready)}",
+            f"  stop:        {prog.stop_signal.name}, then SIGKILL after {prog.stop_timeout}s",
+        ]
+    return lines
+
+
+def explain_plan(config: Config, environ: Mapping[str, str], out: TextIO) -> None:
+    """The resolved plan of a valid config (``check_host`` must have passed)."""
+    lines = ["start order (each layer after the one before is ready):"]
+    for k, layer in enumerate(start_layers(config.programs), start=1):
+        lines.append(f"  {k}. {', '.join(layer)}")
+    lines.append("stop order (reverse):")
+    for k, layer in enumerate(stop_layers(config.programs), start=1):
+        parts = [
+            f"{n} ({config.program(n).stop_signal.name}, {config.program(n).stop_timeout}s)"
+            for n in layer
+        ]
+        lines.append(f"  {k}. {', '.join(parts)}")
+    lines.append(f"worst-case stop: {worst_case_stop(config):.1f}s")
+    lines.append(
+        f"  (sum over stop layers of the slowest stop_timeout + {STOP_MARGIN}s margin each)"
+    )
+    for prog in config.programs:
+        lines.append("")
+        lines.extend(_program_lines(prog, environ, config.main))
+    print("\n".join(lines), file=out)
