@@ -481,3 +481,32 @@ def test_random_text_never_raises(text: str) -> None:
     config, errors = load_text(text, PATH, {})
     assert (config is None) == bool(errors)
     assert all(isinstance(e, ConfigError) for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("${PORT", "unterminated '${' in '${PORT'"),
+        ("${1X}", "invalid variable name ${1X}"),
+        ("${}", "invalid variable name ${}"),
+    ],
+)
+def test_malformed_expansions(item: str, message: str) -> None:
+    err = one_error(f'[programs.web]\ncommand = ["srv", "{item}"]\n')
+    assert (err.key_path, err.line, err.message) == ("programs.web.command[1]", 2, message)
+
+
+def test_readiness_probe_and_ids_expand_and_normalise() -> None:
+    config = ok(
+        """\
+        [programs.web]
+        command = "srv"
+        user = 33
+        group = 0
+        environment = { PORT = "8080" }
+        ready = { tcp = "[::1]:${PORT}" }
+        """
+    )
+    prog = config.programs[0]
+    assert (prog.ready.kind, prog.ready.host, prog.ready.port) == (ReadyKind.TCP, "::1", 8080)
+    assert (prog.user, prog.group) == ("33", "0")
