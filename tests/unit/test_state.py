@@ -1,0 +1,564 @@
+"""The per-instance state machine, cell by cell and by replayed histories (no processes)."""
+
+from __future__ import annotations
+
+import random
+import signal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinit.config.schema import Backoff, Program, Readiness, ReadyKind, Restart
+from pinit.model.events import (
+    EVENT_TYPES,
+    Action,
+    Arm,
+    Disarm,
+    Emit,
+    Event,
+    Exited,
+    GroupGone,
+    KillGroup,
+    ReadyObserved,
+    SignalGroup,
+    Spawn,
+    Spawned,
+    SpawnFailed,
+    StartProbe,
+    StartRequested,
+    StateChanged,
+    StopProbe,
+    StopRequested,
+    TimerFired,
+    exit_code,
+)
+from pinit.model.state import IGNORE, ILLEGAL, TRANSITIONS, Instance, State, step
+
+NO_JITTER = Backoff(initial=1.0, max=8.0, factor=2.0, jitter=0.0)
+SIGKILL = 9
+SIGTERM = 15
+
+
+def prog(**kw: object) -> Program:
+    base: dict[str, object] = {
+        "name": "web",
+        "command": ("web",),
+        "start_seconds": 1.0,
+        "start_retries": 3,
+        "backoff": NO_JITTER,
+        "stop_timeout": 5.0,
+    }
+    base.update(kw)
+    return Program(**base)  # type: ignore[arg-type]
+
+
+def run(
+    inst: Instance, *events: tuple[float, Event], seed: int = 0
+) -> tuple[Instance, list[tuple[Action, ...]]]:
+    rng = random.Random(seed)
+    out = []
+    for now, ev in events:
+        inst, acts = step(inst, ev, now, rng)
+        out.append(acts)
+    return inst, out
+
+
+def quiet(acts: tuple[Action, ...]) -> tuple[Action, ...]:
+    """Actions without the log lines, which are for humans and free to change."""
+    return tuple(a for a in acts if not isinstance(a, Emit))
+
+
+def signaled(sig: int) -> int:
+    return sig
+
+
+def exited_with(code: int) -> int:
+    return code << 8
+
+
+def running(p: Program | None = None, pid: int = 100) -> Instance:
+    inst, _ = run(
+        Instance(p or prog()),
+        (0.0, StartRequested()),
+        (0.0, Spawned(pid, pid)),
+        (1.0, TimerFired("start")),
+    )
+    assert inst.state is State.RUNNING
+    return inst
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(State))
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_cell_is_explicit(state: State, event_type: type) -> None:
+    assert (state, event_type) in TRANSITIONS
+
+
+def test_table_has_no_extra_cells() -> None:
+    assert len(TRANSITIONS) == len(State) * len(EVENT_TYPES)
+
+
+def test_illegal_keeps_instance_and_warns() -> None:
+    inst = Instance(prog())
+    new, acts = step(inst, Exited(5, 0), 0.0, random.Random(0))
+    assert new is inst
+    assert len(acts) == 1
+    assert isinstance(acts[0], Emit)
+    assert acts[0].level == "warn"
+
+
+def test_ignore_keeps_instance_silently() -> None:
+    inst = Instance(prog())
+    assert TRANSITIONS[(State.STOPPED, StopRequested)] is IGNORE
+    assert step(inst, StopRequested(), 0.0, random.Random(0)) == (inst, ())
+    assert TRANSITIONS[(State.STOPPED, Spawned)] is ILLEGAL
+
+
+def test_exit_code_shell_convention() -> None:
+    assert exit_code(exited_with(0)) == 0
+    assert exit_code(exited_with(3)) == 3
+    assert exit_code(signaled(SIGKILL)) == 137
+    assert exit_code(signaled(SIGTERM) | 0x80) == 143  # core dumped flag
+    assert exit_code(0x137F) == 128 + 0x13  # stopped by SIGCONT-ish stopsig
+
+
+# --- single transitions -------------------------------------------------------------------------
+
+
+def test_start_spawns() -> None:
+    inst, acts = step(Instance(prog(), index=2), StartRequested(), 0.0, random.Random(0))
+    assert inst.state is State.STARTING
+    assert quiet(acts) == (Spawn("web", 2), StateChanged(State.STOPPED, State.STARTING))
+
+
+def test_spawned_arms_start_timer() -> None:
+    inst, (_, acts) = run(Instance(prog()), (0.0, StartRequested()), (5.0, Spawned(10, 10)))
+    assert (inst.pid, inst.pgid, inst.started_at) == (10, 10, 5.0)
+    assert quiet(acts) == (Arm("start", 6.0),)
+    assert inst.timers == {"start"}
+
+
+def test_start_seconds_zero_is_running_at_once_and_ready() -> None:
+    inst, (_, acts) = run(
+        Instance(prog(start_seconds=0)), (0.0, StartRequested()), (0.0, Spawned(10, 10))
+    )
+    assert inst.state is State.RUNNING
+    assert inst.ready
+    assert quiet(acts) == (StateChanged(State.STARTING, State.RUNNING),)
+
+
+def test_start_timer_makes_running_and_resets_attempts() -> None:
+    inst = running()
+    assert inst.attempts == 0
+    assert inst.ready  # ready kind "started"
+    assert inst.timers == frozenset()
+
+
+def test_probe_readiness() -> None:
+    p = prog(ready=Readiness(kind=ReadyKind.TCP, port=80, timeout=30.0))
+    inst, (_, a_spawned, a_start, a_ready) = run(
+        Instance(p),
+        (0.0, StartRequested()),
+        (0.0, Spawned(10, 10)),
+        (1.0, TimerFired("start")),
+        (2.0, ReadyObserved()),
+    )
+    assert quiet(a_spawned) == (StartProbe(), Arm("ready", 30.0), Arm("start", 1.0))
+    assert quiet(a_start) == (StateChanged(State.STARTING, State.RUNNING),)
+    assert quiet(a_ready) == (StopProbe(), Disarm("ready"))
+    assert inst.ready
+    assert inst.state is State.RUNNING
+
+
+def test_ready_before_start_seconds_counts_as_started() -> None:
+    p = prog(ready=Readiness(kind=ReadyKind.NOTIFY, timeout=30.0))
+    inst, (*_, acts) = run(
+        Instance(p), (0.0, StartRequested()), (0.0, Spawned(10, 10)), (0.2, ReadyObserved())
+    )
+    assert inst.state is State.RUNNING
+    assert inst.ready
+    assert quiet(acts) == (
+        StopProbe(),
+        Disarm("ready"),
+        Disarm("start"),
+        StateChanged(State.STARTING, State.RUNNING),
+    )
+
+
+def test_ready_timeout_is_failed_start_with_cleanup() -> None:
+    p = prog(ready=Readiness(kind=ReadyKind.HTTP, url="http://x/", timeout=30.0))
+    inst, (*_, a_timeout, a_exit, a_gone) = run(
+        Instance(p),
+        (0.0, StartRequested()),
+        (0.0, Spawned(10, 10)),
+        (1.0, TimerFired("start")),
+        (30.0, TimerFired("ready")),
+        (30.5, Exited(10, signaled(SIGTERM))),
+        (30.6, GroupGone()),
+    )
+    assert quiet(a_timeout) == (
+        StopProbe(),
+        SignalGroup(10, signal.SIGTERM),
+        Arm("stop", 35.0),
+        StateChanged(State.RUNNING, State.CLEANUP),
+    )
+    assert quiet(a_exit) == ()
+    assert quiet(a_gone) == (
+        Disarm("stop"),
+        Arm("backoff", 31.6),
+        StateChanged(State.CLEANUP, State.BACKOFF),
+    )
+    assert inst.attempts == 1
+
+
+def test_stop_running() -> None:
+    inst = running()
+    inst, (a_stop, a_exit, a_gone) = run(
+        inst,
+        (10.0, StopRequested()),
+        (10.1, Exited(100, signaled(SIGTERM))),
+        (10.2, GroupGone()),
+    )
+    assert quiet(a_stop) == (
+        SignalGroup(100, signal.SIGTERM),
+        Arm("stop", 15.0),
+        StateChanged(State.RUNNING, State.STOPPING),
+    )
+    assert quiet(a_exit) == ()
+    assert quiet(a_gone) == (Disarm("stop"), StateChanged(State.STOPPING, State.STOPPED))
+    assert inst.state is State.STOPPED
+    assert (inst.pid, inst.pgid, inst.exit_on_stop, inst.exit_code) == (None, None, True, 143)
+
+
+def test_stop_timeout_kills_group() -> None:
+    inst = running(prog(stop_signal=signal.SIGINT))
+    inst, (a_stop, a_fire, a_exit, a_gone) = run(
+        inst,
+        (10.0, StopRequested()),
+        (15.0, TimerFired("stop")),
+        (15.1, Exited(100, signaled(SIGKILL))),
+        (15.2, GroupGone()),
+    )
+    assert SignalGroup(100, signal.SIGINT) in a_stop
+    assert quiet(a_fire) == (KillGroup(100),)
+    assert quiet(a_exit) == ()
+    assert quiet(a_gone) == (StateChanged(State.STOPPING, State.STOPPED),)
+    assert inst.exit_code == 137
+
+
+def test_group_gone_before_exit_waits() -> None:
+    inst, _ = run(running(), (1.0, StopRequested()))
+    new, acts = step(inst, GroupGone(), 2.0, random.Random(0))
+    assert new is inst or new == inst
+    assert all(isinstance(a, Emit) for a in acts)
+
+
+def test_stop_while_spawn_in_flight_signals_on_spawned() -> None:
+    inst, (_, a_stop, a_spawned) = run(
+        Instance(prog()), (0.0, StartRequested()), (0.0, StopRequested()), (0.1, Spawned(7, 7))
+    )
+    assert quiet(a_stop) == (StateChanged(State.STARTING, State.STOPPING),)
+    assert quiet(a_spawned) == (SignalGroup(7, signal.SIGTERM), Arm("stop", 5.1))
+    assert inst.state is State.STOPPING
+
+
+def test_stop_while_spawn_in_flight_then_spawn_fails() -> None:
+    inst, _ = run(
+        Instance(prog()),
+        (0.0, StartRequested()),
+        (0.0, StopRequested()),
+        (0.1, SpawnFailed("nope", 127)),
+    )
+    assert inst.state is State.STOPPED
+
+
+def test_stop_in_backoff_disarms() -> None:
+    inst, out = run(
+        Instance(prog()),
+        (0.0, StartRequested()),
+        (0.0, SpawnFailed("no such file", 127)),
+        (0.1, StopRequested()),
+    )
+    assert quiet(out[1]) == (Arm("backoff", 1.0), StateChanged(State.STARTING, State.BACKOFF))
+    assert quiet(out[2]) == (Disarm("backoff"), StateChanged(State.BACKOFF, State.STOPPED))
+    assert inst.state is State.STOPPED
+    assert inst.exit_code == 127
+
+
+def test_spawn_failed_with_restart_never_is_exited_127() -> None:
+    inst, _ = run(
+        Instance(prog(restart=Restart.NEVER)),
+        (0.0, StartRequested()),
+        (0.0, SpawnFailed("not found", 127)),
+    )
+    assert inst.state is State.EXITED
+    assert inst.exit_code == 127
+
+
+def test_quick_successful_job_is_exited_not_retried() -> None:
+    inst, (*_, a_exit, a_gone) = run(
+        Instance(prog()),
+        (0.0, StartRequested()),
+        (0.0, Spawned(5, 5)),
+        (0.1, Exited(5, exited_with(0))),
+        (0.1, GroupGone()),
+    )
+    assert inst.state is State.EXITED
+    assert inst.attempts == 0
+    assert quiet(a_exit) == (
+        Disarm("start"),
+        SignalGroup(5, signal.SIGTERM),
+        Arm("stop", 5.1),
+        StateChanged(State.STARTING, State.CLEANUP),
+    )
+    assert quiet(a_gone) == (Disarm("stop"), StateChanged(State.CLEANUP, State.EXITED))
+
+
+@pytest.mark.parametrize(
+    ("restart", "status", "target"),
+    [
+        (Restart.NEVER, exited_with(1), State.EXITED),
+        (Restart.NEVER, signaled(SIGKILL), State.EXITED),
+        (Restart.ON_FAILURE, exited_with(0), State.EXITED),
+        (Restart.ON_FAILURE, exited_with(1), State.STARTING),
+        (Restart.ON_FAILURE, signaled(SIGKILL), State.STARTING),
+        (Restart.ALWAYS, exited_with(0), State.STARTING),
+    ],
+)
+def test_running_exit_by_policy(restart: Restart, status: int, target: State) -> None:
+    inst, _ = run(running(prog(restart=restart)), (50.0, Exited(100, status)), (50.0, GroupGone()))
+    assert inst.state is target
+
+
+def test_exit_in_cleanup_of_unknown_pid_is_ignored_with_warning() -> None:
+    inst, _ = run(running(), (5.0, Exited(100, signaled(SIGKILL))))
+    new, acts = step(inst, Exited(999, 0), 5.1, random.Random(0))
+    assert new == inst
+    assert [a.level for a in acts if isinstance(a, Emit)] == ["warn"]
+
+
+def test_stale_timer_dropped() -> None:
+    inst = running()
+    new, acts = step(inst, TimerFired("start"), 9.0, random.Random(0))
+    assert new == inst
+    assert quiet(acts) == ()
+
+
+def test_manual_start_from_fatal_resets_attempts() -> None:
+    inst = Instance(prog(start_retries=0))
+    inst, _ = run(inst, (0.0, StartRequested()), (0.0, SpawnFailed("x", 126)))
+    assert inst.state is State.FATAL
+    inst, (acts,) = run(inst, (1.0, StartRequested()))
+    assert inst.state is State.STARTING
+    assert inst.attempts == 0
+    assert Spawn("web", 0) in acts
+
+
+def test_start_during_cleanup_restarts_without_delay() -> None:
+    inst, _ = run(
+        running(prog(restart=Restart.NEVER)),
+        (5.0, Exited(100, exited_with(1))),
+        (5.0, StartRequested()),
+    )
+    assert inst.state is State.CLEANUP
+    inst, (acts,) = run(inst, (5.1, GroupGone()))
+    assert inst.state is State.STARTING
+    assert Spawn("web", 0) in acts
+
+
+def test_stop_during_cleanup_goes_to_stopped() -> None:
+    inst, _ = run(
+        running(), (5.0, Exited(100, signaled(SIGKILL))), (5.0, StopRequested()), (6, GroupGone())
+    )
+    assert inst.state is State.STOPPED
+
+
+# --- replayed histories -------------------------------------------------------------------------
+
+
+def test_crash_loop_backoff_grows_then_fatal() -> None:
+    inst = Instance(prog(start_retries=3))
+    inst, _ = run(inst, (0.0, StartRequested()))
+    delays = []
+    now = 0.0
+    pid = 10
+    for _ in range(4):
+        inst, out = run(
+            inst,
+            (now, Spawned(pid, pid)),
+            (now + 0.1, Exited(pid, exited_with(1))),
+            (now + 0.2, GroupGone()),
+        )
+        arms = [a for a in out[-1] if isinstance(a, Arm)]
+        if inst.state is State.BACKOFF:
+            delays.append(arms[0].deadline - (now + 0.2))
+            now = arms[0].deadline
+            inst, _ = run(inst, (now, TimerFired("backoff")))
+            assert inst.state is State.STARTING
+        pid += 1
+    assert delays == pytest.approx([1.0, 2.0, 4.0])
+    assert inst.state is State.FATAL
+    assert inst.attempts == 4
+
+
+def test_kill9_of_long_running_program_restarts_at_once() -> None:
+    inst = running(prog(backoff=Backoff(initial=0.0)))
+    inst, (a_exit, a_gone) = run(
+        inst, (3600.0, Exited(100, signaled(SIGKILL))), (3600.0, GroupGone())
+    )
+    assert quiet(a_exit) == (
+        SignalGroup(100, signal.SIGTERM),
+        Arm("stop", 3605.0),
+        StateChanged(State.RUNNING, State.CLEANUP),
+    )
+    assert quiet(a_gone) == (
+        Disarm("stop"),
+        Spawn("web", 0),
+        StateChanged(State.CLEANUP, State.STARTING),
+    )
+
+
+def test_kill9_restart_is_immediate_even_with_nonzero_initial_backoff() -> None:
+    inst, (_, a_gone) = run(running(), (60.0, Exited(100, signaled(SIGKILL))), (60, GroupGone()))
+    assert inst.state is State.STARTING
+    assert Spawn("web", 0) in a_gone
+    assert not any(isinstance(a, Arm) for a in a_gone)
+
+
+def test_flapping_long_runs_end_fatal() -> None:
+    p = prog(flap_max=2, flap_window=100.0, start_retries=1, start_seconds=0)
+    inst, _ = run(Instance(p), (0.0, StartRequested()))
+    now, pid, states = 0.0, 1, []
+    for _ in range(6):
+        inst, _ = run(inst, (now, Spawned(pid, pid)), (now + 5, Exited(pid, exited_with(1))))
+        inst, _ = run(inst, (now + 5, GroupGone()))
+        states.append(inst.state)
+        if inst.state is State.BACKOFF:
+            inst, _ = run(inst, (now + 6, TimerFired("backoff")))
+        if inst.state is State.FATAL:
+            break
+        now += 10
+        pid += 1
+    assert states == [State.STARTING, State.STARTING, State.BACKOFF, State.FATAL]
+
+
+def test_jitter_is_seeded_and_bounded() -> None:
+    p = prog(backoff=Backoff(initial=1.0, max=10.0, jitter=0.5))
+    hist = ((0.0, StartRequested()), (0.0, SpawnFailed("x", 127)))
+    a, out_a = run(Instance(p), *hist, seed=7)
+    b, out_b = run(Instance(p), *hist, seed=7)
+    assert (a, out_a) == (b, out_b)
+    arm = next(x for x in out_a[-1] if isinstance(x, Arm))
+    assert 0.5 <= arm.deadline <= 1.5
+
+
+# --- invariants over random histories -----------------------------------------------------------
+
+PROGRAMS = [
+    prog(),
+    prog(start_seconds=0, backoff=Backoff(initial=0.0)),
+    prog(restart=Restart.NEVER, ready=Readiness(kind=ReadyKind.NOTIFY, timeout=3.0)),
+    prog(restart=Restart.ALWAYS, start_retries=0, flap_max=1),
+]
+
+event_st = st.one_of(
+    st.just(StartRequested()),
+    st.just(StopRequested()),
+    st.just(GroupGone()),
+    st.just(ReadyObserved()),
+    st.builds(SpawnFailed, st.just("x"), st.sampled_from([126, 127])),
+    st.sampled_from(["start", "ready", "stop", "backoff", "other"]).map(TimerFired),
+    st.just("spawned"),
+    st.tuples(st.just("exit"), st.sampled_from([0, 1 << 8, 9, 15])),
+    st.tuples(st.just("stray-exit"), st.integers(0, 300)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(PROGRAMS),
+    st.lists(st.tuples(event_st, st.floats(0, 20)), max_size=40),
+    st.integers(0, 2**32),
+)
+def test_invariants_hold_for_any_history(
+    program: Program, script: list[tuple[object, float]], seed: int
+) -> None:
+    rng = random.Random(seed)
+    inst = Instance(program)
+    now = 0.0
+    next_pid = 1000
+    live_pid: int | None = None  # the process the runtime believes is alive
+    group_alive = False
+    spawn_pending = False
+    armed: set[str] = set()
+    for item, dt in script:
+        now += dt
+        ev: Event
+        if item == "spawned":
+            if not spawn_pending:
+                continue  # the runtime only answers a Spawn
+            ev = Spawned(next_pid, next_pid)
+        elif isinstance(item, tuple) and item[0] == "exit":
+            if live_pid is None:
+                continue
+            ev = Exited(live_pid, int(item[1]))
+        elif isinstance(item, tuple):
+            ev = Exited(int(item[1]), 0)  # an unknown pid: must be dropped
+        elif isinstance(item, GroupGone):
+            if live_pid is not None or not group_alive:
+                continue  # the runtime answers GroupGone only after the main pid is reaped
+            ev = item
+        elif isinstance(item, SpawnFailed):
+            if not spawn_pending:
+                continue
+            ev = item
+        elif isinstance(item, TimerFired):
+            if item.key not in armed and item.key != "other":
+                continue  # the runtime never fires a disarmed timer... except "other"
+            ev = item
+        else:
+            assert isinstance(item, StartRequested | StopRequested | ReadyObserved)
+            ev = item
+        before = inst
+        inst, acts = step(inst, ev, now, rng)
+        if isinstance(ev, Spawned):
+            spawn_pending, live_pid, group_alive = False, ev.pid, True
+            next_pid += 1
+        elif isinstance(ev, SpawnFailed):
+            spawn_pending = False
+        elif isinstance(ev, Exited) and ev.pid == live_pid:
+            live_pid = None
+        elif isinstance(ev, GroupGone):
+            group_alive = False
+        elif isinstance(ev, TimerFired):
+            armed.discard(ev.key)
+        for a in acts:
+            if isinstance(a, Spawn):
+                assert live_pid is None, "two live pids for one instance"
+                assert not group_alive, "spawned before the old group was gone"
+                assert not spawn_pending
+                assert inst.state is State.STARTING
+                assert not inst.stop_requested
+                spawn_pending = True
+            elif isinstance(a, Arm):
+                assert a.key not in armed, f"{a.key} armed twice"
+                assert a.deadline >= now
+                armed.add(a.key)
+            elif isinstance(a, Disarm):
+                assert a.key in armed
+                armed.discard(a.key)
+            elif isinstance(a, SignalGroup | KillGroup):
+                assert group_alive
+        assert armed == set(inst.timers)
+        if inst.state in (State.STOPPING, State.CLEANUP):
+            assert not any(isinstance(a, Spawn) for a in acts)
+        if inst.state in (State.STOPPED, State.EXITED, State.FATAL):
+            assert not armed
+            assert (inst.pid, inst.pgid) == (None, None) or spawn_pending
+        if inst.state is not before.state:
+            assert acts[-1] == StateChanged(before.state, inst.state)
+        if inst.ready:
+            assert inst.state is State.RUNNING
