@@ -20,8 +20,9 @@ Contract with the runtime (``runtime/supervisor.py``):
 * ``StartProbe``/``StopProbe`` bracket the readiness check (tcp/http/command/notify); the runtime
   answers ``ReadyObserved`` when it succeeds. A probe timeout is the ``"ready"`` timer, so there is
   no separate event for it.
-* ``StateChanged`` is emitted on every state change, after the other actions of the step, so the
-  supervisor can hand the new instance to ``model.plan.on_instance_change``.
+* ``StateChanged`` is emitted on every state change, after the other actions of the step (for
+  logs, metrics and sd_notify STATUS=). The plan needs more than that: pass every changed
+  instance to ``model.plan.on_instance_change``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ API for the runtime (``runtime/supervisor.py``)::
 
 Execute ``actions`` in order. Results (Spawned, SpawnFailed, GroupGone, ...) come back later as
 new events, never as return values. ``StateChanged`` is the last action of a step that changed
-state; hand the instance to ``model.plan.on_instance_change`` then. The handlers live in
+state. Whenever the returned instance differs from the one passed in, hand it to
+``model.plan.on_instance_change`` (the plan owns every instance). The handlers live in
 ``transitions.py``; ``Instance`` and ``State`` in ``instance.py`` (re-exported here).
 
 Transitions (``*`` marks a handler that also checks the pid/timer key and drops stale ones)::

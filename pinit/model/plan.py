@@ -1,0 +1,428 @@
+"""Whole-container decisions: what to start next, when to shut down, in what order, with what code.
+
+The per-instance machine (``state.step``) knows nothing of other programs; this module is the
+only place that looks across them. Like ``step`` it is pure: a ``Plan`` value in, a new ``Plan``
+and container-level actions out.
+
+API for the runtime (``runtime/supervisor.py``)::
+
+    plan = initial(config)
+    plan, acts = boot(plan)                          # StartInstance for what may start now
+    # after every step that returned a different instance (not only on StateChanged:
+    # a stop during CLEANUP changes stop_requested without changing state):
+    plan, acts = on_instance_change(plan, key, inst)
+    plan, acts = begin_shutdown(plan, "SIGTERM")     # on TERM/INT or `ctl shutdown`
+    plan, acts = apply_reload(plan, new_config)      # on HUP / `ctl reload`
+
+``plan.instances[key]`` is the source of truth for every instance: the runtime reads an instance
+from there, steps it, and hands the result back through ``on_instance_change`` before the next
+event. Container actions: ``StartInstance(key)`` / ``StopInstance(key)`` mean "step that
+instance with StartRequested / StopRequested now"; ``ExitContainer(code)`` ends pinit;
+``PhaseChanged`` lets the runtime send READY=1 / STOPPING=1 to its own supervisor.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from pinit.config.schema import Config, OnFatal, Program
+from pinit.model import policy
+from pinit.model.events import Emit
+from pinit.model.graph import stop_layers
+from pinit.model.instance import Instance, State
+
+__all__ = [
+    "ExitContainer",
+    "Key",
+    "Phase",
+    "PhaseChanged",
+    "Plan",
+    "PlanAction",
+    "StartInstance",
+    "StopInstance",
+    "apply_reload",
+    "begin_shutdown",
+    "boot",
+    "exit_code_now",
+    "initial",
+    "next_starts",
+    "on_instance_change",
+]
+
+Key = tuple[str, int]  # (program name, instance index)
+
+
+class Phase(enum.Enum):
+    STARTING = "starting"  # autostart instances still starting or waiting on their `after`
+    RUNNING = "running"  # everything wanted is up and ready (sd_notify READY=1 time)
+    SHUTTING_DOWN = "shutting-down"  # stopping layer by layer; nothing starts any more
+    DONE = "done"  # all down; ExitContainer was emitted
+
+
+@dataclass(frozen=True, slots=True)
+class StartInstance:
+    key: Key
+
+
+@dataclass(frozen=True, slots=True)
+class StopInstance:
+    key: Key
+
+
+@dataclass(frozen=True, slots=True)
+class ExitContainer:
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged:
+    old: Phase
+    new: Phase
+
+
+PlanAction = StartInstance | StopInstance | ExitContainer | PhaseChanged | Emit
+
+# What to do with an instance once it is down: replace it with a fresh instance of the new
+# program definition (and start it if the bool says so), or drop it (None: program removed).
+Retire = tuple[Program, bool] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    config: Config
+    instances: Mapping[Key, Instance]  # never mutated: every change builds a new dict
+    phase: Phase = Phase.STARTING
+    exit_code: int | None = None  # fixed when a program's end decided the shutdown
+    reason: str = ""  # why the shutdown began
+    to_start: frozenset[Key] = frozenset()  # wanted, not yet started (waiting on `after`)
+    stop_sent: frozenset[Key] = frozenset()  # StopInstance issued during shutdown/reload
+    retire: Mapping[Key, Retire] = field(default_factory=dict)
+
+
+def _fresh(program: Program) -> dict[Key, Instance]:
+    return {(program.name, i): Instance(program, i) for i in range(program.numprocs)}
+
+
+def initial(config: Config) -> Plan:
+    instances: dict[Key, Instance] = {}
+    for prog in config.programs:
+        instances.update(_fresh(prog))
+    wanted = frozenset(k for k, inst in instances.items() if inst.program.autostart)
+    return Plan(config, instances, to_start=wanted)
+
+
+def _satisfies_after(inst: Instance) -> bool:
+    """Up and ready, or a one-shot that finished with a success code (compose's
+    ``service_completed_successfully``): a migration job that exited 0 must unblock the web
+    server started ``after`` it, not block it forever."""
+    if inst.state is State.RUNNING:
+        return inst.ready
+    if inst.state is State.EXITED and inst.last_status is not None:
+        return policy.is_expected(inst.program, inst.last_status)
+    return False
+
+
+def _deps_ready(plan: Plan, program: Program) -> bool:
+    return all(
+        _satisfies_after(inst)
+        for inst in plan.instances.values()
+        if inst.program.name in program.after
+    )
+
+
+def next_starts(plan: Plan) -> list[Key]:
+    """Wanted instances whose every ``after`` program has all its instances ready.
+
+    Readiness, not mere spawning, gates dependents (systemd's ``After=`` with Type=notify): a
+    web server started the instant its database forked would only crash-loop.
+    """
+    if plan.phase not in (Phase.STARTING, Phase.RUNNING):
+        return []
+    return [
+        key
+        for key in sorted(plan.to_start)
+        if key in plan.instances
+        and key not in plan.retire
+        and plan.instances[key].state is State.STOPPED
+        and _deps_ready(plan, plan.instances[key].program)
+    ]
+
+
+def _issue_starts(plan: Plan) -> tuple[Plan, list[PlanAction]]:
+    keys = next_starts(plan)
+    return replace(plan, to_start=plan.to_start - set(keys)), [StartInstance(k) for k in keys]
+
+
+def boot(plan: Plan) -> tuple[Plan, tuple[PlanAction, ...]]:
+    """The first starts; later ones come out of on_instance_change as readiness arrives."""
+    plan, acts = _issue_starts(plan)
+    return plan, tuple(acts)
+
+
+def _shutdown_trigger(plan: Plan, inst: Instance) -> tuple[str, int] | None:
+    """Does this instance ending for good end the container? (reason, exit code)."""
+    if inst.state not in (State.EXITED, State.FATAL):
+        return None
+    code = inst.exit_code if inst.exit_code is not None else 0
+    if inst.state is State.FATAL and code == 0:
+        code = 1  # it gave up; a trailing exit 0 must not read as success
+    how = "gave up" if inst.state is State.FATAL else f"exited ({code})"
+    if plan.config.main == inst.program.name:
+        return f"main program {inst.name} {how}", code
+    if inst.program.critical:
+        return f"critical program {inst.name} {how}", code
+    if inst.state is State.FATAL and plan.config.on_fatal is OnFatal.SHUTDOWN:
+        return f"{inst.name} gave up and on_fatal is shutdown", 1
+    return None
+
+
+def _clean(inst: Instance) -> bool:
+    """Did this instance end well? A stop is judged by how the process took it (a crash
+    before the stop, in BACKOFF say, is not the shutdown's fault); an exit by exit_codes."""
+    if inst.state is State.FATAL:
+        return False
+    if inst.last_status is None:
+        return True
+    if inst.state is State.STOPPED:
+        return not inst.exit_on_stop or policy.is_graceful(inst.program, inst.last_status, True)
+    if inst.state is State.EXITED:
+        return policy.is_expected(inst.program, inst.last_status)
+    return False
+
+
+def exit_code_now(plan: Plan) -> int:
+    """The code pinit exits with if everything stopped now.
+
+    A fixed code (set by the program whose end began the shutdown) wins. Otherwise the main
+    program's status, 128+N for a signal, as tini and dumb-init report it (``docker stop`` of a
+    main that dies of TERM gives 143). Without a main: 1 if anything gave up, else 0 when every
+    stop was graceful (``graceful_exit_codes``, default [0, 143]), else the first unclean code.
+    """
+    if plan.exit_code is not None:
+        return plan.exit_code
+    insts = [plan.instances[k] for k in sorted(plan.instances)]
+    main = [i for i in insts if i.program.name == plan.config.main and i.exit_code is not None]
+    if main:
+        return main[0].exit_code or 0
+    if any(i.state is State.FATAL for i in insts):
+        return 1
+    for inst in insts:
+        if not _clean(inst):
+            return inst.exit_code or 1
+    return 0
+
+
+def _layers(plan: Plan) -> list[list[str]]:
+    """Reverse start order; programs no longer in the config (being removed) go first."""
+    layers = stop_layers(plan.config.programs)
+    known = {name for layer in layers for name in layer}
+    orphans = sorted({k[0] for k in plan.instances} - known)
+    return [orphans, *layers] if orphans else layers
+
+
+def _advance_shutdown(plan: Plan) -> tuple[Plan, list[PlanAction]]:
+    """Stop the first layer (in stop order) that still has something alive, and only it.
+
+    Like systemd's reverse ``After=`` ordering: a database is asked to stop only once every
+    program started after it is down, so their last writes still find it.
+    """
+    acts: list[PlanAction] = []
+    sent = set(plan.stop_sent)
+    for layer in _layers(plan):
+        live = [k for k in sorted(plan.instances) if k[0] in layer and not plan.instances[k].down]
+        for key in live:
+            if key not in sent and not plan.instances[key].stop_requested:
+                acts.append(StopInstance(key))
+                sent.add(key)
+        if live:
+            return replace(plan, stop_sent=frozenset(sent)), acts
+    code = exit_code_now(plan)
+    acts += [
+        Emit("info", f"all programs stopped; exiting with {code}"),
+        PhaseChanged(plan.phase, Phase.DONE),
+        ExitContainer(code),
+    ]
+    return replace(plan, phase=Phase.DONE, exit_code=code, stop_sent=frozenset(sent)), acts
+
+
+def begin_shutdown(
+    plan: Plan, reason: str, code: int | None = None
+) -> tuple[Plan, tuple[PlanAction, ...]]:
+    """Stop everything in reverse dependency order, then ExitContainer. Idempotent.
+
+    ``code`` fixes the exit code (a main or critical program decided it); None computes it at
+    the end (``exit_code_now``). Pending reload replacements are dropped: their instances are
+    being stopped anyway, and keeping them would lose the statuses the exit code is made of.
+    """
+    if plan.phase in (Phase.SHUTTING_DOWN, Phase.DONE):
+        return plan, ()
+    old = plan.phase
+    plan = replace(
+        plan,
+        phase=Phase.SHUTTING_DOWN,
+        reason=reason,
+        exit_code=code if code is not None else plan.exit_code,
+        to_start=frozenset(),
+        retire={},
+    )
+    head: list[PlanAction] = [
+        Emit("info", f"shutting down: {reason}"),
+        PhaseChanged(old, Phase.SHUTTING_DOWN),
+    ]
+    plan, acts = _advance_shutdown(plan)
+    return plan, tuple(head + acts)
+
+
+def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:
+    """A reload asked for this instance to go; now that it is down, replace or drop it."""
+    if key not in plan.retire or not inst.down:
+        return plan
+    retire = dict(plan.retire)
+    entry = retire.pop(key)
+    instances = dict(plan.instances)
+    to_start = set(plan.to_start)
+    if entry is None:
+        del instances[key]
+        to_start.discard(key)
+    else:
+        program, want = entry
+        instances[key] = Instance(program, key[1])
+        if want:
+            to_start.add(key)
+    return replace(
+        plan,
+        instances=instances,
+        retire=retire,
+        to_start=frozenset(to_start),
+        stop_sent=plan.stop_sent - {key},
+    )
+
+
+def _maybe_running(plan: Plan) -> tuple[Plan, list[PlanAction]]:
+    if plan.phase is not Phase.STARTING or plan.to_start:
+        return plan, []
+    if all(i.down or (i.state is State.RUNNING and i.ready) for i in plan.instances.values()):
+        return replace(plan, phase=Phase.RUNNING), [PhaseChanged(Phase.STARTING, Phase.RUNNING)]
+    return plan, []
+
+
+def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tuple[PlanAction, ...]]:
+    """Record the instance's new value and react: start dependents, shut down, advance a stop."""
+    if key not in plan.instances:
+        return plan, (Emit("warn", f"plan: no instance {key[0]}[{key[1]}]"),)
+    instances = dict(plan.instances)
+    instances[key] = inst
+    plan = replace(plan, instances=instances)
+    if inst.state is not State.STOPPED:
+        plan = replace(plan, to_start=plan.to_start - {key})
+    if not inst.stop_requested:  # started again since: a later shutdown must stop it anew
+        plan = replace(plan, stop_sent=plan.stop_sent - {key})
+    if plan.phase is Phase.SHUTTING_DOWN:
+        plan, acts = _advance_shutdown(plan)
+        return plan, tuple(acts)
+    if plan.phase is Phase.DONE:
+        return plan, ()
+    trigger = None if key in plan.retire else _shutdown_trigger(plan, inst)
+    if trigger is not None:
+        return begin_shutdown(plan, *trigger)
+    plan = _retire(plan, key, inst)
+    plan, starts = _issue_starts(plan)
+    plan, phase = _maybe_running(plan)
+    return plan, tuple(starts + phase)
+
+
+def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction, ...]]:
+    """Diff programs by equality (supervisord's ``update``): only what changed is touched.
+
+    Unchanged programs keep their processes (same pid). A change in ``numprocs`` alone adds or
+    removes instances without restarting the others. Any other change is stop-then-start with
+    the new definition; a changed program restarts if it is autostart or was running. An
+    instance still alive is replaced or dropped only once it is down (``Plan.retire``), so an
+    instance key never stands for two processes.
+    """
+    if plan.phase in (Phase.SHUTTING_DOWN, Phase.DONE):
+        return plan, (Emit("warn", "reload ignored: shutting down"),)
+    old_by_name = {p.name: p for p in plan.config.programs}
+    new_by_name = {p.name: p for p in new_config.programs}
+    instances = dict(plan.instances)
+    retire = dict(plan.retire)
+    to_start = set(plan.to_start)
+    acts: list[PlanAction] = []
+
+    def keys_of(name: str, lo: int = 0) -> list[Key]:
+        return sorted(k for k in instances if k[0] == name and k[1] >= lo)
+
+    def swap(key: Key, entry: Retire) -> None:
+        """Replace (entry = (program, want)) or drop (None) now if down, else once stopped."""
+        to_start.discard(key)
+        if not instances[key].down:
+            if key not in retire:  # a pending retire already sent its StopInstance
+                acts.append(StopInstance(key))
+            retire[key] = entry
+            return
+        retire.pop(key, None)
+        if entry is None:
+            del instances[key]
+        else:
+            instances[key] = Instance(entry[0], key[1])
+            if entry[1]:
+                to_start.add(key)
+
+    def add(program: Program, lo: int, want: bool) -> None:
+        for i in range(lo, program.numprocs):
+            key = (program.name, i)
+            if key in instances:  # an earlier incarnation is still on its way out
+                swap(key, (program, want))
+            else:
+                instances[key] = Instance(program, i)
+                if want:
+                    to_start.add(key)
+
+    for name in sorted(old_by_name.keys() - new_by_name.keys()):
+        for key in keys_of(name):
+            swap(key, None)
+    for name in sorted(new_by_name.keys() - old_by_name.keys()):
+        add(new_by_name[name], 0, new_by_name[name].autostart)
+    for name in sorted(old_by_name.keys() & new_by_name.keys()):
+        old, new = old_by_name[name], new_by_name[name]
+        if old == new:
+            continue
+        live = any(not instances[k].down for k in keys_of(name))
+        for key in keys_of(name, new.numprocs):
+            swap(key, None)
+        kept = [k for k in keys_of(name) if k[1] < new.numprocs]
+        if replace(old, numprocs=new.numprocs) == new:  # only numprocs: the rest keeps running
+            for key in kept:
+                entry = retire.get(key)
+                if entry is not None:
+                    retire[key] = (new, entry[1])
+                elif key not in retire:
+                    instances[key] = replace(instances[key], program=new)
+        else:
+            for key in kept:
+                swap(key, (new, new.autostart or not instances[key].down))
+        add(new, old.numprocs, new.autostart or live)
+    plan = replace(
+        plan,
+        config=new_config,
+        instances=instances,
+        retire=retire,
+        to_start=frozenset(to_start & instances.keys()),
+    )
+    plan, starts = _issue_starts(plan)
+    head: list[PlanAction] = [Emit("info", "reload: " + _summary(old_by_name, new_by_name))]
+    return plan, tuple(head + acts + starts)
+
+
+def _summary(old: Mapping[str, Program], new: Mapping[str, Program]) -> str:
+    added = sorted(new.keys() - old.keys())
+    removed = sorted(old.keys() - new.keys())
+    changed = sorted(n for n in old.keys() & new.keys() if old[n] != new[n])
+    parts = [
+        f"{label} {', '.join(names)}"
+        for label, names in (("added", added), ("removed", removed), ("changed", changed))
+        if names
+    ]
+    return "; ".join(parts) or "no changes"

@@ -1,0 +1,467 @@
+"""Container-level decisions, driven through a tiny pure simulation of the runtime."""
+
+from __future__ import annotations
+
+import random
+import signal
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinit.config.schema import Backoff, Config, OnFatal, Program, Readiness, ReadyKind, Restart
+from pinit.model import plan as P  # noqa: N812 (short, reads like a namespace)
+from pinit.model.events import (
+    Arm,
+    Disarm,
+    Event,
+    Exited,
+    GroupGone,
+    KillGroup,
+    ReadyObserved,
+    SignalGroup,
+    Spawn,
+    Spawned,
+    StartProbe,
+    StartRequested,
+    StopRequested,
+    TimerFired,
+)
+from pinit.model.state import State, step
+
+
+def prog(name: str, **kw: object) -> Program:
+    base: dict[str, object] = {
+        "command": (name,),
+        "start_seconds": 1.0,
+        "backoff": Backoff(initial=1.0, jitter=0.0),
+        "stop_timeout": 5.0,
+    }
+    base.update(kw)
+    return Program(name, **base)  # type: ignore[arg-type]
+
+
+@dataclass
+class Sim:
+    """The runtime's contract, minus the OS: actions become events on a FIFO, timers a dict.
+
+    A process dies of its stop signal unless its program is in ``stubborn`` (then only KILL
+    does it); GroupGone follows every main-pid death at once.
+    """
+
+    plan: P.Plan
+    now: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(1))
+    next_pid: int = 100
+    queue: deque[tuple[P.Key, Event]] = field(default_factory=deque)
+    timers: dict[tuple[P.Key, str], float] = field(default_factory=dict)
+    alive: dict[P.Key, int] = field(default_factory=dict)
+    stubborn: set[str] = field(default_factory=set)
+    probe_ok: bool = True
+    started: list[P.Key] = field(default_factory=list)
+    stopped: list[P.Key] = field(default_factory=list)
+    exit: int | None = None
+    log: list[P.PlanAction] = field(default_factory=list)
+
+    def plan_acts(self, acts: tuple[P.PlanAction, ...]) -> None:
+        for a in acts:
+            self.log.append(a)
+            if isinstance(a, P.StartInstance):
+                self.started.append(a.key)
+                self.event(a.key, StartRequested())
+            elif isinstance(a, P.StopInstance):
+                self.stopped.append(a.key)
+                self.event(a.key, StopRequested())
+            elif isinstance(a, P.ExitContainer):
+                assert self.exit is None, "ExitContainer twice"
+                self.exit = a.code
+
+    def event(self, key: P.Key, ev: Event) -> None:
+        inst = self.plan.instances[key]
+        new, acts = step(inst, ev, self.now, self.rng)
+        for a in acts:
+            if isinstance(a, Spawn):
+                pid = self.next_pid
+                self.next_pid += 1
+                self.alive[key] = pid
+                self.queue.append((key, Spawned(pid, pid)))
+            elif isinstance(a, SignalGroup):
+                if key in self.alive and new.program.name not in self.stubborn:
+                    self.die(key, int(a.sig))
+                elif key not in self.alive:
+                    self.queue.append((key, GroupGone()))
+            elif isinstance(a, KillGroup):
+                if key in self.alive:
+                    self.die(key, 9)
+            elif isinstance(a, Arm):
+                self.timers[(key, a.key)] = a.deadline
+            elif isinstance(a, Disarm):
+                del self.timers[(key, a.key)]
+            elif isinstance(a, StartProbe) and self.probe_ok:
+                self.queue.append((key, ReadyObserved()))
+        if new != inst:
+            self.plan, pacts = P.on_instance_change(self.plan, key, new)
+            self.plan_acts(pacts)
+
+    def die(self, key: P.Key, status: int) -> None:
+        pid = self.alive.pop(key)
+        self.queue.append((key, Exited(pid, status)))
+        self.queue.append((key, GroupGone()))
+
+    def drain(self) -> None:
+        while self.queue:
+            key, ev = self.queue.popleft()
+            if key in self.plan.instances:
+                self.event(key, ev)
+
+    def tick(self) -> bool:
+        """Fire the earliest timer; False when none is pending."""
+        self.drain()
+        if not self.timers:
+            return False
+        (key, tkey), deadline = min(self.timers.items(), key=lambda kv: kv[1])
+        del self.timers[(key, tkey)]
+        self.now = max(self.now, deadline)
+        self.event(key, TimerFired(tkey))
+        self.drain()
+        return True
+
+    def settle(self, limit: int = 200) -> None:
+        for _ in range(limit):
+            if not self.tick():
+                return
+
+    def crash(self, name: str, status: int, index: int = 0) -> None:
+        self.die((name, index), status)
+        self.drain()
+
+    def state(self, name: str, index: int = 0) -> State:
+        return self.plan.instances[(name, index)].state
+
+
+def boot(*programs: Program, **kw: object) -> Sim:
+    config = Config(programs=programs, **kw)  # type: ignore[arg-type]
+    sim = Sim(P.initial(config))
+    sim.plan, acts = P.boot(sim.plan)
+    sim.plan_acts(acts)
+    sim.settle()
+    return sim
+
+
+def stack() -> tuple[Program, ...]:
+    return (
+        prog("db", ready=Readiness(kind=ReadyKind.TCP, port=5432)),
+        prog("app", after=("db",)),
+        prog("web", after=("app",), numprocs=2),
+        prog("cron"),
+    )
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+
+def test_initial_wants_autostart_only() -> None:
+    plan = P.initial(Config(programs=(prog("a"), prog("b", autostart=False))))
+    assert plan.to_start == {("a", 0)}
+    assert plan.phase is P.Phase.STARTING
+    assert set(plan.instances) == {("a", 0), ("b", 0)}
+
+
+def test_boot_starts_only_what_has_no_after() -> None:
+    plan = P.initial(Config(programs=stack()))
+    assert P.next_starts(plan) == [("cron", 0), ("db", 0)]
+    plan, acts = P.boot(plan)
+    assert acts == (P.StartInstance(("cron", 0)), P.StartInstance(("db", 0)))
+    assert P.next_starts(plan) == []
+
+
+def test_dependents_start_in_layers_once_ready() -> None:
+    sim = boot(*stack())
+    assert sim.started == [("cron", 0), ("db", 0), ("app", 0), ("web", 0), ("web", 1)]
+    assert sim.plan.phase is P.Phase.RUNNING
+    assert P.PhaseChanged(P.Phase.STARTING, P.Phase.RUNNING) in sim.log
+
+
+def test_dependent_waits_for_readiness_not_spawn() -> None:
+    config = Config(programs=stack())
+    sim = Sim(P.initial(config), probe_ok=False)
+    sim.plan, acts = P.boot(sim.plan)
+    sim.plan_acts(acts)
+    sim.drain()
+    sim.tick()
+    sim.tick()  # cron's and db's start timers: db RUNNING but not ready
+    assert sim.state("db") is State.RUNNING
+    assert ("app", 0) not in sim.started
+    sim.queue.append((("db", 0), ReadyObserved()))
+    sim.drain()
+    assert ("app", 0) in sim.started
+
+
+def test_after_satisfied_by_successful_one_shot() -> None:
+    config = Config(
+        programs=(prog("migrate", restart=Restart.NEVER), prog("web", after=("migrate",)))
+    )
+    sim = Sim(P.initial(config))
+    sim.plan, acts = P.boot(sim.plan)
+    sim.plan_acts(acts)
+    sim.drain()
+    assert sim.started == [("migrate", 0)]
+    sim.crash("migrate", 0)  # exits 0 inside start_seconds: a finished one-shot, not a failure
+    assert sim.state("migrate") is State.EXITED
+    assert sim.started == [("migrate", 0), ("web", 0)]
+    sim.settle()
+    assert sim.state("web") is State.RUNNING
+    assert sim.exit is None
+
+
+def test_after_not_satisfied_by_failed_one_shot() -> None:
+    sim = Sim(
+        P.initial(Config(programs=(prog("m", restart=Restart.NEVER), prog("w", after=("m",)))))
+    )
+    sim.plan, acts = P.boot(sim.plan)
+    sim.plan_acts(acts)
+    sim.drain()
+    sim.crash("m", 3 << 8)
+    sim.settle()
+    assert sim.state("w") is State.STOPPED
+    assert sim.exit is None
+
+
+# --- shutdown triggers ------------------------------------------------------------------------
+
+
+def test_main_exit_shuts_down_with_its_code_in_reverse_order() -> None:
+    sim = boot(*stack(), prog("main", restart=Restart.NEVER), main="main")
+    sim.crash("main", 7 << 8)
+    sim.settle()
+    assert sim.exit == 7
+    # stop_layers: [web] -> [app] -> [cron, db, main] (main is already down)
+    assert sim.stopped == [("web", 0), ("web", 1), ("app", 0), ("cron", 0), ("db", 0)]
+    assert sim.plan.phase is P.Phase.DONE
+
+
+@pytest.mark.parametrize(("status", "code"), [(9, 137), (15, 143), (0, 0)])
+def test_main_signal_death_is_128_plus_n(status: int, code: int) -> None:
+    sim = boot(prog("main", restart=Restart.NEVER), prog("side"), main="main")
+    sim.crash("main", status)
+    sim.settle()
+    assert sim.exit == code
+
+
+def test_main_restarting_does_not_shut_down() -> None:
+    sim = boot(prog("main", restart=Restart.ON_FAILURE), main="main")
+    sim.crash("main", 9)
+    sim.settle()
+    assert sim.exit is None
+    assert sim.state("main") is State.RUNNING
+
+
+def test_critical_fatal_shuts_down_with_its_code() -> None:
+    sim = boot(prog("a", critical=True, start_retries=0), prog("b"), on_fatal=OnFatal.IGNORE)
+    sim.crash("a", 9)  # long-running crash: restart immediately...
+    sim.drain()
+    sim.crash("a", 4 << 8)  # ...and that restart dies inside start_seconds: FATAL
+    sim.settle()
+    assert sim.exit == 4
+
+
+def test_on_fatal_shutdown_exits_1() -> None:
+    sim = boot(prog("a", start_retries=0), prog("b"))
+    sim.crash("a", 9)
+    sim.drain()
+    sim.crash("a", 2 << 8)
+    sim.settle()
+    assert sim.state("a") is State.FATAL
+    assert sim.exit == 1
+
+
+def test_on_fatal_ignore_keeps_running() -> None:
+    sim = boot(prog("a", start_retries=0), prog("b"), on_fatal=OnFatal.IGNORE)
+    sim.crash("a", 9)
+    sim.drain()
+    sim.crash("a", 2 << 8)
+    sim.settle()
+    assert sim.state("a") is State.FATAL
+    assert sim.exit is None
+    assert sim.state("b") is State.RUNNING
+
+
+# --- shutdown sequencing and exit code ----------------------------------------------------------
+
+
+def test_layer_stops_only_after_later_layers_are_down() -> None:
+    sim = boot(*stack())
+    sim.stubborn = {"web"}
+    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    sim.plan_acts(acts)
+    sim.drain()
+    assert sim.stopped == [("web", 0), ("web", 1)]  # app waits for web; cron is in db's layer
+    assert sim.state("app") is State.RUNNING
+    sim.settle()  # stop timers fire: KILL
+    assert sim.stopped[2:] == [("app", 0), ("cron", 0), ("db", 0)]
+    assert sim.exit == 137  # web did not stop gracefully
+
+
+def test_graceful_shutdown_exits_0() -> None:
+    sim = boot(*stack())
+    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    sim.plan_acts(acts)
+    sim.settle()
+    assert sim.exit == 0
+    assert all(i.state is State.STOPPED for i in sim.plan.instances.values())
+
+
+def test_shutdown_is_idempotent_and_starts_nothing() -> None:
+    sim = boot(*stack())
+    sim.plan, _ = P.begin_shutdown(sim.plan, "SIGTERM")
+    again, more = P.begin_shutdown(sim.plan, "SIGINT")
+    assert more == ()
+    assert again is sim.plan
+    assert P.next_starts(sim.plan) == []
+
+
+def test_shutdown_with_nothing_running_exits_at_once() -> None:
+    plan = P.initial(Config(programs=(prog("a", autostart=False),)))
+    plan, acts = P.begin_shutdown(plan, "ctl")
+    assert acts[-1] == P.ExitContainer(0)
+    assert plan.phase is P.Phase.DONE
+
+
+def test_shutdown_during_backoff_stops_without_signal() -> None:
+    sim = boot(prog("a"))
+    sim.crash("a", 9)
+    sim.drain()
+    sim.crash("a", 1 << 8)  # failed start: BACKOFF with a 1s delay
+    assert sim.state("a") is State.BACKOFF
+    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    sim.plan_acts(acts)
+    sim.settle()
+    assert sim.exit == 0  # the crash before the stop is not the shutdown's fault
+
+
+def test_shutdown_exit_code_prefers_main_status() -> None:
+    sim = boot(prog("main"), prog("other"), main="main")
+    sim.stubborn = {"other"}
+    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    sim.plan_acts(acts)
+    sim.settle()
+    assert sim.exit == 143
+
+
+def test_exit_code_now_rules() -> None:
+    a = prog("a")
+    plan = P.initial(Config(programs=(a,)))
+    key = ("a", 0)
+    inst = plan.instances[key]
+    fatal = replace(plan, instances={key: replace(inst, state=State.FATAL, last_status=0)})
+    assert P.exit_code_now(fatal) == 1
+    clean = replace(inst, state=State.STOPPED, last_status=15, exit_on_stop=True)
+    assert P.exit_code_now(replace(plan, instances={key: clean})) == 0
+    dirty = replace(clean, last_status=3 << 8)
+    assert P.exit_code_now(replace(plan, instances={key: dirty})) == 3
+    assert P.exit_code_now(replace(plan, exit_code=9)) == 9
+
+
+# --- reload -------------------------------------------------------------------------------------
+
+
+def reload(sim: Sim, *programs: Program, **kw: object) -> None:
+    sim.plan, acts = P.apply_reload(sim.plan, Config(programs=programs, **kw))  # type: ignore[arg-type]
+    sim.plan_acts(acts)
+    sim.settle()
+
+
+def test_reload_diff() -> None:
+    keep, change, gone = prog("keep"), prog("change"), prog("gone")
+    sim = boot(keep, change, gone)
+    pids = dict(sim.alive)
+    changed = prog("change", stop_signal=signal.SIGINT)
+    reload(sim, keep, changed, prog("new"))
+    assert sim.alive[("keep", 0)] == pids[("keep", 0)]  # untouched: same pid
+    assert sim.alive[("change", 0)] != pids[("change", 0)]  # restarted
+    assert sim.plan.instances[("change", 0)].program == changed
+    assert ("gone", 0) not in sim.plan.instances
+    assert ("gone", 0) not in sim.alive
+    assert sim.state("new") is State.RUNNING
+    assert sim.stopped == [("gone", 0), ("change", 0)]
+    assert sim.exit is None
+
+
+def test_reload_numprocs_grow_and_shrink_keeps_others() -> None:
+    web = prog("web", numprocs=3)
+    sim = boot(web)
+    pids = dict(sim.alive)
+    reload(sim, replace(web, numprocs=5))
+    assert [sim.state("web", i) for i in range(5)] == [State.RUNNING] * 5
+    assert all(sim.alive[("web", i)] == pids[("web", i)] for i in range(3))
+    reload(sim, replace(web, numprocs=1))
+    assert sorted(sim.plan.instances) == [("web", 0)]
+    assert sim.alive == {("web", 0): pids[("web", 0)]}
+    assert sim.plan.instances[("web", 0)].program.numprocs == 1
+
+
+def test_reload_unchanged_is_a_no_op() -> None:
+    sim = boot(*stack())
+    before = dict(sim.plan.instances)
+    reload(sim, *stack())
+    assert dict(sim.plan.instances) == before
+    assert sim.stopped == []
+
+
+def test_reload_during_shutdown_is_ignored() -> None:
+    sim = boot(prog("a"))
+    sim.plan, _ = P.begin_shutdown(sim.plan, "x")
+    plan, acts = P.apply_reload(sim.plan, Config(programs=()))
+    assert plan is sim.plan
+    assert len(acts) == 1
+
+
+def test_removed_main_program_being_stopped_does_not_trigger_exit() -> None:
+    sim = boot(prog("a", restart=Restart.NEVER, critical=True), prog("b"))
+    reload(sim, prog("b"))
+    assert sim.exit is None
+    assert ("a", 0) not in sim.plan.instances
+
+
+# --- property: any operator history ends in an orderly exit ------------------------------------
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("crash"),
+            st.sampled_from(["db", "app", "web", "cron"]),
+            st.sampled_from([0, 256, 9]),
+        ),
+        st.tuples(st.just("tick"), st.just(""), st.just(0)),
+        st.tuples(st.just("reload"), st.just(""), st.integers(0, 2)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops, st.booleans())
+def test_any_history_then_shutdown_exits_once_with_nothing_alive(
+    history: list[tuple[str, str, int]], stubborn: bool
+) -> None:
+    sim = boot(*stack(), on_fatal=OnFatal.IGNORE)
+    if stubborn:
+        sim.stubborn = {"app"}
+    variants = [stack(), (*stack()[:3], prog("cron", numprocs=2)), stack()[:2]]
+    for op, name, arg in history:
+        if op == "crash":
+            keys = [k for k in sim.alive if k[0] == name]
+            if keys:
+                sim.crash(name, arg, keys[0][1])
+        elif op == "tick":
+            sim.tick()
+        else:
+            reload(sim, *variants[arg], on_fatal=OnFatal.IGNORE)
+    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    sim.plan_acts(acts)
+    sim.settle(limit=1000)
+    assert sim.exit is not None
+    assert sim.alive == {}
+    assert all(inst.down for inst in sim.plan.instances.values())
