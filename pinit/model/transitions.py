@@ -242,6 +242,9 @@ def spawned(s: Step, ev: Event) -> None:
 
 def spawn_failed(s: Step, ev: Event) -> None:
     e = cast(SpawnFailed, ev)
+    if s.inst.pid is not None:  # answers a Spawn that was already answered by Spawned
+        s.emit("warn", f"ignoring SpawnFailed: pid {s.inst.pid} is alive")
+        return
     s.set(last_status=(e.code & 0xFF) << 8, pid=None, pgid=None)
     s.emit("error", f"cannot start: {e.reason} (code {e.code})")
     if s.inst.state is State.STOPPING:

@@ -340,6 +340,13 @@ def test_exit_in_cleanup_of_unknown_pid_is_ignored_with_warning() -> None:
     assert [a.level for a in acts if isinstance(a, Emit)] == ["warn"]
 
 
+def test_spawn_failed_after_spawned_keeps_the_live_pid() -> None:
+    inst, _ = run(Instance(prog()), (0.0, StartRequested()), (0.0, Spawned(3, 3)))
+    new, acts = step(inst, SpawnFailed("late", 127), 0.1, random.Random(0))
+    assert new == inst
+    assert [a.level for a in acts if isinstance(a, Emit)] == ["warn"]
+
+
 def test_stale_timer_dropped() -> None:
     inst = running()
     new, acts = step(inst, TimerFired("start"), 9.0, random.Random(0))

@@ -1,0 +1,119 @@
+"""HUP / ``ctl reload``: diff the new config's programs against the plan (supervisord's ``update``).
+
+Kept apart from ``plan.py`` only for size; ``plan.apply_reload`` is the entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from pinit.config.schema import Config, Program
+from pinit.model.events import Emit
+from pinit.model.instance import Instance
+from pinit.model.plan import (
+    Key,
+    Phase,
+    Plan,
+    PlanAction,
+    Retire,
+    StopInstance,
+    issue_starts,
+)
+
+__all__ = ["apply_reload"]
+
+
+def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction, ...]]:
+    """Diff programs by equality (supervisord's ``update``): only what changed is touched.
+
+    Unchanged programs keep their processes (same pid). A change in ``numprocs`` alone adds or
+    removes instances without restarting the others. Any other change is stop-then-start with
+    the new definition; a changed program restarts if it is autostart or was running. An
+    instance still alive is replaced or dropped only once it is down (``Plan.retire``), so an
+    instance key never stands for two processes.
+    """
+    if plan.phase in (Phase.SHUTTING_DOWN, Phase.DONE):
+        return plan, (Emit("warn", "reload ignored: shutting down"),)
+    old_by_name = {p.name: p for p in plan.config.programs}
+    new_by_name = {p.name: p for p in new_config.programs}
+    instances = dict(plan.instances)
+    retire = dict(plan.retire)
+    to_start = set(plan.to_start)
+    acts: list[PlanAction] = []
+
+    def keys_of(name: str, lo: int = 0) -> list[Key]:
+        return sorted(k for k in instances if k[0] == name and k[1] >= lo)
+
+    def swap(key: Key, entry: Retire) -> None:
+        """Replace (entry = (program, want)) or drop (None) now if down, else once stopped."""
+        to_start.discard(key)
+        if not instances[key].down:
+            if key not in retire:  # a pending retire already sent its StopInstance
+                acts.append(StopInstance(key))
+            retire[key] = entry
+            return
+        retire.pop(key, None)
+        if entry is None:
+            del instances[key]
+        else:
+            instances[key] = Instance(entry[0], key[1])
+            if entry[1]:
+                to_start.add(key)
+
+    def add(program: Program, lo: int, want: bool) -> None:
+        for i in range(lo, program.numprocs):
+            key = (program.name, i)
+            if key in instances:  # an earlier incarnation is still on its way out
+                swap(key, (program, want))
+            else:
+                instances[key] = Instance(program, i)
+                if want:
+                    to_start.add(key)
+
+    for name in sorted(old_by_name.keys() - new_by_name.keys()):
+        for key in keys_of(name):
+            swap(key, None)
+    for name in sorted(new_by_name.keys() - old_by_name.keys()):
+        add(new_by_name[name], 0, new_by_name[name].autostart)
+    for name in sorted(old_by_name.keys() & new_by_name.keys()):
+        old, new = old_by_name[name], new_by_name[name]
+        if old == new:
+            continue
+        live = any(not instances[k].down for k in keys_of(name))
+        for key in keys_of(name, new.numprocs):
+            swap(key, None)
+        kept = [k for k in keys_of(name) if k[1] < new.numprocs]
+        if replace(old, numprocs=new.numprocs) == new:  # only numprocs: the rest keeps running
+            for key in kept:
+                entry = retire.get(key)
+                if entry is not None:
+                    retire[key] = (new, entry[1])
+                elif key not in retire:
+                    instances[key] = replace(instances[key], program=new)
+        else:
+            for key in kept:
+                swap(key, (new, new.autostart or not instances[key].down))
+        add(new, old.numprocs, new.autostart or live)
+    plan = replace(
+        plan,
+        config=new_config,
+        instances=instances,
+        retire=retire,
+        to_start=frozenset(to_start & instances.keys()),
+    )
+    plan, starts = issue_starts(plan)
+    head: list[PlanAction] = [Emit("info", "reload: " + _summary(old_by_name, new_by_name))]
+    return plan, tuple(head + acts + starts)
+
+
+def _summary(old: Mapping[str, Program], new: Mapping[str, Program]) -> str:
+    added = sorted(new.keys() - old.keys())
+    removed = sorted(old.keys() - new.keys())
+    changed = sorted(n for n in old.keys() & new.keys() if old[n] != new[n])
+    parts = [
+        f"{label} {', '.join(names)}"
+        for label, names in (("added", added), ("removed", removed), ("changed", changed))
+        if names
+    ]
+    return "; ".join(parts) or "no changes"
