@@ -288,6 +288,9 @@ def group_gone(s: Step, _ev: Event) -> None:
 
 def ready(s: Step, _ev: Event) -> None:
     """Readiness proves a start better than a timer: systemd Type=notify is up at READY=1."""
+    if s.inst.pid is None:  # nothing spawned yet: an answer from a previous life's probe
+        s.emit("debug", "ignoring readiness: no process yet")
+        return
     if s.inst.ready:
         return
     s.stop_probe()

@@ -347,6 +347,13 @@ def test_spawn_failed_after_spawned_keeps_the_live_pid() -> None:
     assert [a.level for a in acts if isinstance(a, Emit)] == ["warn"]
 
 
+def test_readiness_before_spawned_is_ignored() -> None:
+    inst, _ = run(Instance(prog()), (0.0, StartRequested()))
+    new, acts = step(inst, ReadyObserved(), 0.0, random.Random(0))
+    assert new == inst
+    assert quiet(acts) == ()
+
+
 def test_stale_timer_dropped() -> None:
     inst = running()
     new, acts = step(inst, TimerFired("start"), 9.0, random.Random(0))
@@ -530,6 +537,10 @@ def test_invariants_hold_for_any_history(
             assert isinstance(item, StartRequested | StopRequested | ReadyObserved)
             ev = item
         before = inst
+        if TRANSITIONS[(inst.state, type(ev))] is ILLEGAL:
+            # a runtime that keeps its contract reaches no ILLEGAL cell; an operator may
+            # ask to start an instance that is still stopping
+            assert (inst.state, type(ev)) == (State.STOPPING, StartRequested)
         inst, acts = step(inst, ev, now, rng)
         if isinstance(ev, Spawned):
             spawn_pending, live_pid, group_alive = False, ev.pid, True
@@ -569,3 +580,8 @@ def test_invariants_hold_for_any_history(
             assert acts[-1] == StateChanged(before.state, inst.state)
         if inst.ready:
             assert inst.state is State.RUNNING
+        if inst.state is State.RUNNING:
+            assert inst.pid is not None
+            assert inst.pid == live_pid
+        if inst.state is State.STARTING:
+            assert (inst.pid is None) == spawn_pending
