@@ -1,0 +1,1 @@
+"""pinit benchmark harness: measures, rows (inits and supervisors), reports."""

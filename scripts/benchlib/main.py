@@ -1,0 +1,99 @@
+"""`scripts/bench`: pinit side by side with its peers in one run; tables to stdout and README."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib import pid1, report
+from benchlib.inits import BENCH_DIR, ROOT, Init, peers, pinit_rows
+from benchlib.procs import become_subreaper, sweep_descendants
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Benchmark pinit against tini and dumb-init (PID-1 core).",
+    )
+    parser.add_argument("--quick", action="store_true", help="short windows and counts (<1 min)")
+    parser.add_argument(
+        "--init",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="another pinit executable as a row (dist/pinit is added when it exists)",
+    )
+    parser.add_argument(
+        "--no-install", action="store_true", help="skip the non-editable install row"
+    )
+    parser.add_argument(
+        "--no-readme", action="store_true", help="print the tables but leave README.md alone"
+    )
+    return parser
+
+
+def _meta(args: argparse.Namespace, params: pid1.Params, inits: list[Init]) -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        "quick": args.quick,
+        "params": {**dataclasses.asdict(params), "warmup": pid1.WARMUP},
+        "inits": {init.name: list(init.prefix) for init in inits},
+        "pinit_rows": [init.name for init in inits if init.is_pinit],
+    }
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    params = pid1.Params.quick() if args.quick else pid1.Params()
+    inits = peers() + pinit_rows(args.init, install=not args.no_install)
+    results: dict[str, Any] = {"meta": _meta(args, params, inits)}
+    began = time.monotonic()
+    steps = (
+        ("start_ms", "start overhead", lambda: pid1.start_overhead(inits, params.start_runs)),
+        ("mem_fwd", "memory + forwarding", lambda: pid1.memory_and_forwarding(inits, params)),
+        ("reap", "orphan reaping", lambda: pid1.reaping(inits, params)),
+        ("idle", "idle cost", lambda: pid1.idle_cost(inits, params)),
+    )
+    for key, label, step in steps:
+        print(f"bench: {label} ...", file=sys.stderr, flush=True)
+        results[key] = step()
+    results["meta"]["duration_s"] = time.monotonic() - began
+    scans = [r["scan_us"] for runs in results["reap"].values() for r in runs]
+    results["meta"]["scan_us"] = statistics.median(scans) if scans else 0
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    become_subreaper()
+    try:
+        results = run(args)
+    finally:
+        strays = sweep_descendants()
+        if strays:
+            print(f"bench: killed {strays} stray process(es) left at the end", file=sys.stderr)
+    body = report.markdown(results)
+    print(body)
+    report.write_json(BENCH_DIR / "last.json", results)
+    if not args.no_readme:
+        report.write_readme(ROOT / "README.md", body)
+    return 0
