@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,10 +83,28 @@ static int usable(const char *dir) {
     return access(exe, X_OK) == 0;
 }
 
+/* As PID 1 of a pid namespace, a signal whose disposition is SIG_DFL is dropped by the kernel.
+ * Between this exec and pinit installing its handlers (~70 ms) a `podman stop` / `docker stop`
+ * / Ctrl-C would be lost, and the container would wait for SIGKILL.  Blocked signals are kept
+ * pending instead, and the mask survives exec: the runtime hook unblocks each one the moment
+ * pinit installs a handler for it, and it is then delivered.  Synchronous fault signals,
+ * SIGPIPE/SIGXFSZ (CPython ignores them at C level) and SIGCHLD are left alone. */
+static void block_early_signals(void) {
+    static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM,
+                               SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGVTALRM,
+                               SIGPROF, SIGWINCH, SIGIO, SIGPWR};
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&set, sigs[i]);
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++) sigaddset(&set, s);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == 0) setenv("_PINIT_SIGBLOCK", "1", 1);
+}
+
 static void run(const char *dir, char **argv, const char *self) {
     char exe[PATH_MAX];
     PATHF(exe, "%s/pinit", dir);
     setenv("_PINIT_SFX", self, 1); /* read and removed by the runtime hook */
+    if (getpid() == 1) block_early_signals();
     execv(exe, argv);
     die("cannot execute", exe, errno);
 }

@@ -10,9 +10,35 @@
    sys._pinit_build_mode is "sfx" (self-extracting dist/pinit), "onedir" or "onefile";
    sys._pinit_launcher is the path of the self-extracting file ("" otherwise).
 
+3. When the launcher ran as PID 1 it blocked the stop/forwardable signals before exec
+   (`_PINIT_SIGBLOCK=1`, see launcher.c): PID 1 drops a signal it has no handler for, and a
+   `podman stop` right after start would be lost.  Each of them is unblocked as soon as pinit
+   calls signal.signal() for it, so one that arrived early is delivered to pinit's handler.
+   Children never inherit the mask: pinit resets it to empty between fork and exec.
+
 setproctitle is initialised first (DESIGN §3: it may move environ's memory, so it must set up
 before anything edits os.environ).
 """
+
+
+def _unblock_on_handler_install() -> None:
+    import signal
+
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    if not blocked:
+        return
+    original = signal.signal
+
+    def signal_then_unblock(signalnum, handler):  # type: ignore[no-untyped-def]
+        previous = original(signalnum, handler)
+        if signalnum in blocked:
+            blocked.discard(signalnum)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, (signalnum,))
+            if not blocked:
+                signal.signal = original
+        return previous
+
+    signal.signal = signal_then_unblock
 
 
 def _pinit_rthook() -> None:
@@ -45,6 +71,8 @@ def _pinit_rthook() -> None:
     for key in [k for k in os.environ if k.startswith("_PYI_")]:
         del os.environ[key]
 
+    if os.environ.pop("_PINIT_SIGBLOCK", None):
+        _unblock_on_handler_install()
+
 
 _pinit_rthook()
-del _pinit_rthook
