@@ -65,6 +65,8 @@ class Launch:
             start_new_session=True,
         )
         self._buf = b""
+        self._err = b""
+        self.err_seen = b""
 
     def init_pid(self, timeout: float = 10.0) -> int:
         """The host pid of the init: the child of `unshare` in pid1 mode."""
@@ -95,14 +97,43 @@ class Launch:
         line, _, self._buf = self._buf.partition(b"\n")
         return line.decode()
 
+    def wait_stderr(self, needle: str, timeout: float = 10.0) -> str:
+        """Read pinit's stderr until a line containing `needle`; return that line."""
+        assert self.proc.stderr is not None
+        fd = self.proc.stderr.fileno()
+        deadline = time.monotonic() + timeout
+        while True:
+            *lines, rest = self._err.split(b"\n")
+            for i, line in enumerate(lines):
+                if needle.encode() in line:
+                    self._err = b"\n".join([*lines[i + 1 :], rest])
+                    self.err_seen += b"\n".join(lines[: i + 1]) + b"\n"
+                    return line.decode()
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError(f"{needle!r} not on stderr within {timeout}s: {self._err!r}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise EOFError(f"stderr closed before {needle!r}: {self._err!r}")
+            self._err += chunk
+
     def signal(self, sig: int) -> None:
         os.kill(self.init_pid(), sig)
 
     def finish(self, timeout: float = 20.0) -> tuple[int, str, str]:
         out, err = self.proc.communicate(timeout=timeout)
+        err = self.err_seen + self._err + err
         return self.proc.returncode, (self._buf + out).decode(), err.decode()
 
     def kill(self) -> None:
+        """After a failed test: ask the init to clean up first (its programs live in their own
+        sessions, so killing our session alone would orphan them), then force it."""
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.init_pid(timeout=1), signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except (OSError, TimeoutError, subprocess.TimeoutExpired):
+                pass
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)

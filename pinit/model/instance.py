@@ -74,10 +74,11 @@ class Instance:
 
     @property
     def name(self) -> str:
-        """``web`` for a single instance, ``web-1`` for the second of several (titles agree)."""
+        """``web`` for a single instance, ``web-1``..``web-N`` for several: numbered from 1, as
+        PINIT_PROCESS_NUM and the ``pinit-NAME-web-N`` titles are, for humans reading logs."""
         if self.program.numprocs == 1:
             return self.program.name
-        return f"{self.program.name}-{self.index}"
+        return f"{self.program.name}-{self.index + 1}"
 
     @property
     def exit_code(self) -> int | None:

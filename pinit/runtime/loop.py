@@ -92,7 +92,11 @@ class Loop:
     def add_reader(self, fd: int, callback: ReadCallback) -> None:
         self._selector.register(fd, selectors.EVENT_READ, callback)
 
-    def remove_reader(self, fd: int) -> None:
+    def add_writer(self, fd: int, callback: ReadCallback) -> None:
+        """For a non-blocking connect(): the socket turns writable once it has an answer."""
+        self._selector.register(fd, selectors.EVENT_WRITE, callback)
+
+    def remove(self, fd: int) -> None:
         try:
             self._selector.unregister(fd)
         except (KeyError, ValueError):

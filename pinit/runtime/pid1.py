@@ -27,8 +27,8 @@ def set_subreaper() -> str | None:
     return None
 
 
-def _stat_fields(pid: int) -> tuple[int, int] | None:
-    """(ppid, pgid) from /proc/PID/stat, or None when the process is gone."""
+def _stat_fields(pid: int) -> tuple[bytes, int, int] | None:
+    """(state, ppid, pgid) from /proc/PID/stat, or None when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
@@ -36,7 +36,7 @@ def _stat_fields(pid: int) -> tuple[int, int] | None:
         return None
     # The command name may contain spaces and parentheses; fields resume after the last ')'.
     rest = data[data.rfind(b")") + 2 :].split()
-    return int(rest[1]), int(rest[2])
+    return rest[0], int(rest[1]), int(rest[2])
 
 
 def _all_pids() -> Iterator[int]:
@@ -45,18 +45,19 @@ def _all_pids() -> Iterator[int]:
             yield int(entry)
 
 
-def descendants(root: int) -> dict[int, int]:
-    """Every live descendant of `root` as {pid: pgid}, by walking ppid links in /proc.
+def descendants(root: int, *, live: bool = False) -> dict[int, int]:
+    """Every descendant of `root` as {pid: pgid}, by walking ppid links in /proc.
 
-    Zombies are included (they are gone already, signalling them is harmless).
+    Zombies are included unless `live`: signalling them is harmless, but a zombie whose parent
+    has not reaped it yet must not count as a survivor.
     """
-    parents: dict[int, tuple[int, int]] = {}
+    parents: dict[int, tuple[bytes, int, int]] = {}
     for pid in _all_pids():
         fields = _stat_fields(pid)
         if fields is not None:
             parents[pid] = fields
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in parents.items():
+    for pid, (_, ppid, _) in parents.items():
         children.setdefault(ppid, []).append(pid)
     found: dict[int, int] = {}
     stack = list(children.get(root, ()))
@@ -64,9 +65,49 @@ def descendants(root: int) -> dict[int, int]:
         pid = stack.pop()
         if pid in found:
             continue
-        found[pid] = parents[pid][1]
+        state, _, pgid = parents[pid]
+        if not (live and state == b"Z"):
+            found[pid] = pgid
         stack.extend(children.get(pid, ()))
     return found
+
+
+def members(pgid: int, tag: bytes) -> set[int]:
+    """The live processes of one program instance: its process group, plus descendants of
+    pinit that left the group (setsid daemons) but still carry the instance's tag in their
+    initial environment (/proc/PID/environ).
+
+    This is the cgroup-less answer to supervisor #1101 and dumb-init #191: a process that
+    calls setsid escapes the group, but it keeps the environment it was started with.
+    """
+    found: set[int] = set()
+    for pid, pg in descendants(os.getpid(), live=True).items():
+        if pg == pgid or _has_env(pid, tag):
+            found.add(pid)
+    return found
+
+
+def _has_env(pid: int, entry: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return entry in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def describe(pid: int) -> tuple[str, str]:
+    """(command line, PINIT_INSTANCE tag or "") of a process, for the shutdown report."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read().replace(b"\0", b" ").strip().decode(errors="replace")
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read().split(b"\0")
+    except OSError:
+        return "?", ""
+    tag = next(
+        (e[15:].decode(errors="replace") for e in env if e.startswith(b"PINIT_INSTANCE=")), ""
+    )
+    return command[:120], tag
 
 
 def stdin_is_tty() -> bool:

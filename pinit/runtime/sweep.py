@@ -32,6 +32,7 @@ class SweepReport:
     killed: int = 0
     seconds: float = 0.0
     leftover: list[int] = field(default_factory=list)
+    strays: list[tuple[int, str, str]] = field(default_factory=list)  # pid, command, tag
 
 
 class Sweep:
@@ -59,6 +60,7 @@ class Sweep:
         for pid in pids:
             _kill(pid, sig)
         self.report.signalled = len(pids)
+        self.report.strays = [(pid, *pid1.describe(pid)) for pid in sorted(pids)]
         if pids:
             self._log(f"sent {signal.Signals(sig).name} to {len(pids)} remaining process(es)")
         self._timer = self._loop.call_later(self._grace, self._kill_rest)

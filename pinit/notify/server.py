@@ -1,0 +1,64 @@
+"""pinit's own NOTIFY_SOCKET, so children that speak sd_notify work unchanged in a container.
+
+SO_PASSCRED makes the kernel attach the sender's pid to every datagram, so a message cannot
+claim to be from another program: the supervisor maps that pid to an instance. The socket is
+abstract ("@pinit-PID-notify") by default: it needs no writable directory, which matters on a
+read-only root filesystem (the s6-overlay #397/#578 class of failures).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from collections.abc import Callable
+from typing import Protocol
+
+from pinit.notify import proto
+
+OnMessage = Callable[[int, dict[str, str]], None]
+_CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+class Reactor(Protocol):
+    """The slice of runtime.loop.Loop this needs; notify must not import the runtime."""
+
+    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
+    def remove(self, fd: int) -> None: ...
+
+
+class NotifyServer:
+    def __init__(self, loop: Reactor, on_message: OnMessage, address: str = "") -> None:
+        self.address = address or f"@pinit-{os.getpid()}-notify"
+        self._loop = loop
+        self._on_message = on_message
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self._sock.setblocking(False)
+        bind_to = "\0" + self.address[1:] if self.address.startswith("@") else self.address
+        self._sock.bind(bind_to)
+        loop.add_reader(self._sock.fileno(), self._readable)
+
+    def _readable(self, fd: int) -> None:
+        while True:
+            try:
+                data, ancdata, _, _ = self._sock.recvmsg(
+                    proto.MAX_DATAGRAM, socket.CMSG_SPACE(_CREDS.size)
+                )
+            except (BlockingIOError, InterruptedError):
+                return
+            pid = 0
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = _CREDS.unpack(payload[: _CREDS.size])[0]
+            if pid > 0:
+                self._on_message(pid, proto.parse(data))
+
+    def close(self) -> None:
+        self._loop.remove(self._sock.fileno())
+        self._sock.close()
+        if not self.address.startswith("@"):
+            try:
+                os.unlink(self.address)
+            except OSError:
+                pass

@@ -1,0 +1,171 @@
+"""Readiness checks that run inside the loop: TCP connect, HTTP GET, a check command.
+
+Each attempt is non-blocking (a connect that completes as a writable socket, a check command
+whose exit the reaper reports), bounded by its own deadline, and retried every `interval`
+until it succeeds or the probe is stopped. The overall limit is the model's "ready" timer,
+not ours: the probe only says "ready", never "failed".
+
+HTTP exists beside TCP because a port opens before an app server can answer: gunicorn binds,
+then its workers import the app, so "port open" would release dependents too early.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from pinit.config.schema import Readiness, ReadyKind
+from pinit.runtime.loop import Loop, Timer
+
+OnReady = Callable[[], None]
+# Starts a check command and calls back with its raw exit status; returns its pid, or None
+# when it could not be started at all (that attempt then counts as failed).
+RunCheck = Callable[[tuple[str, ...], Callable[[int], None]], int | None]
+
+
+class Probe:
+    def __init__(
+        self, loop: Loop, ready: Readiness, on_ready: OnReady, run_check: RunCheck
+    ) -> None:
+        self._loop = loop
+        self._ready = ready
+        self._on_ready = on_ready
+        self._run_check = run_check
+        self._sock: socket.socket | None = None
+        self._check_pid: int | None = None
+        self._timer: Timer | None = None
+        self._active = False
+        self._buf = b""
+
+    def start(self) -> None:
+        if self._ready.kind in (ReadyKind.STARTED, ReadyKind.NOTIFY):
+            return  # the model decides "started"; READY=1 arrives on the notify socket
+        self._active = True
+        self._attempt()
+
+    def stop(self) -> None:
+        self._active = False
+        self._end_attempt()
+        if self._check_pid is not None:
+            _kill_group(self._check_pid)
+            self._check_pid = None
+
+    # -- one attempt -------------------------------------------------------------------------
+    def _attempt(self) -> None:
+        if not self._active:
+            return
+        self._timer = self._loop.call_later(max(self._ready.interval, 1.0), self._attempt_timed_out)
+        kind = self._ready.kind
+        if kind is ReadyKind.COMMAND:
+            self._check_pid = self._run_check(self._ready.command, self._check_done)
+            if self._check_pid is None:
+                self._retry()
+            return
+        host, port = self._address()
+        try:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+            rc = self._sock.connect_ex((host, port))
+        except OSError:
+            self._retry()
+            return
+        if rc not in (0, errno.EINPROGRESS):
+            self._retry()
+            return
+        self._loop.add_writer(self._sock.fileno(), self._connected)
+
+    def _address(self) -> tuple[str, int]:
+        if self._ready.kind is ReadyKind.HTTP and self._ready.url:
+            parts = urlsplit(self._ready.url)
+            host = parts.hostname or "127.0.0.1"
+            return _numeric(host), parts.port or 80
+        return _numeric(self._ready.host or "127.0.0.1"), self._ready.port
+
+    def _connected(self, fd: int) -> None:
+        assert self._sock is not None
+        self._loop.remove(fd)
+        if self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            self._retry()
+            return
+        if self._ready.kind is ReadyKind.TCP:
+            self._succeed()
+            return
+        parts = urlsplit(self._ready.url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = f"GET {path} HTTP/1.0\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+        try:
+            self._sock.send(request.encode())  # a few hundred bytes fit any socket buffer
+        except OSError:
+            self._retry()
+            return
+        self._buf = b""
+        self._loop.add_reader(fd, self._http_answer)
+
+    def _http_answer(self, fd: int) -> None:
+        assert self._sock is not None
+        try:
+            chunk = self._sock.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        self._buf += chunk
+        if b"\r\n" not in self._buf and chunk and len(self._buf) < 8192:
+            return  # the status line is not complete yet
+        status = self._buf.split(b"\r\n", 1)[0].split()
+        if len(status) >= 2 and status[0].startswith(b"HTTP/") and status[1][:1] == b"2":
+            self._succeed()
+        else:
+            self._retry()
+
+    def _check_done(self, status: int) -> None:
+        self._check_pid = None
+        if not self._active:
+            return
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            self._succeed()
+        else:
+            self._retry()
+
+    def _attempt_timed_out(self) -> None:
+        self._timer = None
+        if self._check_pid is not None:
+            _kill_group(self._check_pid)  # its exit will come back as a failed attempt
+            return
+        self._retry()
+
+    # -- outcomes ----------------------------------------------------------------------------
+    def _end_attempt(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._sock is not None:
+            self._loop.remove(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+
+    def _retry(self) -> None:
+        self._end_attempt()
+        if self._active:
+            self._timer = self._loop.call_later(self._ready.interval, self._attempt)
+
+    def _succeed(self) -> None:
+        self._end_attempt()
+        if self._active:
+            self._active = False
+            self._on_ready()
+
+
+def _numeric(host: str) -> str:
+    """Avoid a blocking DNS lookup in PID 1's loop: readiness hosts are local by nature."""
+    return "127.0.0.1" if host == "localhost" else host.strip("[]")
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, 9)
+    except OSError:
+        pass

@@ -1,0 +1,401 @@
+"""`pinit --config FILE`: routes every event to the pure model and carries out its actions.
+
+The split follows gunicorn's arbiter vocabulary (spawn, reap, murder) and s6's supervise loop
+(no polling: deadlines and one state-by-event table). Everything with a decision in it lives
+in `pinit.model`; this module only turns fds, signals and deadlines into events, and actions
+into syscalls. Events raised while acting (a spawn that failed, a group already empty) go
+through a queue, so a step never runs inside another step.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from pinit.config import load, resolve
+from pinit.config.schema import Config
+from pinit.model import plan as planner
+from pinit.model import state as model
+from pinit.model.events import (
+    Action,
+    Arm,
+    Disarm,
+    Emit,
+    Event,
+    Exited,
+    GroupGone,
+    KillGroup,
+    ReadyObserved,
+    SignalGroup,
+    Spawn,
+    Spawned,
+    SpawnFailed,
+    StartProbe,
+    StartRequested,
+    StateChanged,
+    StopProbe,
+    StopRequested,
+    TimerFired,
+)
+from pinit.notify.server import NotifyServer
+from pinit.runtime import pid1, procspec, reaper, signals
+from pinit.runtime.loop import Loop, Timer
+from pinit.runtime.probes import Probe
+from pinit.runtime.report import ShutdownReport
+from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
+from pinit.runtime.sweep import Sweep
+
+Key = tuple[str, int]
+PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+# After KillGroup, a member that is not our child (its parent is alive) dies without telling
+# us; this bounded re-check is the only polling pinit does, and only in that state.
+GONE_RECHECK = 0.05
+
+
+class Supervisor:
+    def __init__(
+        self, config: Config, environ: Mapping[str, str], *, verbose: bool = False
+    ) -> None:
+        self._config = config
+        self._environ = dict(environ)
+        self._base_env = procspec.base_environment(environ)
+        self._verbose = verbose
+        self._loop = Loop()
+        self._rng = random.Random()
+        self._handled = tuple(signals.watched())
+        self._plan = planner.initial(config)
+        self._queue: deque[tuple[Key, Event]] = deque()
+        self._timers: dict[tuple[Key, str], Timer] = {}
+        self._mains: dict[int, Key] = {}  # main pid -> instance
+        self._watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
+        self._probes: dict[Key, Probe] = {}
+        self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
+        self._recheck: Timer | None = None
+        self._notify: NotifyServer | None = None
+        self._report = ShutdownReport()
+        self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
+        self._exit_code: int | None = None
+
+    # -- logging -----------------------------------------------------------------------------
+    def _say(self, message: str) -> None:
+        try:
+            sys.stderr.write(f"pinit: {message}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # a closed stderr must not take PID 1 down
+
+    def _info(self, message: str) -> None:
+        self._say(message)
+
+    def _debug(self, message: str) -> None:
+        if self._verbose:
+            self._say(message)
+
+    # -- start -------------------------------------------------------------------------------
+    def run(self) -> int:
+        signals.ignore_job_control()
+        self._loop.watch_signals(self._handled, self._on_signals)
+        problem = pid1.set_subreaper()
+        if problem and os.getpid() != 1:
+            self._say(f"warning: cannot become child subreaper ({problem}); orphans escape pinit")
+        try:
+            self._notify = NotifyServer(self._loop, self._on_notify)
+        except OSError as exc:
+            self._say(f"warning: no notify socket for programs ({exc})")
+        if self._config.log_dir:
+            try:
+                os.makedirs(self._config.log_dir, exist_ok=True)
+            except OSError as exc:
+                self._say(f"warning: cannot create log_dir {self._config.log_dir}: {exc}")
+        self._apply(self._plan_step(planner.boot(self._plan)))
+        self._drain_queue()
+        if not self._sweep.done:
+            self._loop.run()
+        self._report.strays = self._sweep.report.strays
+        self._report.print(self._say)
+        if self._notify is not None:
+            self._notify.close()
+        self._loop.close()
+        return self._exit_code if self._exit_code is not None else 1
+
+    # -- the event queue ---------------------------------------------------------------------
+    def _post(self, key: Key, event: Event) -> None:
+        self._queue.append((key, event))
+
+    def _drain_queue(self) -> None:
+        while self._queue:
+            key, event = self._queue.popleft()
+            inst = self._plan.instances.get(key)
+            if inst is None:
+                continue  # removed by a reload while the event was queued
+            new, actions = model.step(inst, event, time.monotonic(), self._rng)
+            container: tuple[planner.PlanAction, ...] = ()
+            if new != inst:
+                container = self._plan_step(planner.on_instance_change(self._plan, key, new))
+            for action in actions:
+                self._act(key, action)
+            self._apply(container)
+
+    def _plan_step(self, result: PlanResult) -> tuple[planner.PlanAction, ...]:
+        self._plan, actions = result
+        return actions
+
+    def _apply(self, actions: tuple[planner.PlanAction, ...]) -> None:
+        for action in actions:
+            if isinstance(action, planner.StartInstance):
+                self._post(action.key, StartRequested())
+            elif isinstance(action, planner.StopInstance):
+                self._post(action.key, StopRequested())
+            elif isinstance(action, planner.ExitContainer):
+                self._finish(action.code)
+            elif isinstance(action, planner.PhaseChanged):
+                self._debug(f"phase {action.old.value} -> {action.new.value}")
+            elif isinstance(action, Emit):
+                self._emit(action)
+
+    # -- actions of one instance ---------------------------------------------------------------
+    def _act(self, key: Key, action: Action) -> None:
+        if isinstance(action, Spawn):
+            self._spawn(key)
+        elif isinstance(action, SignalGroup):
+            self._signal_instance(key, action.pgid, action.sig)
+        elif isinstance(action, KillGroup):
+            self._signal_instance(key, action.pgid, signal.SIGKILL)
+            self._report.killed(self._name(key))
+            self._arm_recheck()
+        elif isinstance(action, Arm):
+            self._arm(key, action.key, action.deadline)
+        elif isinstance(action, Disarm):
+            timer = self._timers.pop((key, action.key), None)
+            if timer is not None:
+                timer.cancel()
+        elif isinstance(action, StartProbe):
+            self._start_probe(key)
+        elif isinstance(action, StopProbe):
+            probe = self._probes.pop(key, None)
+            if probe is not None:
+                probe.stop()
+        elif isinstance(action, Emit):
+            self._emit(action)
+        elif isinstance(action, StateChanged):
+            self._debug(f"{self._name(key)}: {action.old.value} -> {action.new.value}")
+
+    def _emit(self, action: Emit) -> None:
+        if action.level == "debug":
+            self._debug(action.message)
+        else:
+            prefix = "" if action.level == "info" else f"{action.level}: "
+            self._say(prefix + action.message)
+
+    def _name(self, key: Key) -> str:
+        return self._plan.instances[key].name
+
+    def _spawn(self, key: Key) -> None:
+        inst = self._plan.instances[key]
+        opened: list[int] = []
+        try:
+            spec, opened = procspec.build(
+                inst.program,
+                index=key[1],
+                name=inst.name,
+                base_env=self._base_env,
+                handled_signals=self._handled,
+                notify_socket=self._notify.address if self._notify else "",
+            )
+            pid = spawn(spec)
+        except SpawnError as exc:
+            self._post(key, SpawnFailed(exc.message, exc.code))
+            return
+        except (LookupError, OSError) as exc:
+            self._post(key, SpawnFailed(str(exc), 126))
+            return
+        finally:
+            for fd in opened:
+                os.close(fd)
+        self._mains[pid] = key
+        self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
+        self._post(key, Spawned(pid, pid))
+
+    def _signal_instance(self, key: Key, pgid: int, sig: int) -> None:
+        targets = pid1.members(pgid, procspec.tag_entry(self._name(key)))
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for pid in targets:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if sig != signal.SIGKILL:
+            self._report.signalled(self._name(key), signals.name(sig))
+        self._check_gone()
+
+    def _arm(self, key: Key, tkey: str, deadline: float) -> None:
+        old = self._timers.pop((key, tkey), None)
+        if old is not None:
+            old.cancel()
+
+        def fire() -> None:
+            self._timers.pop((key, tkey), None)
+            self._post(key, TimerFired(tkey))
+            self._drain_queue()
+
+        self._timers[(key, tkey)] = self._loop.call_at(deadline, fire)
+
+    def _start_probe(self, key: Key) -> None:
+        def ready() -> None:
+            self._probes.pop(key, None)
+            self._post(key, ReadyObserved())
+            self._drain_queue()
+
+        probe = Probe(self._loop, self._plan.instances[key].program.ready, ready, self._run_check)
+        self._probes[key] = probe
+        probe.start()
+
+    def _run_check(self, argv: tuple[str, ...], done: Callable[[int], None]) -> int | None:
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            pid = spawn(
+                SpawnSpec(
+                    argv,
+                    new_session=True,
+                    stdin=null,
+                    stdout=null,
+                    stderr=null,
+                    env=self._base_env,
+                    handled_signals=self._handled,
+                )
+            )
+        except SpawnError as exc:
+            self._debug(f"readiness check: {exc.message}")
+            return None
+        finally:
+            os.close(null)
+        self._watchers[pid] = done
+        return pid
+
+    # -- groups that outlive their main process -------------------------------------------------
+    def _check_gone(self) -> None:
+        for key, pgid in list(self._awaiting_gone.items()):
+            inst = self._plan.instances.get(key)
+            if inst is None:
+                del self._awaiting_gone[key]
+                continue
+            if not pid1.members(pgid, procspec.tag_entry(inst.name)):
+                del self._awaiting_gone[key]
+                self._report.stopped(self._name(key))
+                self._post(key, GroupGone())
+
+    def _arm_recheck(self) -> None:
+        if self._recheck is not None:
+            return
+
+        def again() -> None:
+            self._recheck = None
+            self._check_gone()
+            self._drain_queue()
+            if self._awaiting_gone:
+                self._arm_recheck()
+
+        self._recheck = self._loop.call_later(GONE_RECHECK, again)
+
+    # -- signals -----------------------------------------------------------------------------
+    def _on_signals(self, signums: list[int]) -> None:
+        for signum in dict.fromkeys(signums):
+            if signum == signal.SIGCHLD:
+                self._reap()
+            elif signum in SHUTDOWN_SIGNALS:
+                self._shutdown(f"received {signals.name(signum)}")
+            elif signum == signal.SIGHUP:
+                self._reload()
+            else:
+                self._forward(signum)
+        self._drain_queue()
+
+    def _reap(self) -> None:
+        for pid, status in reaper.drain():
+            key = self._mains.pop(pid, None)
+            if key is not None:
+                inst = self._plan.instances.get(key)
+                self._info(f"{self._name(key)}: pid {pid} {signals.describe_status(status)}")
+                self._post(key, Exited(pid, status))
+                if inst is not None and inst.pgid is not None:
+                    self._awaiting_gone[key] = inst.pgid
+                continue
+            watcher = self._watchers.pop(pid, None)
+            if watcher is not None:
+                watcher(status)
+            else:
+                self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
+        self._drain_queue()
+        self._check_gone()
+        self._drain_queue()
+        self._sweep.check()
+
+    def _forward(self, signum: int) -> None:
+        """Signals pinit has no meaning for go to every running program's group."""
+        for key, inst in self._plan.instances.items():
+            if inst.pgid is not None:
+                try:
+                    os.killpg(inst.pgid, signum)
+                except (ProcessLookupError, PermissionError):
+                    continue
+                self._debug(f"forwarded {signals.name(signum)} to {self._name(key)}")
+
+    def _shutdown(self, reason: str) -> None:
+        if self._exit_code is not None:
+            self._sweep.hurry()  # a second request while sweeping: no more grace
+            return
+        self._info(f"stopping: {reason}")
+        self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
+
+    def _reload(self) -> None:
+        path = self._config.path
+        config, errors = load.load_file(path, self._environ)
+        if config is not None:
+            errors = resolve.check_host(config, self._environ)
+        if config is None or errors:
+            for error in errors:
+                self._say(f"reload refused: {error}")
+            return
+        self._info(f"reloading {path}")
+        self._config = config
+        self._apply(self._plan_step(planner.apply_reload(self._plan, config)))
+
+    def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
+        key = self._mains.get(pid)
+        if key is None:
+            key = self._owner_by_group(pid)
+        if key is None:
+            self._debug(f"notify message from unknown pid {pid} ignored")
+            return
+        if fields.get("READY") == "1":
+            self._post(key, ReadyObserved())
+        if "STATUS" in fields:
+            self._debug(f"{self._name(key)}: status: {fields['STATUS']}")
+        self._drain_queue()
+
+    def _owner_by_group(self, pid: int) -> Key | None:
+        try:
+            pgid = os.getpgid(pid)
+        except OSError:
+            return None
+        for key, inst in self._plan.instances.items():
+            if inst.pgid == pgid:
+                return key
+        return None
+
+    # -- the end -----------------------------------------------------------------------------
+    def _finish(self, code: int) -> None:
+        if self._exit_code is not None:
+            return
+        self._exit_code = code
+        self._info(f"all programs stopped; exit {code}")
+        self._sweep.start()

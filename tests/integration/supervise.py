@@ -1,0 +1,92 @@
+"""Helpers for supervisor tests: a config on disk, pinit on it, and an events FIFO to wait on.
+
+Programs append "<name> <what> <pid> <ns>" lines to $EVENTS. It is a FIFO that the test keeps
+open for reading, so a wait is a select() on it with a deadline, never a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import ROOT, Launch, pinit_bin
+
+SVC = [sys.executable, "-I", "-S", str(ROOT / "tests" / "programs" / "svc.py")]
+
+
+def svc(*args: str) -> str:
+    """A TOML array literal running svc.py with these arguments."""
+    return "[" + ", ".join(f'"{a}"' for a in [*SVC, *args]) + "]"
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    what: str
+    pid: int
+    ns: int
+
+
+class Events:
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "events.fifo"
+        os.mkfifo(self.path)
+        os.chmod(self.path, 0o666)  # programs may run as another user
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        # Our own idle writer: the FIFO never reads as EOF, so select() only wakes for data.
+        self._keep = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+        self._buf = b""
+        self.seen: list[Event] = []
+        self._used: set[int] = set()
+
+    def _pump(self, deadline: float) -> bool:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+            return False
+        self._buf += os.read(self._fd, 65536)
+        *lines, self._buf = self._buf.split(b"\n")
+        for line in lines:
+            name, what, pid, ns = line.decode().split()
+            self.seen.append(Event(name, what, int(pid), int(ns)))
+        return True
+
+    def wait(self, name: str, what: str, timeout: float = 15.0) -> Event:
+        """The first event matching name and what that no earlier wait returned."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, ev in enumerate(self.seen):
+                if i not in self._used and ev.name == name and ev.what == what:
+                    self._used.add(i)
+                    return ev
+            if not self._pump(deadline):
+                raise TimeoutError(f"no '{name} {what}' within {timeout}s; seen {self.seen}")
+
+    def count(self, name: str, what: str) -> int:
+        while self._pump(time.monotonic() + 0.01):
+            pass
+        return sum(1 for ev in self.seen if ev.name == name and ev.what == what)
+
+    def close(self) -> None:
+        os.close(self._fd)
+        os.close(self._keep)
+
+
+def start(
+    launch: type[Launch],
+    tmp_path: Path,
+    body: str,
+    mode: str = "pid1",
+    extra: tuple[str, ...] = (),
+    env_extra: dict[str, str] | None = None,
+) -> tuple[Launch, Events]:
+    events = Events(tmp_path)
+    config = tmp_path / "pinit.toml"
+    config.write_text(textwrap.dedent(body))
+    env = {**os.environ, "EVENTS": str(events.path), **(env_extra or {})}
+    run = launch([*pinit_bin(), *extra, "--config", str(config)], mode, env=env)
+    return run, events

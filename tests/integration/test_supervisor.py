@@ -1,0 +1,325 @@
+"""`pinit --config`: lifecycle, order, exit status, reload, no survivors; real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Launch, pinit_bin, processes_with_arg, run
+from tests.integration.supervise import start, svc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_restart_after_a_crash(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.app]
+        command = {svc("run", "app")}
+        start_seconds = "0.2s"
+        backoff = {{ initial = "0s" }}
+        """,
+        mode="plain",
+    )
+    first = events.wait("app", "start")
+    os.kill(first.pid, signal.SIGKILL)
+    second = events.wait("app", "start")
+    assert second.pid != first.pid
+    pinit.signal(signal.SIGTERM)
+    events.wait("app", "term")
+    assert pinit.finish()[0] == 0
+
+
+def test_fatal_after_retries_shuts_down(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [pinit]
+        on_fatal = "shutdown"
+        [programs.bad]
+        command = {svc("exit", "bad", "3")}
+        start_seconds = "5s"
+        start_retries = 2
+        backoff = {{ initial = "10ms", max = "20ms" }}
+        [programs.other]
+        command = {svc("run", "other")}
+        """,
+    )
+    events.wait("other", "start")
+    rc, _, err = pinit.finish()
+    assert rc == 1, err
+    assert events.count("bad", "start") == 3  # the first start and two retries
+    assert events.count("other", "term") == 1
+    assert "fatal" in err.lower()
+
+
+def test_main_exit_status_becomes_pinits(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [pinit]
+        main = "app"
+        [programs.app]
+        command = {svc("exit", "app", "7", "0.3")}
+        restart = "never"
+        [programs.side]
+        command = {svc("run", "side")}
+        """,
+    )
+    events.wait("side", "start")
+    rc, _, err = pinit.finish()
+    assert rc == 7, err
+    assert events.count("side", "term") == 1
+
+
+def test_critical_program_ends_the_container(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.job]
+        command = {svc("exit", "job", "5", "0.2")}
+        restart = "never"
+        critical = true
+        [programs.side]
+        command = {svc("run", "side")}
+        """,
+    )
+    events.wait("job", "start")
+    rc, _, err = pinit.finish()
+    assert rc == 5, err
+    assert events.count("side", "term") == 1
+
+
+def test_sigterm_stops_cleanly_with_status_0(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(launch, tmp_path, f"[programs.a]\ncommand = {svc('run', 'a')}\n")
+    events.wait("a", "start")
+    pinit.signal(signal.SIGTERM)
+    rc, _, err = pinit.finish()
+    assert rc == 0, err
+    assert "shutdown report" in err and "a: SIGTERM" in err
+
+
+def test_ordered_start_on_tcp_readiness_and_reverse_stop(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    port = free_port()
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.db]
+        command = {svc("listen", "db", str(port), "0.5")}
+        ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}
+        [programs.web]
+        command = {svc("run", "web")}
+        after = ["db"]
+        """,
+    )
+    listening = events.wait("db", "listening")
+    web = events.wait("web", "start")
+    assert web.ns > listening.ns
+    pinit.signal(signal.SIGTERM)
+    web_term = events.wait("web", "term")
+    db_term = events.wait("db", "term")
+    assert web_term.ns < db_term.ns
+    assert pinit.finish()[0] == 0
+
+
+def test_notify_readiness_gates_dependents(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.n]
+        command = {svc("notify", "n")}
+        ready = {{ notify = true }}
+        [programs.after_n]
+        command = {svc("run", "after_n")}
+        after = ["n"]
+        """,
+    )
+    notified = events.wait("n", "notified")
+    assert events.wait("after_n", "start").ns > notified.ns
+    pinit.signal(signal.SIGTERM)
+    assert pinit.finish()[0] == 0
+
+
+def test_stop_timeout_escalates_to_kill_of_the_group(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.stub]
+        command = {svc("stubborn", "stub")}
+        stop_timeout = "0.3s"
+        """,
+        mode="plain",
+    )
+    main = events.wait("stub", "start")
+    grandchild = events.wait("stub", "grandchild")
+    pinit.signal(signal.SIGTERM)
+    rc, _, err = pinit.finish()
+    assert rc == 128 + signal.SIGKILL, err
+    assert "needed SIGKILL" in err
+    for pid in (main.pid, grandchild.pid):
+        assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_a_dead_masters_workers_are_stopped_before_the_restart(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    """gunicorn under supervisord: kill -9 the master, its workers keep the port, and every
+    new master fails with "Connection in use". pinit stops the old group first."""
+    port = free_port()
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.app]
+        command = {svc("master", "app", str(port), "2")}
+        start_seconds = "0.2s"
+        backoff = {{ initial = "0s" }}
+        stop_timeout = "2s"
+        """,
+        mode="plain",
+    )
+    first = events.wait("app", "start")
+    workers = [events.wait("app", "worker").pid for _ in range(2)]
+    os.kill(first.pid, signal.SIGKILL)
+    second = events.wait("app", "start")
+    assert second.pid != first.pid
+    assert events.count("app", "bind-failed") == 0
+    assert all(not os.path.exists(f"/proc/{pid}") for pid in workers)
+    pinit.signal(signal.SIGTERM)
+    pinit.finish()
+
+
+def test_setsid_daemon_is_stopped_with_its_program(launch: type[Launch], tmp_path: Path) -> None:
+    mark = f"{uuid.uuid4().int % 10**6 + 10**6}.25"
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"[programs.d]\ncommand = {svc('daemon', 'd', mark)}\n",
+        mode="plain",
+    )
+    events.wait("d", "start")
+    assert processes_with_arg(mark)  # the daemon is up, outside the program's group
+    pinit.signal(signal.SIGTERM)
+    rc, _, err = pinit.finish()
+    assert processes_with_arg(mark) == []
+    assert rc == 0, err
+
+
+def test_hup_reload_applies_only_the_difference(launch: type[Launch], tmp_path: Path) -> None:
+    body = """
+        [programs.keep]
+        command = {keep}
+        [programs.change]
+        command = {change}
+        [programs.drop]
+        command = {drop}
+        """
+    first = body.format(
+        keep=svc("run", "keep"), change=svc("run", "change"), drop=svc("run", "drop")
+    )
+    pinit, events = start(launch, tmp_path, first)
+    keep = events.wait("keep", "start")
+    old_change = events.wait("change", "start")
+    events.wait("drop", "start")
+
+    config = tmp_path / "pinit.toml"
+    config.write_text("[programs.keep]\ncommand = [\n")  # broken: must be refused
+    pinit.signal(signal.SIGHUP)
+    pinit.wait_stderr("reload refused")
+    config.write_text(
+        textwrap.dedent(
+            f"""
+            [programs.keep]
+            command = {svc("run", "keep")}
+            [programs.change]
+            command = {svc("run", "change", "v2")}
+            [programs.new]
+            command = {svc("run", "new")}
+            """
+        )
+    )
+    pinit.signal(signal.SIGHUP)
+    events.wait("new", "start")
+    events.wait("drop", "term")
+    events.wait("change", "term")
+    assert events.wait("change", "start").pid != old_change.pid
+    pinit.signal(signal.SIGTERM)
+    rc, _, err = pinit.finish()
+    assert rc == 0, err
+    assert events.count("keep", "start") == 1  # untouched: same pid all along
+    assert next(ev.pid for ev in events.seen if ev.name == "keep") == keep.pid
+
+
+def test_invalid_config_is_refused_with_every_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[programs.a]\ncomand = ["x"]\n[programs.b]\ncommand = ["true"]\nnumprocs = 0\n'
+    )
+    rc, _, err = run([*pinit_bin(), "--config", str(config)], "plain")
+    assert rc == 1
+    assert f"{config}:2: programs.a.comand: unknown key" in err and "did you mean 'command'" in err
+    assert f"{config}:5: programs.b.numprocs" in err
+    assert f"{config}:1: programs.a: missing required key 'command'" in err
+    assert "refusing to start: 3 error(s)" in err
+
+
+def test_unknown_user_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[programs.b]\ncommand = ["true"]\nuser = "no-such-user-xyz"\n')
+    rc, _, err = run([*pinit_bin(), "--config", str(config)], "plain")
+    assert rc == 1
+    assert "programs.b.user: no such user 'no-such-user-xyz'" in err
+    assert "started" not in err
+
+
+def test_manager_title_from_config_name(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch, tmp_path, f'[pinit]\nname = "shop"\n[programs.a]\ncommand = {svc("run", "a")}\n'
+    )
+    events.wait("a", "start")
+    with open(f"/proc/{pinit.init_pid()}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == b"pinit-shop-manager"
+    pinit.signal(signal.SIGTERM)
+    assert pinit.finish()[0] == 0
+
+
+@pytest.mark.parametrize("numprocs", [3])
+def test_numprocs_copies_each_with_its_number(
+    launch: type[Launch], tmp_path: Path, numprocs: int
+) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"[programs.w]\ncommand = {svc('run', 'w')}\nnumprocs = {numprocs}\n",
+        mode="plain",
+    )
+    pids = [events.wait("w", "start").pid for _ in range(numprocs)]
+    nums = set()
+    for pid in pids:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+        nums.add(env[b"PINIT_PROCESS_NUM"])
+        assert env[b"PINIT_INSTANCE"] == b"w-" + env[b"PINIT_PROCESS_NUM"]
+    assert nums == {b"1", b"2", b"3"}
+    pinit.signal(signal.SIGTERM)
+    assert pinit.finish()[0] == 0
