@@ -283,3 +283,13 @@ def test_crashing_critical_program_ends_container_with_its_code(
     run_with_config(image, container_name, tmp_path, CRASH_CONFIG)
     proc = podman("wait", container_name, timeout=60)
     assert proc.stdout.strip() == "9", (proc.stdout, podman("logs", container_name).stderr)
+
+
+@pytest.mark.timeout(120)
+def test_images_own_config_passes_check(image: str, supports_config: bool) -> None:
+    """The image's ENTRYPOINT config must be runnable in that image (bookworm-slim has no
+    python3, no web server: only coreutils, sh, grep, sed, awk...)."""
+    if not supports_config:
+        pytest.skip("the image's pinit has no --config yet")
+    proc = podman(*RUN, "--entrypoint", "pinit", image, "check", "--config", "/etc/pinit.toml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
