@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Launch, pinit_bin, processes_with_arg, run
+from tests.conftest import ROOT, Launch, pinit_bin, processes_with_arg, run
 from tests.integration.supervise import start, svc
 
 
@@ -323,3 +323,102 @@ def test_numprocs_copies_each_with_its_number(
     assert nums == {b"1", b"2", b"3"}
     pinit.signal(signal.SIGTERM)
     assert pinit.finish()[0] == 0
+
+
+def test_http_readiness_waits_for_a_2xx_not_an_open_port(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    port = free_port()
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.api]
+        command = {svc("http", "api", str(port), "0.6")}
+        ready = {{ http = "http://127.0.0.1:{port}/health", interval = "50ms" }}
+        [programs.client]
+        command = {svc("run", "client")}
+        after = ["api"]
+        """,
+    )
+    healthy = events.wait("api", "healthy")
+    assert events.wait("client", "start").ns > healthy.ns
+    pinit.signal(signal.SIGTERM)
+    assert pinit.finish()[0] == 0
+
+
+def test_check_command_readiness(launch: type[Launch], tmp_path: Path) -> None:
+    flag = tmp_path / "ready.flag"
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.slow]
+        command = ["sh", "-c", "sleep 0.4; touch {flag}; exec sleep 1000"]
+        ready = {{ command = ["test", "-e", "{flag}"], interval = "50ms" }}
+        [programs.next]
+        command = {svc("run", "next")}
+        after = ["slow"]
+        """,
+    )
+    events.wait("next", "start")
+    assert flag.exists()  # started only once the check command succeeded
+    pinit.signal(signal.SIGTERM)
+    assert pinit.finish()[0] == 0
+
+
+def test_other_signals_are_passed_on_to_every_program(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.a]
+        command = {svc("signals", "a")}
+        [programs.b]
+        command = {svc("signals", "b")}
+        """,
+    )
+    events.wait("a", "start")
+    events.wait("b", "start")
+    pinit.signal(signal.SIGUSR1)
+    events.wait("a", f"got-{int(signal.SIGUSR1)}")
+    events.wait("b", f"got-{int(signal.SIGUSR1)}")
+    pinit.signal(signal.SIGTERM)
+    assert pinit.finish()[0] == 0
+
+
+def test_on_fatal_ignore_keeps_the_rest_running(launch: type[Launch], tmp_path: Path) -> None:
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [pinit]
+        on_fatal = "ignore"
+        [programs.bad]
+        command = {svc("exit", "bad", "3")}
+        start_seconds = "5s"
+        start_retries = 1
+        backoff = {{ initial = "10ms" }}
+        [programs.good]
+        command = {svc("run", "good")}
+        """,
+    )
+    events.wait("good", "start")
+    pinit.wait_stderr("bad: gave up")
+    assert events.count("good", "term") == 0  # still running after bad gave up
+    pinit.signal(signal.SIGTERM)
+    rc, _, err = pinit.finish()
+    assert rc == 1, err  # a program ended FATAL
+    assert events.count("bad", "start") == 2
+
+
+def test_pinit_check_cli(tmp_path: Path) -> None:
+    rc, out, _ = run(
+        [*pinit_bin(), "check", "--config", str(ROOT / "examples" / "pinit.toml")], "plain"
+    )
+    assert rc == 0 and "OK (2 programs" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[programs.a]\ncommand = ["true"]\nafter = ["a"]\n')
+    rc, _, err = run([*pinit_bin(), "check", "--config", str(bad)], "plain")
+    assert rc == 1
+    assert "programs.a.after" in err and "a -> a" in err

@@ -11,6 +11,9 @@ Every line written to $EVENTS (one os.write with O_APPEND, so lines never tear) 
                                     records "bind-failed" and exits 1 if the port is taken
   svc.py daemon NAME MARK           fork a setsid'd grandchild (argv MARK), then wait
   svc.py notify NAME                send READY=1 on $NOTIFY_SOCKET after recording start
+  svc.py http NAME PORT DELAY       listen at once (as gunicorn binds first), answer 503 until
+                                    DELAY has passed, then 200; records "healthy" on the first 200
+  svc.py signals NAME               record every USR1/USR2 it gets as "got-N"
 """
 
 from __future__ import annotations
@@ -108,6 +111,30 @@ def main() -> None:
             s.sendto(b"STATUS=warming up\nREADY=1", target)
         record(name, "notified")
         on_term(name)
+        wait_forever()
+    elif mode == "http":
+        on_term(name)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(rest[0])))
+        sock.listen()
+        record(name, "start")
+        healthy_at = time.monotonic() + float(rest[1])
+        told = False
+        while True:
+            conn, _ = sock.accept()
+            conn.recv(4096)
+            ok = time.monotonic() >= healthy_at
+            if ok and not told:
+                record(name, "healthy")
+                told = True
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" if ok else b"HTTP/1.0 503 Busy\r\n\r\n")
+            conn.close()
+    elif mode == "signals":
+        on_term(name)
+        for sig in (signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, lambda n, f: record(name, f"got-{n}"))
+        record(name, "start")
         wait_forever()
     else:
         sys.exit(f"unknown mode {mode}")
