@@ -237,7 +237,12 @@ int main(int argc, char **argv) {
     struct stat ds;
     if (lstat(dir, &ds) == 0) {
         if (usable(dir)) { close(fd); run(dir, argv, self); }
-        die("cannot use (remove it, or set PINIT_RUNTIME_DIR elsewhere):", dir, 0);
+        /* taken by another user (or tampered with): use a name of our own beside it */
+        PATHF(dir, "%s/pinit-%s.u%ld", parent, id, (long)geteuid());
+        if (lstat(dir, &ds) == 0) {
+            if (usable(dir)) { close(fd); run(dir, argv, self); }
+            die("cannot use (remove it, or set PINIT_RUNTIME_DIR elsewhere):", dir, 0);
+        }
     }
 
     /* 3. unpack once: into a private temp dir, then rename (atomic; a concurrent start that
