@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -72,27 +72,51 @@ def descendants(root: int, *, live: bool = False) -> dict[int, int]:
     return found
 
 
-def members(pgid: int, tag: bytes) -> set[int]:
-    """The live processes of one program instance: its process group, plus descendants of
-    pinit that left the group (setsid daemons) but still carry the instance's tag in their
-    initial environment (/proc/PID/environ).
+class ProcTable:
+    """A /proc snapshot shared by every lookup until the process set may have changed.
 
-    This is the cgroup-less answer to supervisor #1101 and dumb-init #191: a process that
-    calls setsid escapes the group, but it keeps the environment it was started with.
+    Stopping a layer of 500 programs asks "who is left of this instance?" 500 times in one
+    loop turn; one scan answers them all. The caller invalidates it after reaping.
     """
-    found: set[int] = set()
-    for pid, pg in descendants(os.getpid(), live=True).items():
-        if pg == pgid or _has_env(pid, tag):
-            found.add(pid)
-    return found
+
+    def __init__(self) -> None:
+        self._desc: dict[int, int] | None = None
+        self._tags: dict[int, bytes | None] = {}
+
+    def invalidate(self) -> None:
+        self._desc = None
+        self._tags.clear()
+
+    def members(self, pgid: int, tag: bytes, other_groups: Collection[int] = ()) -> set[int]:
+        """The live processes of one program instance: its process group, plus descendants
+        of pinit that left the group (setsid daemons) but still carry the instance's tag in
+        their initial environment (/proc/PID/environ).
+
+        This is the cgroup-less answer to supervisor #1101 and dumb-init #191: a process that
+        calls setsid escapes the group, but it keeps the environment it was started with.
+        Processes in another instance's group are skipped without reading their environment.
+        """
+        if self._desc is None:
+            self._desc = descendants(os.getpid(), live=True)
+        return {
+            pid
+            for pid, pg in self._desc.items()
+            if pg == pgid or (pg not in other_groups and self._tag(pid) == tag)
+        }
+
+    def _tag(self, pid: int) -> bytes | None:
+        if pid not in self._tags:
+            self._tags[pid] = _env_entry(pid, b"PINIT_INSTANCE=")
+        return self._tags[pid]
 
 
-def _has_env(pid: int, entry: bytes) -> bool:
+def _env_entry(pid: int, prefix: bytes) -> bytes | None:
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
-            return entry in f.read().split(b"\0")
+            env = f.read().split(b"\0")
     except OSError:
-        return False
+        return None
+    return next((e for e in env if e.startswith(prefix)), None)
 
 
 def describe(pid: int) -> tuple[str, str]:
@@ -100,14 +124,10 @@ def describe(pid: int) -> tuple[str, str]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             command = f.read().replace(b"\0", b" ").strip().decode(errors="replace")
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            env = f.read().split(b"\0")
     except OSError:
         return "?", ""
-    tag = next(
-        (e[15:].decode(errors="replace") for e in env if e.startswith(b"PINIT_INSTANCE=")), ""
-    )
-    return command[:120], tag
+    tag = _env_entry(pid, b"PINIT_INSTANCE=") or b"="
+    return command[:120], tag.partition(b"=")[2].decode(errors="replace")
 
 
 def stdin_is_tty() -> bool:

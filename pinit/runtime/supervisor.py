@@ -77,6 +77,7 @@ class Supervisor:
         self._probes: dict[Key, Probe] = {}
         self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
         self._recheck: Timer | None = None
+        self._procs = pid1.ProcTable()
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
@@ -129,6 +130,9 @@ class Supervisor:
         self._queue.append((key, event))
 
     def _drain_queue(self) -> None:
+        # Every drain starts from a fresh look at /proc (taken lazily, once, if needed):
+        # between two drains processes may have forked, exited or left their group.
+        self._procs.invalidate()
         while self._queue:
             key, event = self._queue.popleft()
             inst = self._plan.instances.get(key)
@@ -223,7 +227,7 @@ class Supervisor:
         self._post(key, Spawned(pid, pid))
 
     def _signal_instance(self, key: Key, pgid: int, sig: int) -> None:
-        targets = pid1.members(pgid, procspec.tag_entry(self._name(key)))
+        targets = self._members(key, pgid)
         try:
             os.killpg(pgid, sig)
         except (ProcessLookupError, PermissionError):
@@ -288,10 +292,14 @@ class Supervisor:
             if inst is None:
                 del self._awaiting_gone[key]
                 continue
-            if not pid1.members(pgid, procspec.tag_entry(inst.name)):
+            if not self._members(key, pgid):
                 del self._awaiting_gone[key]
                 self._report.stopped(self._name(key))
                 self._post(key, GroupGone())
+
+    def _members(self, key: Key, pgid: int) -> set[int]:
+        others = {i.pgid for k, i in self._plan.instances.items() if k != key and i.pgid}
+        return self._procs.members(pgid, procspec.tag_entry(self._name(key)), others)
 
     def _arm_recheck(self) -> None:
         if self._recheck is not None:
@@ -299,6 +307,7 @@ class Supervisor:
 
         def again() -> None:
             self._recheck = None
+            self._procs.invalidate()
             self._check_gone()
             self._drain_queue()
             if self._awaiting_gone:
