@@ -13,15 +13,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import pid1, report
+from benchlib import pid1, report, superv
 from benchlib.inits import BENCH_DIR, ROOT, Init, peers, pinit_rows
 from benchlib.procs import become_subreaper, sweep_descendants
+from benchlib.supervisors import Pinit, peer_runners
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
-        description="Benchmark pinit against tini and dumb-init (PID-1 core).",
+        description=(
+            "Benchmark pinit against tini and dumb-init (PID-1 core) and against supervisord, "
+            "s6 and runit (supervisor), in one run."
+        ),
     )
     parser.add_argument("--quick", action="store_true", help="short windows and counts (<1 min)")
     parser.add_argument(
@@ -35,7 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         "--no-install", action="store_true", help="skip the non-editable install row"
     )
     parser.add_argument(
-        "--no-readme", action="store_true", help="print the tables but leave README.md alone"
+        "--only", choices=("pid1", "supervisors"), help="run one half of the benchmark"
+    )
+    parser.add_argument(
+        "--readme",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the tables into README.md (default: only for a full, non --quick run)",
     )
     return parser
 
@@ -62,11 +72,34 @@ def _cpu_model() -> str:
     return platform.machine()
 
 
+def _log(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     params = pid1.Params.quick() if args.quick else pid1.Params()
     inits = peers() + pinit_rows(args.init, install=not args.no_install)
     results: dict[str, Any] = {"meta": _meta(args, params, inits)}
     began = time.monotonic()
+    if args.only != "supervisors":
+        _run_pid1(results, inits, params)
+    if args.only != "pid1":
+        results["supervisors"] = _run_supervisors(inits, args.quick)
+    results["meta"]["duration_s"] = time.monotonic() - began
+    return results
+
+
+def _run_supervisors(inits: list[Init], quick: bool) -> dict[str, Any]:
+    params = superv.Params.quick() if quick else superv.Params()
+    runners = peer_runners() + [Pinit(i.name, i.prefix[0]) for i in inits if i.is_pinit]
+    out = superv.run_all(runners, params, _log)
+    out["params"] = dataclasses.asdict(params)
+    out["order"] = [r.name for r in runners]
+    out["pinit_rows"] = [r.name for r in runners if r.is_pinit]
+    return out
+
+
+def _run_pid1(results: dict[str, Any], inits: list[Init], params: pid1.Params) -> None:
     steps = (
         ("start_ms", "start overhead", lambda: pid1.start_overhead(inits, params.start_runs)),
         ("mem_fwd", "memory + forwarding", lambda: pid1.memory_and_forwarding(inits, params)),
@@ -74,12 +107,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ("idle", "idle cost", lambda: pid1.idle_cost(inits, params)),
     )
     for key, label, step in steps:
-        print(f"bench: {label} ...", file=sys.stderr, flush=True)
+        _log(label)
         results[key] = step()
-    results["meta"]["duration_s"] = time.monotonic() - began
     scans = [r["scan_us"] for runs in results["reap"].values() for r in runs]
     results["meta"]["scan_us"] = statistics.median(scans) if scans else 0
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     body = report.markdown(results)
     print(body)
     report.write_json(BENCH_DIR / "last.json", results)
-    if not args.no_readme:
+    full = not args.quick and args.only is None
+    if args.readme or (args.readme is None and full):
         report.write_readme(ROOT / "README.md", body)
     return 0

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 
 PR_SET_CHILD_SUBREAPER = 36
+_APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -61,7 +62,9 @@ class LineReader:
 class Proc:
     """A process we started in its own session, with its stdout on a pipe we read by lines."""
 
-    def __init__(self, argv: Sequence[str], *, capture: bool = True) -> None:
+    def __init__(self, argv: Sequence[str], *, capture: bool = True, log: str = "") -> None:
+        """capture: stdout on a pipe we read; else stdout to /dev/null. log: stderr (and
+        uncaptured stdout) appended to this file instead of the bench's own stderr."""
         self.argv = list(argv)
         self.status: int | None = None
         actions = _devnull_stdin()
@@ -70,6 +73,14 @@ class Proc:
         if capture:
             self.stdout, write_end = os.pipe2(os.O_CLOEXEC)
             actions += [(os.POSIX_SPAWN_DUP2, write_end, 1)]
+        else:
+            actions += [(os.POSIX_SPAWN_OPEN, 1, log or "/dev/null", _APPEND, 0o644)]
+        if log:
+            actions += (
+                [(os.POSIX_SPAWN_DUP2, 1, 2)]
+                if not capture
+                else [(os.POSIX_SPAWN_OPEN, 2, log, _APPEND, 0o644)]
+            )
         try:
             self.pid = os.posix_spawn(
                 self.argv[0], self.argv, os.environ, file_actions=actions, setsid=True
@@ -120,8 +131,8 @@ class Tracker:
     def __init__(self) -> None:
         self.procs: list[Proc] = []
 
-    def start(self, argv: Sequence[str], *, capture: bool = True) -> Proc:
-        proc = Proc(argv, capture=capture)
+    def start(self, argv: Sequence[str], *, capture: bool = True, log: str = "") -> Proc:
+        proc = Proc(argv, capture=capture, log=log)
         self.procs.append(proc)
         return proc
 

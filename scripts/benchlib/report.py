@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchlib import report_sup
 from benchlib.stats import Summary, cell, ratio
 
 START_MARK = "<!-- bench:start -->"
@@ -105,34 +106,44 @@ def _mark(value: float, limit: float, *, inclusive: bool = False) -> str:
 
 def header(results: dict[str, Any]) -> str:
     meta = results["meta"]
-    p = meta["params"]
     return (
         f"Run {meta['date']} on {meta['cores']} cores ({meta['cpu']}), Linux {meta['kernel']}, "
         f"Python {meta['python']}; load average at start {meta['loadavg']}; "
-        f"{'`--quick`, ' if meta['quick'] else ''}took {meta['duration_s']:.0f} s.\n"
-        f"Median [min-max]. Start: {p['start_runs']} runs each (after {p['warmup']} warm-up), "
-        f"interleaved. Memory: {p['instances']} instances; forwarding: "
+        f"{'`--quick`, ' if meta['quick'] else ''}took {meta['duration_s']:.0f} s. "
+        f"Median [min-max]; workloads run as `python3 -I -S`. Raw samples: `.bench/last.json`."
+    )
+
+
+def pid1_notes(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    p = meta["params"]
+    return (
+        f"Start: {p['start_runs']} runs each (after {p['warmup']} warm-up), interleaved, "
+        f"posix_spawn to waitpid. Memory: {p['instances']} instances; forwarding: "
         f"{p['instances']} x {p['signals_per_instance']} SIGTERMs, {p['signal_gap'] * 1000:g} ms "
         f"apart (idle CPUs). Reaping: {p['reap_runs']} "
         f"runs of {p['orphans']} double-forked orphans under `unshare --pid --fork --mount-proc "
         f'INIT --`; "clear" ends at the end of the /proc scan that found no zombie '
         f"(one scan ≈ {meta.get('scan_us', 0):.0f} µs). Idle: all inits at once, "
         f"{p['idle_window']:g} s window after {p['idle_settle']:g} s settle; CPU from "
-        f"/proc/PID/schedstat, wake-ups = voluntary context switches. Workloads run as "
-        f"`python3 -I -S`."
+        f"/proc/PID/schedstat, wake-ups = voluntary context switches."
     )
 
 
 def markdown(results: dict[str, Any]) -> str:
-    return "\n\n".join(
-        [
-            header(results),
+    parts = [header(results)]
+    if "start_ms" in results:
+        parts += [
+            "### PID-1 core (issue 2)",
+            pid1_notes(results),
             core_table(results),
             "Ratio of pinit's median to each peer's (1.00x = parity):",
             ratio_table(results),
             target_table(results),
         ]
-    )
+    if "supervisors" in results:
+        parts += ["### Supervisor (issue 3)", report_sup.markdown(results["supervisors"])]
+    return "\n\n".join(parts)
 
 
 def readme_section(body: str) -> str:
