@@ -19,7 +19,9 @@ def tree_size(path: str) -> int:
     if os.path.isfile(path):
         return os.path.getsize(path)
     return sum(
-        os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs
+        os.path.getsize(os.path.join(d, f))
+        for d, _, fs in os.walk(path)
+        for f in fs
         if not os.path.islink(os.path.join(d, f))
     )
 
@@ -52,7 +54,9 @@ def idle_memory(cmd: str) -> tuple[int, int, int]:
     pids = [p.pid]
     # the frozen Python may be a child of the bootloader (one-file); `sleep` is a leaf
     for pid in pids:  # grows while we walk it
-        for c in open(f"/proc/{pid}/task/{pid}/children").read().split():
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = f.read().split()
+        for c in children:
             if not os.readlink(f"/proc/{c}/exe").endswith("/sleep"):
                 pids.append(int(c))
     rss = pss = 0
@@ -67,13 +71,18 @@ def idle_memory(cmd: str) -> tuple[int, int, int]:
 def pid_in_ns(cmd: str) -> str:
     out = subprocess.run(
         ["unshare", "--pid", "--fork", "--mount-proc", cmd, "--", "sh", "-c", "echo $PPID"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return out.stdout.strip()  # the pid of pinit's Python, seen from inside the namespace
 
 
 def main() -> None:
-    print("| candidate | file size | start `-- true` (median of 20) | RSS idle | PSS idle | processes | Python's pid in a new pid ns |")
+    print(
+        "| candidate | file size | start `-- true` (median of 20) | RSS idle | PSS idle "
+        "| processes | Python's pid in a new pid ns |"
+    )
     print("|---|---|---|---|---|---|---|")
     for spec in sys.argv[1:]:
         name, cmd = spec.split("=", 1)
@@ -81,8 +90,11 @@ def main() -> None:
         size = tree_size(size_path) / 1e6
         ms = start_ms(cmd)
         rss, pss, n = idle_memory(cmd)
-        print(f"| {name} | {size:.1f} MB | {ms:.0f} ms | {rss / 1024:.1f} MB | {pss / 1024:.1f} MB "
-              f"| {n} | {pid_in_ns(cmd)} |", flush=True)
+        print(
+            f"| {name} | {size:.1f} MB | {ms:.0f} ms | {rss / 1024:.1f} MB | {pss / 1024:.1f} MB "
+            f"| {n} | {pid_in_ns(cmd)} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ def records(root: str):
         rel_dir = os.path.relpath(dirpath, root)
         if rel_dir != ".":
             yield b"d", 0o755, rel_dir, b"", 0
-        for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+        for name in sorted(
+            filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        ):
             full = os.path.join(dirpath, name)
             rel = os.path.normpath(os.path.join(rel_dir, name))
             if os.path.islink(full):

@@ -36,7 +36,9 @@ def _podman_env() -> dict[str, str]:
 ENV = _podman_env()
 
 
-def podman(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
+def podman(
+    *args: str, timeout: float = 60, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         ["podman", *args], env=ENV, capture_output=True, text=True, timeout=timeout, check=False
     )
