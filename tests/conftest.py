@@ -52,6 +52,7 @@ class Launch:
         mode: str,
         *,
         stdin: int | None = subprocess.DEVNULL,
+        stdout: int | None = subprocess.PIPE,
         env: dict[str, str] | None = None,
     ) -> None:
         self.mode = mode
@@ -59,7 +60,7 @@ class Launch:
         self.proc = subprocess.Popen(
             full,
             stdin=stdin,
-            stdout=subprocess.PIPE,
+            stdout=stdout,
             stderr=subprocess.PIPE,
             env=env,
             start_new_session=True,
@@ -123,7 +124,7 @@ class Launch:
     def finish(self, timeout: float = 20.0) -> tuple[int, str, str]:
         out, err = self.proc.communicate(timeout=timeout)
         err = self.err_seen + self._err + err
-        return self.proc.returncode, (self._buf + out).decode(), err.decode()
+        return self.proc.returncode, (self._buf + (out or b"")).decode(), err.decode()
 
     def kill(self) -> None:
         """After a failed test: ask the init to clean up first (its programs live in their own

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import select
+import subprocess
 import sys
 import textwrap
 import time
@@ -83,10 +84,11 @@ def start(
     mode: str = "pid1",
     extra: tuple[str, ...] = (),
     env_extra: dict[str, str] | None = None,
+    stdout: int | None = subprocess.PIPE,
 ) -> tuple[Launch, Events]:
     events = Events(tmp_path)
     config = tmp_path / "pinit.toml"
     config.write_text(textwrap.dedent(body))
     env = {**os.environ, "EVENTS": str(events.path), **(env_extra or {})}
-    run = launch([*pinit_bin(), *extra, "--config", str(config)], mode, env=env)
+    run = launch([*pinit_bin(), *extra, "--config", str(config)], mode, env=env, stdout=stdout)
     return run, events
