@@ -362,7 +362,6 @@ class Supervisor:
         if self._exit_code is not None:
             self._sweep.hurry()  # a second request while sweeping: no more grace
             return
-        self._info(f"stopping: {reason}")
         self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
 
     def _reload(self) -> None:
@@ -406,5 +405,4 @@ class Supervisor:
         if self._exit_code is not None:
             return
         self._exit_code = code
-        self._info(f"all programs stopped; exit {code}")
         self._sweep.start()

@@ -14,7 +14,6 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from pinit.runtime import pid1, reaper
 from pinit.runtime.loop import Loop, Timer
@@ -26,13 +25,17 @@ Log = Callable[[str], None]
 KILL_WAIT = 2.0
 
 
-@dataclass
 class SweepReport:
-    signalled: int = 0
-    killed: int = 0
-    seconds: float = 0.0
-    leftover: list[int] = field(default_factory=list)
-    strays: list[tuple[int, str, str]] = field(default_factory=list)  # pid, command, tag
+    """What the sweep found and did. Not a dataclass: see runtime/spawn.py on start time."""
+
+    __slots__ = ("killed", "leftover", "seconds", "signalled", "strays")
+
+    def __init__(self) -> None:
+        self.signalled = 0
+        self.killed = 0
+        self.seconds = 0.0
+        self.leftover: list[int] = []
+        self.strays: list[tuple[int, str, str]] = []  # pid, command, instance tag
 
 
 class Sweep:
