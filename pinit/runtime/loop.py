@@ -67,12 +67,16 @@ class Loop:
         """Route these signals into the loop. Must run before the first child is spawned.
 
         A SIGCHLD that arrives before the wakeup fd is installed would be lost: the exit
-        status would still be collected, but only on some later, unrelated wake-up.
+        status would still be collected, but only on some later, unrelated wake-up. The
+        signals are unblocked last: a launcher that exec'd us as PID 1 may have blocked them
+        so that a `podman stop` during our start stays pending instead of being dropped.
         """
         self._on_signals = callback
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        signums = list(signums)
         for signum in signums:
             signal.signal(signum, _noop_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signums)
 
     def _drain_wakeup(self, fd: int) -> None:
         data = b""
