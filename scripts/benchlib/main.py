@@ -76,17 +76,17 @@ def _log(text: str) -> None:
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Fills `results` step by step, so that a failure still leaves what was measured."""
     params = pid1.Params.quick() if args.quick else pid1.Params()
     inits = peers() + pinit_rows(args.init, install=not args.no_install)
-    results: dict[str, Any] = {"meta": _meta(args, params, inits)}
+    results["meta"] = _meta(args, params, inits)
     began = time.monotonic()
     if args.only != "supervisors":
         _run_pid1(results, inits, params)
     if args.only != "pid1":
         results["supervisors"] = _run_supervisors(inits, args.quick)
     results["meta"]["duration_s"] = time.monotonic() - began
-    return results
 
 
 def _run_supervisors(inits: list[Init], quick: bool) -> dict[str, Any]:
@@ -116,15 +116,16 @@ def _run_pid1(results: dict[str, Any], inits: list[Init], params: pid1.Params) -
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     become_subreaper()
+    results: dict[str, Any] = {}
     try:
-        results = run(args)
+        run(args, results)
     finally:
         strays = sweep_descendants()
         if strays:
-            print(f"bench: killed {strays} stray process(es) left at the end", file=sys.stderr)
+            _log(f"killed {strays} stray process(es) left at the end")
+        report.write_json(BENCH_DIR / "last.json", results)
     body = report.markdown(results)
     print(body)
-    report.write_json(BENCH_DIR / "last.json", results)
     full = not args.quick and args.only is None
     if args.readme or (args.readme is None and full):
         report.write_readme(ROOT / "README.md", body)

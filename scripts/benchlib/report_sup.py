@@ -124,8 +124,16 @@ def _mark(value: float, limit: float) -> str:
     return f"{'met' if ok else '**missed**'} ({value:.3g})"
 
 
+def errors(sup: dict[str, Any]) -> str:
+    """Measures a runner failed, so that a "-" in the table always has its reason nearby."""
+    lines = [
+        f"- {name}: {message}" for name, msgs in sup.get("errors", {}).items() for message in msgs
+    ]
+    return "Failed measures:\n" + "\n".join(lines) if lines else ""
+
+
 def markdown(sup: dict[str, Any]) -> str:
-    parts = [header(sup), table(sup), targets(sup)]
+    parts = [header(sup), table(sup), errors(sup), targets(sup)]
     if large := [n for n in sup["order"] if n in sup["large"]]:
         parts.insert(2, ratio_note(sup, large))
     return "\n\n".join(part for part in parts if part)

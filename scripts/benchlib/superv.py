@@ -256,7 +256,11 @@ def unavailable(runner: Runner) -> str | None:
 
 
 def run_all(runners: list[Runner], params: Params, log: Callable[[str], None]) -> dict[str, Any]:
-    """Every supervisor measure, runner by runner; unavailable runners are kept as pending."""
+    """Every supervisor measure, runner by runner; unavailable runners are kept as pending.
+
+    A runner failing one measure (a timeout, an early exit) is recorded under "errors" and
+    the run goes on: one broken row must not cost the other rows' minutes of measuring.
+    """
     pending = {r.name: reason for r in runners if (reason := unavailable(r)) is not None}
     ready = [r for r in runners if r.name not in pending]
     out: dict[str, Any] = {"pending": pending, "direct_ms": direct_start(params.launch_runs)}
@@ -265,9 +269,17 @@ def run_all(runners: list[Runner], params: Params, log: Callable[[str], None]) -
         ("restart_ms", lambda r: restart(r, params)),
         ("large", lambda r: large(r, params)),
     ]
+    errors: dict[str, list[str]] = {}
+    out["errors"] = errors
     for key, step in steps:
         log(f"supervisors: {key}")
-        out[key] = {r.name: step(r) for r in ready}
+        out[key] = {}
+        for runner in ready:
+            try:
+                out[key][runner.name] = step(runner)
+            except (OSError, RuntimeError, TimeoutError, EOFError, ValueError) as error:
+                errors.setdefault(runner.name, []).append(f"{key}: {error}")
     log("supervisors: small steady state (all at once)")
-    out["small"] = small_steady(ready, params) if ready else {}
+    healthy = [r for r in ready if r.name not in errors]
+    out["small"] = small_steady(healthy, params) if healthy else {}
     return out

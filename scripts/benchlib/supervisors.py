@@ -101,7 +101,8 @@ class Runit:
 
 @dataclass(frozen=True, slots=True)
 class Pinit:
-    """`pinit --config`: one program with numprocs copies, restart always, no backoff."""
+    """`pinit --config`: one program with numprocs copies, restart always, no backoff, and
+    flap detection / retry limits out of reach, as the peers have none that would trigger."""
 
     name: str
     path: str
@@ -120,6 +121,10 @@ class Pinit:
             'restart = "always"\n'
             "start_seconds = 0\n"
             'backoff = { initial = "0s" }\n'
+            # 20 kills in ~25 s are flapping by pinit's defaults (10 in 60 s -> FATAL);
+            # runit and s6 never give up and supervisord only counts failed starts.
+            "flap_max = 1000000\n"
+            "start_retries = 1000000\n"
         )
         return [self.path, "--config", str(conf)]
 
