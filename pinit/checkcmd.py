@@ -12,8 +12,7 @@ import shlex
 from collections.abc import Mapping
 from typing import TextIO
 
-from pinit.config.load import load_file
-from pinit.config.resolve import check_host, environment, identity
+from pinit.config.resolve import environment, identity, load_checked
 from pinit.config.schema import Config, LogSpec, Program, Readiness, ReadyKind
 from pinit.model.graph import start_layers, stop_layers
 
@@ -33,9 +32,7 @@ def run_check(
     path: str, explain: bool, out: TextIO, err: TextIO, environ: Mapping[str, str]
 ) -> int:
     """Print every error (one per line, then a count) and return 1, or print OK and return 0."""
-    config, errors = load_file(path, environ)
-    if config is not None:
-        errors = check_host(config, environ)
+    config, errors = load_checked(path, environ)
     if errors or config is None:
         for error in errors:
             print(error, file=err)

@@ -189,14 +189,11 @@ def _version() -> int:
 
 
 def _supervise(path: str, name: str | None, verbose: bool) -> int:
-    from pinit.config.load import load_file
-    from pinit.config.resolve import check_host
+    from pinit.config.resolve import load_checked
 
     environ = dict(os.environ)
-    config, errors = load_file(path, environ)
-    if config is not None:
-        errors = check_host(config, environ)
-    if config is None or errors:
+    config, errors = load_checked(path, environ)
+    if config is None:
         for error in errors:
             print(f"pinit: {error}", file=sys.stderr)
         print(f"pinit: refusing to start: {len(errors)} error(s) in {path}", file=sys.stderr)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pinit.config.locate import locate
 from pinit.config.schema import Config, ConfigError, Program
 
-__all__ = ["Identity", "check_host", "environment", "identity"]
+__all__ = ["Identity", "check_host", "environment", "identity", "load_checked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,3 +206,15 @@ def check_host(config: Config, environ: Mapping[str, str] | None = None) -> list
                 msg = f"no such directory {parent!r}"
                 errors.append(lines.error(file, f"{prefix}.{key}", msg))
     return errors
+
+
+def load_checked(path: str, environ: Mapping[str, str]) -> tuple[Config | None, list[ConfigError]]:
+    """The one gate every consumer uses (start, HUP reload, `pinit check`): a config is
+    accepted only when it both loads and fits this host, so "check passes" means "run and
+    reload will not refuse it"."""
+    from pinit.config.load import load_file
+
+    config, errors = load_file(path, environ)
+    if config is not None:
+        errors = check_host(config, environ)
+    return (config, []) if config is not None and not errors else (None, errors)

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper(say: Callable[[str], None]) -> None:
+    """Always register; a refusal only matters (and is only reported) when not PID 1."""
+    problem = set_subreaper()
+    if problem and os.getpid() != 1:
+        say(f"warning: cannot become child subreaper ({problem}); orphans escape pinit")
 
 
 def set_subreaper() -> str | None:

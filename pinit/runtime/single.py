@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Sequence
 
 from pinit.runtime import pid1, reaper, signals
+from pinit.runtime.log import say
 from pinit.runtime.loop import Loop
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import Sweep
@@ -40,15 +40,13 @@ class SingleChild:
 
     def _debug(self, message: str) -> None:
         if self._verbose:
-            _say(message)
+            say(message)
 
     def run(self) -> int:
         signals.ignore_job_control()
         handled = signals.watched()
         self._loop.watch_signals(handled, self._on_signals)
-        problem = pid1.set_subreaper()
-        if problem and os.getpid() != 1:
-            _say(f"warning: cannot become child subreaper ({problem}); orphans escape pinit")
+        pid1.become_subreaper(say)
         spec = SpawnSpec(
             self._argv,
             tty_foreground=pid1.stdin_is_tty(),
@@ -57,7 +55,7 @@ class SingleChild:
         try:
             self._pid = spawn(spec)
         except SpawnError as exc:
-            _say(exc.message)
+            say(exc.message)
             self._code = exc.code
             self._pid = exc.pid
             self._sweep.start()
@@ -98,11 +96,3 @@ class SingleChild:
             else:
                 self._debug(f"reaped pid {pid}: {signals.describe_status(status)}")
         self._sweep.check()
-
-
-def _say(message: str) -> None:
-    try:
-        sys.stderr.write(f"pinit: {message}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # a closed stderr must not kill PID 1

@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from pinit.config import load, resolve
+from pinit.config import resolve
 from pinit.config.schema import Config
 from pinit.model import plan as planner
 from pinit.model import state as model
@@ -44,6 +43,7 @@ from pinit.model.events import (
 )
 from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals
+from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, Timer
 from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
@@ -85,14 +85,10 @@ class Supervisor:
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
-        try:
-            sys.stderr.write(f"pinit: {message}\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass  # a closed stderr must not take PID 1 down
+        say(message)
 
     def _info(self, message: str) -> None:
-        self._say(message)
+        say(message)
 
     def _debug(self, message: str) -> None:
         if self._verbose:
@@ -102,9 +98,7 @@ class Supervisor:
     def run(self) -> int:
         signals.ignore_job_control()
         self._loop.watch_signals(self._handled, self._on_signals)
-        problem = pid1.set_subreaper()
-        if problem and os.getpid() != 1:
-            self._say(f"warning: cannot become child subreaper ({problem}); orphans escape pinit")
+        pid1.become_subreaper(say)
         try:
             self._notify = NotifyServer(self._loop, self._on_notify)
         except OSError as exc:
@@ -331,11 +325,11 @@ class Supervisor:
     def _reap(self) -> None:
         for pid, status in reaper.drain():
             key = self._mains.pop(pid, None)
-            if key is not None:
-                inst = self._plan.instances.get(key)
-                self._info(f"{self._name(key)}: pid {pid} {signals.describe_status(status)}")
+            inst = self._plan.instances.get(key) if key is not None else None
+            if key is not None and inst is not None:
+                self._info(f"{inst.name}: pid {pid} {signals.describe_status(status)}")
                 self._post(key, Exited(pid, status))
-                if inst is not None and inst.pgid is not None:
+                if inst.pgid is not None:
                     self._awaiting_gone[key] = inst.pgid
                 continue
             watcher = self._watchers.pop(pid, None)
@@ -359,17 +353,25 @@ class Supervisor:
                 self._debug(f"forwarded {signals.name(signum)} to {self._name(key)}")
 
     def _shutdown(self, reason: str) -> None:
+        """The first request stops in order; a second one (Ctrl-C twice, as with horust's
+        second TERM) kills what is left at once instead of waiting out every stop_timeout."""
         if self._exit_code is not None:
-            self._sweep.hurry()  # a second request while sweeping: no more grace
+            self._sweep.hurry()
             return
-        self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
+        if self._plan.phase is not planner.Phase.SHUTTING_DOWN:
+            self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
+            return
+        self._info(f"{reason} again: SIGKILL to every program now")
+        for key, inst in self._plan.instances.items():
+            if inst.pgid is not None:
+                self._signal_instance(key, inst.pgid, signal.SIGKILL)
+                self._report.killed(inst.name)
+        self._arm_recheck()
 
     def _reload(self) -> None:
         path = self._config.path
-        config, errors = load.load_file(path, self._environ)
-        if config is not None:
-            errors = resolve.check_host(config, self._environ)
-        if config is None or errors:
+        config, errors = resolve.load_checked(path, self._environ)
+        if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
             return

@@ -422,3 +422,23 @@ def test_pinit_check_cli(tmp_path: Path) -> None:
     rc, _, err = run([*pinit_bin(), "check", "--config", str(bad)], "plain")
     assert rc == 1
     assert "programs.a.after" in err and "a -> a" in err
+
+
+def test_a_second_sigterm_kills_at_once(launch: type[Launch], tmp_path: Path) -> None:
+    """Ctrl-C twice: no waiting out a 60 s stop_timeout (finish() allows only 10 s)."""
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.stub]
+        command = {svc("stubborn", "stub")}
+        stop_timeout = "60s"
+        """,
+    )
+    events.wait("stub", "start")
+    pinit.signal(signal.SIGTERM)
+    pinit.wait_stderr("stub: stopping")
+    pinit.signal(signal.SIGINT)
+    rc, _, err = pinit.finish(timeout=10)
+    assert rc == 128 + signal.SIGKILL, err
+    assert "SIGKILL to every program now" in err
