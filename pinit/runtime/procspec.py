@@ -11,16 +11,10 @@ from collections.abc import Mapping
 
 from pinit.config import resolve
 from pinit.config.schema import LogSpec, Program
+from pinit.notify.client import base_environment
 from pinit.runtime.spawn import SpawnSpec
 
-# Variables of an outer manager that must not leak into programs: a child that found
-# systemd's NOTIFY_SOCKET would talk to systemd directly (NotifyAccess=main refuses it, and
-# with =all it could declare the whole service ready before pinit's own programs are).
-OUTER_ONLY = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
-
-
-def base_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in environ.items() if k not in OUTER_ONLY}
+__all__ = ["base_environment", "build", "tag_entry"]
 
 
 def build(

@@ -17,7 +17,8 @@ import os
 import signal
 from collections.abc import Sequence
 
-from pinit.runtime import pid1, reaper, signals
+from pinit.notify.client import Upstream, base_environment
+from pinit.runtime import pid1, reaper, signals, watchdog
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
@@ -37,6 +38,7 @@ class SingleChild:
         self._sweep = Sweep(self._loop, grace, self._debug, self._loop.stop)
         self._pid = 0
         self._code: int | None = None
+        self._upstream = Upstream(os.environ)
 
     def _debug(self, message: str) -> None:
         if self._verbose:
@@ -49,6 +51,8 @@ class SingleChild:
         pid1.become_subreaper(say)
         spec = SpawnSpec(
             self._argv,
+            # Under systemd pinit speaks for the service; the child must not reach its socket.
+            env=base_environment(os.environ) if self._upstream.enabled else None,
             tty_foreground=pid1.stdin_is_tty(),
             handled_signals=tuple(handled),
         )
@@ -61,10 +65,13 @@ class SingleChild:
             self._sweep.start()
         else:
             self._debug(f"started {self._argv[0]!r} as pid {self._pid}")
+            self._upstream.ready(f"running {self._argv[0]}")
+        watchdog.start(self._loop, self._upstream, lambda: self._code is None)
         self._reap()  # a child that died before the handlers ran still raised SIGCHLD
         if not self._sweep.done:
             self._loop.run()
         self._loop.close()
+        self._upstream.close()
         return self._code if self._code is not None else 1
 
     def _on_signals(self, signums: list[int]) -> None:
@@ -92,6 +99,7 @@ class SingleChild:
             if pid == self._pid and self._code is None:
                 self._code = signals.exit_code(status)
                 self._debug(f"main process {pid} ended: {signals.describe_status(status)}")
+                self._upstream.stopping(f"main process {signals.describe_status(status)}")
                 self._sweep.start(groups=[pid] if self._group else [])
             else:
                 self._debug(f"reaped pid {pid}: {signals.describe_status(status)}")

@@ -41,8 +41,9 @@ from pinit.model.events import (
     StopRequested,
     TimerFired,
 )
+from pinit.notify.client import Upstream
 from pinit.notify.server import NotifyServer
-from pinit.runtime import pid1, procspec, reaper, signals
+from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, Timer
 from pinit.runtime.probes import Probe
@@ -82,6 +83,7 @@ class Supervisor:
         self._report = ShutdownReport()
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
+        self._upstream = Upstream(environ)
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -108,6 +110,8 @@ class Supervisor:
                 os.makedirs(self._config.log_dir, exist_ok=True)
             except OSError as exc:
                 self._say(f"warning: cannot create log_dir {self._config.log_dir}: {exc}")
+        watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
+        self._upstream.send(STATUS="starting programs")
         self._apply(self._plan_step(planner.boot(self._plan)))
         self._drain_queue()
         if not self._sweep.done:
@@ -116,6 +120,7 @@ class Supervisor:
         self._report.print(self._say)
         if self._notify is not None:
             self._notify.close()
+        self._upstream.close()
         self._loop.close()
         return self._exit_code if self._exit_code is not None else 1
 
@@ -154,8 +159,17 @@ class Supervisor:
                 self._finish(action.code)
             elif isinstance(action, planner.PhaseChanged):
                 self._debug(f"phase {action.old.value} -> {action.new.value}")
+                self._tell_upstream(action.new)
             elif isinstance(action, Emit):
                 self._emit(action)
+
+    def _tell_upstream(self, phase: planner.Phase) -> None:
+        """systemd learns "ready" when every program pinit was asked to start is ready."""
+        running = sum(1 for inst in self._plan.instances.values() if inst.pid is not None)
+        if phase is planner.Phase.RUNNING:
+            self._upstream.ready(f"{running} processes running")
+        elif phase is planner.Phase.SHUTTING_DOWN:
+            self._upstream.stopping(f"stopping: {self._plan.reason}")
 
     # -- actions of one instance ---------------------------------------------------------------
     def _act(self, key: Key, action: Action) -> None:
@@ -376,8 +390,12 @@ class Supervisor:
                 self._say(f"reload refused: {error}")
             return
         self._info(f"reloading {path}")
+        self._upstream.reloading()
         self._config = config
         self._apply(self._plan_step(planner.apply_reload(self._plan, config)))
+        if self._plan.phase is planner.Phase.RUNNING:
+            # The diff is under way; systemd only needs to know the new config was taken.
+            self._upstream.ready("reloaded")
 
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
         key = self._mains.get(pid)
