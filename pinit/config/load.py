@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 
-from pinit.config import units
+from pinit.config import reference, units
 from pinit.config.fields import (
     Errors,
     Source,
@@ -36,8 +36,8 @@ from pinit.model.graph import find_cycle
 
 __all__ = ["load_file", "load_text"]
 
-TOP_KEYS = ("pinit", "programs")
-PINIT_KEYS = ("name", "main", "on_fatal", "stop_timeout", "log_dir", "control_socket", "include")
+TOP_KEYS = reference.keys("")
+PINIT_KEYS = reference.keys("pinit")
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")
 

@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from pinit.config import units
+from pinit.config import reference, units
 from pinit.config.expand import ExpandError, expand
 from pinit.config.fields import (
     Errors,
@@ -34,53 +34,11 @@ from pinit.config.fields import (
 )
 from pinit.config.schema import Backoff, LogSpec, Program, Readiness, ReadyKind, Restart
 
-PROGRAM_KEYS = frozenset(
-    [
-        "command",
-        "numprocs",
-        "environment",
-        "user",
-        "group",
-        "umask",
-        "cwd",
-        "rlimits",
-        "restart",
-        "exit_codes",
-        "graceful_exit_codes",
-        "start_seconds",
-        "start_retries",
-        "backoff",
-        "flap_window",
-        "flap_max",
-        "stop_signal",
-        "stop_timeout",
-        "after",
-        "ready",
-        "autostart",
-        "critical",
-        "stdout",
-        "stderr",
-    ]
-)
-RLIMIT_NAMES = frozenset(
-    [
-        "nofile",
-        "nproc",
-        "core",
-        "memlock",
-        "stack",
-        "as",
-        "fsize",
-        "cpu",
-        "data",
-        "rss",
-        "msgqueue",
-        "nice",
-        "rtprio",
-        "sigpending",
-        "locks",
-    ]
-)
+PROGRAM_KEYS = reference.keys("programs.NAME")
+RLIMIT_NAMES = reference.keys("programs.NAME.rlimits")
+BACKOFF_KEYS = reference.keys("programs.NAME.backoff")
+READY_KEYS = reference.keys("programs.NAME.ready")
+LOG_KEYS = reference.keys("programs.NAME.stdout")  # stdout and stderr tables alike
 UNLIMITED = -1
 
 duration = unit(units.parse_duration)
@@ -204,7 +162,7 @@ def parse_exit_codes(value: object) -> frozenset[int]:
 
 def parse_backoff(value: object) -> Backoff:
     raw = want_table(value)
-    problems = unknown_keys(raw, ("initial", "max", "factor", "jitter"))
+    problems = unknown_keys(raw, BACKOFF_KEYS)
     base = Backoff()
     initial = sub_field(raw, "initial", duration, base.initial, problems)
     maximum = sub_field(raw, "max", duration, base.max, problems)
@@ -270,8 +228,8 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
             f"expected 'started' or a table such as {{ tcp = 'host:port' }}, got {value!r}"
         )
     raw = want_table(value)
-    kinds = [k for k in ("tcp", "http", "command", "notify") if k in raw]
-    problems = unknown_keys(raw, ("tcp", "http", "command", "notify", "interval", "timeout"))
+    kinds = [k for k in reference.READY_PROBES if k in raw]
+    problems = unknown_keys(raw, READY_KEYS)
     if len(kinds) != 1:
         problems.append(("", "needs exactly one of tcp, http, command, notify"))
     base = Readiness()
@@ -318,7 +276,7 @@ def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
     if isinstance(value, str):
         return LogSpec(file=os.path.join(base_dir, value) if value else "")
     raw = want_table(value)
-    problems = unknown_keys(raw, ("file", "max_bytes", "backups", "passthrough"))
+    problems = unknown_keys(raw, LOG_KEYS)
     base = LogSpec()
     file = sub_field(raw, "file", want_str, base.file, problems)
     max_bytes = sub_field(raw, "max_bytes", unit(units.parse_size), base.max_bytes, problems)

@@ -1,0 +1,700 @@
+"""Every key a pinit config accepts: its path, TOML type, default and meaning, in one table.
+
+This is the single source of three things that must never disagree: the keys the loader
+accepts (``load.py`` / ``loadprog.py`` take their allowed-key sets from ``keys()``), the config
+reference in the README (``markdown()``) and the JSON Schema editors use (``json_schema()``,
+written to ``pinit.schema.json`` by ``scripts/gen-docs``). A key added to the loader without a
+line here is an "unknown key"; a line here without loader support fails
+``tests/unit/test_reference.py``.
+
+A path names a key from the top of the file: ``pinit.stop_timeout``,
+``programs.NAME.backoff.initial``; ``NAME`` stands for any program name. ``default`` is written
+as the user would write it in TOML where the default has a TOML spelling (tests load it and
+compare with ``schema.py``'s defaults), else as words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ENTRIES",
+    "READY_PROBES",
+    "Entry",
+    "json_schema",
+    "keys",
+    "markdown",
+]
+
+Json = dict[str, object]
+
+# JSON Schema fragments for the scalar units (config/units.py is the authority; these patterns
+# accept what it accepts in the spellings people write).
+_NUM = r"(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
+DURATION_PATTERN = rf"^\s*(?:{_NUM}(?:[eE][-+]?[0-9]+)?|(?:{_NUM}\s*(?:us|ms|s|m|h|d)\s*)+)\s*$"
+DURATION: Json = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ]
+}
+POSITIVE_DURATION: Json = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ]
+}
+SIZE: Json = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "string", "pattern": rf"^\s*{_NUM}\s*(?:[bB]|[kKmMgGtT](?:[iI]?[bB])?)?\s*$"},
+    ]
+}
+SIGNAL: Json = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 64},
+        {"type": "string", "pattern": r"^\s*(?:(?:[sS][iI][gG])?[A-Za-z][A-Za-z0-9+]*|[0-9]+)\s*$"},
+    ]
+}
+EXIT_CODES: Json = {
+    "type": "array",
+    "items": {"type": "integer", "minimum": 0, "maximum": 255},
+}
+STRING: Json = {"type": "string"}
+NONEMPTY: Json = {"type": "string", "minLength": 1}
+BOOL: Json = {"type": "boolean"}
+STR_LIST: Json = {"type": "array", "items": {"type": "string"}}
+COMMAND: Json = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    ]
+}
+IDENT: Json = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]}
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+_LIMITS: list[Json] = [{"type": "integer", "minimum": 0}, {"const": "unlimited"}]
+RLIMIT: Json = {
+    "anyOf": [
+        *_LIMITS,
+        {"type": "array", "items": {"anyOf": _LIMITS}, "minItems": 2, "maxItems": 2},
+    ]
+}
+
+READY_PROBES = ("tcp", "http", "command", "notify")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One key. ``forms``: JSON Schemas of its non-table spellings; ``table``: the path whose
+    child entries describe its table spelling ("" when it has none)."""
+
+    path: str
+    toml: str  # the TOML type(s), as the README shows them
+    default: str  # TOML text, or words in parentheses when there is no TOML spelling
+    meaning: str
+    sample: str  # a valid TOML value, loaded by the tests and shown as the schema's example
+    forms: tuple[Json, ...] = ()
+    table: str = ""
+    required: bool = False
+    extra: Json = field(default_factory=dict)  # merged into the table form's schema
+    listed: bool = True  # a row of its own in the README (rlimits names share one row)
+
+
+P = "programs.NAME"
+LOG = f"{P}.stdout"  # the table form of stdout and stderr: same keys
+
+_RLIMITS = (
+    ("nofile", "open files"),
+    ("nproc", "processes of the user"),
+    ("core", "core file size"),
+    ("memlock", "locked memory"),
+    ("stack", "stack size"),
+    ("as", "address space"),
+    ("fsize", "file size"),
+    ("cpu", "CPU seconds"),
+    ("data", "data segment"),
+    ("rss", "resident set"),
+    ("msgqueue", "POSIX message queue bytes"),
+    ("nice", "nice ceiling"),
+    ("rtprio", "real-time priority"),
+    ("sigpending", "pending signals"),
+)
+# Not "locks": Python's resource module has no RLIMIT_LOCKS, so the spawn could not set it (the
+# loader used to accept it and the child then failed); refused as an unknown key instead.
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry(
+        "pinit",
+        "table",
+        "{}",
+        "Settings of pinit itself. Only the main config file may have it; included files "
+        "define programs only, so it is never ambiguous which `main` wins.",
+        "{}",
+        table="pinit",
+    ),
+    Entry(
+        "pinit.name",
+        "string",
+        '"pinit"',
+        "Names pinit's process title, `pinit-NAME-manager` (`ps` tells containers apart); "
+        "`--name` overrides it. Letters, digits, `_`, `.`, `-`.",
+        '"shop"',
+        ({"type": "string", "pattern": NAME_PATTERN},),
+    ),
+    Entry(
+        "pinit.main",
+        "string",
+        "(none)",
+        "The program the container is about: when it ends for good (an exit `restart` does "
+        "not restart, or giving up) everything else stops in order, and its exit status "
+        "becomes pinit's.",
+        '"p"',
+        (STRING,),
+    ),
+    Entry(
+        "pinit.on_fatal",
+        '`"shutdown"` or `"ignore"`',
+        '"shutdown"',
+        "What a program that gave up for good (FATAL) does to the container: `shutdown` stops "
+        "everything and exits 1, so the orchestrator sees the failure and reschedules; "
+        "`ignore` keeps the rest running.",
+        '"ignore"',
+        ({"enum": ["shutdown", "ignore"]},),
+    ),
+    Entry(
+        "pinit.stop_timeout",
+        "duration",
+        '"10s"',
+        "Default `stop_timeout` of every program, and the grace the final sweep gives leftover "
+        "processes (strays outside any program's group) between SIGTERM and SIGKILL.",
+        '"5s"',
+        (DURATION,),
+    ),
+    Entry(
+        "pinit.log_dir",
+        "string (path)",
+        '""',
+        "Where relative `stdout`/`stderr` file names go; created at start (its parent must "
+        "exist). Empty: next to the config file.",
+        '"/var/log/pinit"',
+        (STRING,),
+    ),
+    Entry(
+        "pinit.control_socket",
+        "string (path)",
+        '""',
+        "Path of the control socket. Reserved: checked (its directory must exist) but not yet "
+        "opened; the control interface comes in a later release.",
+        '"/run/pinit.sock"',
+        (STRING,),
+    ),
+    Entry(
+        "pinit.include",
+        "array of strings (globs)",
+        "[]",
+        "More files with `[programs.*]` tables (a `conf.d`, as supervisord's `[include]`), "
+        "read in sorted order; a glob matching nothing is fine, a plain path that does not "
+        "exist is an error.",
+        '["conf.d/*.toml"]',
+        (STR_LIST,),
+    ),
+    Entry(
+        "programs",
+        "table of tables",
+        "{}",
+        "One `[programs.NAME]` table per program; NAME: letters, digits, `_`, `.`, `-`.",
+        "{}",
+    ),
+    Entry(
+        P,
+        "table",
+        "",
+        "One program: a command and how to run, watch, restart and stop it.",
+        '{ command = ["true"] }',
+        table=P,
+    ),
+    Entry(
+        f"{P}.command",
+        "string or array of strings",
+        "(required)",
+        "What to run. A string is split like a shell would (shlex; no shell runs); "
+        "`${VAR}` expands from `environment` and pinit's environment, `$$` is a literal `$`.",
+        '["gunicorn", "app:app", "-b", "127.0.0.1:8000"]',
+        (COMMAND,),
+        required=True,
+    ),
+    Entry(
+        f"{P}.numprocs",
+        "integer >= 1",
+        "1",
+        "How many copies to run; more than one are named `NAME-1`..`NAME-N`. Each process "
+        "gets `PINIT_PROGRAM`, `PINIT_PROCESS_NUM` (1..N) and `PINIT_INSTANCE`.",
+        "2",
+        ({"type": "integer", "minimum": 1},),
+    ),
+    Entry(
+        f"{P}.environment",
+        "table of strings",
+        "{}",
+        "Variables added to pinit's environment for this program; values may use `${VAR}` "
+        "(earlier keys of this table, then pinit's environment).",
+        '{ APP_ENV = "prod" }',
+        ({"type": "object", "additionalProperties": {"type": "string"}},),
+    ),
+    Entry(
+        f"{P}.user",
+        "string or integer",
+        "(pinit's own)",
+        "User name or uid to run as; also sets HOME, USER, LOGNAME and SHELL as a login does, "
+        "and the user's supplementary groups. A bare uid without a passwd entry needs `group`.",
+        '"www-data"',
+        (IDENT,),
+    ),
+    Entry(
+        f"{P}.group",
+        "string or integer",
+        "(the user's primary group)",
+        "Group name or gid to run as (without `user`: only the group changes).",
+        '"www-data"',
+        (IDENT,),
+    ),
+    Entry(
+        f"{P}.umask",
+        "string (octal) or integer",
+        "(pinit's own)",
+        'File mode mask, `"027"` as in a shell (a string is always octal).',
+        '"027"',
+        (
+            {"type": "string", "pattern": r"^\s*(?:0[oO])?[0-7]+\s*$"},
+            {"type": "integer", "minimum": 0, "maximum": 511},
+        ),
+    ),
+    Entry(
+        f"{P}.cwd",
+        "string (path)",
+        "(pinit's own)",
+        "Working directory; relative to the config file's directory, `${VAR}` expands.",
+        '"/srv/app"',
+        (NONEMPTY,),
+    ),
+    Entry(
+        f"{P}.rlimits",
+        "table",
+        "{}",
+        'Resource limits set before exec: `{ nofile = 65536, core = [0, "unlimited"] }`; '
+        'a number sets soft and hard, `[soft, hard]` each, `"unlimited"` is no limit. '
+        "Names: " + ", ".join(f"`{n}`" for n, _ in _RLIMITS) + ".",
+        '{ nofile = 65536, core = [0, "unlimited"] }',
+        table=f"{P}.rlimits",
+    ),
+    *(
+        Entry(
+            f"{P}.rlimits.{name}",
+            'integer, `"unlimited"` or `[soft, hard]`',
+            "(inherited)",
+            f"RLIMIT_{name.upper()}: {what}.",
+            "[1024, 4096]" if name == "nofile" else "1024",
+            (RLIMIT,),
+            listed=False,
+        )
+        for name, what in _RLIMITS
+    ),
+    Entry(
+        f"{P}.restart",
+        '`"always"`, `"on-failure"` or `"never"`',
+        '"on-failure"',
+        "When an exit is followed by a restart: `on-failure` unless the code is in "
+        "`exit_codes` (a death by signal is 128+N, a failure). A stop pinit asked for is never "
+        "restarted.",
+        '"always"',
+        ({"enum": ["always", "on-failure", "never"]},),
+    ),
+    Entry(
+        f"{P}.exit_codes",
+        "array of integers 0-255",
+        "[0]",
+        "Exit codes that mean success: not restarted under `on-failure`, and they let "
+        "programs started `after` this one go on (a one-shot job that exits 0).",
+        "[0, 2]",
+        (EXIT_CODES,),
+    ),
+    Entry(
+        f"{P}.graceful_exit_codes",
+        "array of integers 0-255",
+        "[0, 143]",
+        "Codes that count as a clean stop when pinit stopped the program: a `docker stop` "
+        "that ends a program without a TERM handler with 143 is not a failure (dying of "
+        "`stop_signal` always counts; a SIGKILL after `stop_timeout`, 137, never does).",
+        "[0, 143, 130]",
+        (EXIT_CODES,),
+    ),
+    Entry(
+        f"{P}.start_seconds",
+        "duration",
+        '"1s"',
+        "How long a process must stay up to count as started; dying sooner is a failed start. "
+        'With `ready = "started"` it is also when the program counts as ready.',
+        '"2s"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.start_retries",
+        "integer >= 0",
+        "3",
+        "Consecutive failed starts tolerated; one more and the program gives up (FATAL, see "
+        "`on_fatal`). A program that ran past `start_seconds` restarts with the count at 0.",
+        "5",
+        ({"type": "integer", "minimum": 0},),
+    ),
+    Entry(
+        f"{P}.backoff",
+        "table",
+        '{ initial = "100ms", max = "30s", factor = 2.0, jitter = 0.1 }',
+        "Delay before restarting after failed starts: `initial * factor^(n-1)`, at most "
+        "`max`, +- `jitter`. A program that crashes after a good start restarts at once.",
+        '{ initial = "200ms", max = "10s" }',
+        table=f"{P}.backoff",
+    ),
+    Entry(
+        f"{P}.backoff.initial",
+        "duration",
+        '"100ms"',
+        "Delay after the first failed start.",
+        '"250ms"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.backoff.max",
+        "duration",
+        '"30s"',
+        "Longest delay (must be >= `initial`).",
+        '"1m"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.backoff.factor",
+        "number >= 1",
+        "2.0",
+        "Growth of the delay per further failed start.",
+        "1.5",
+        ({"type": "number", "minimum": 1},),
+    ),
+    Entry(
+        f"{P}.backoff.jitter",
+        "number 0-1",
+        "0.1",
+        "Random spread, a fraction of the delay, so instances crashing together do not "
+        "restart in lockstep.",
+        "0.2",
+        ({"type": "number", "minimum": 0, "maximum": 1},),
+    ),
+    Entry(
+        f"{P}.flap_window",
+        "duration > 0",
+        '"60s"',
+        "Window for flapping detection (systemd's `StartLimitIntervalSec`).",
+        '"2m"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.flap_max",
+        "integer >= 1",
+        "10",
+        "More restarts than this inside `flap_window` count as failed starts even when each "
+        "run outlived `start_seconds`, so a program crashing every few seconds still gives up.",
+        "5",
+        ({"type": "integer", "minimum": 1},),
+    ),
+    Entry(
+        f"{P}.stop_signal",
+        "string or integer",
+        '"TERM"',
+        'Signal that asks the program to stop, sent to its whole process group: `"INT"`, '
+        '`"SIGQUIT"`, `15`.',
+        '"INT"',
+        (SIGNAL,),
+    ),
+    Entry(
+        f"{P}.stop_timeout",
+        "duration",
+        "(`pinit.stop_timeout`)",
+        "How long after `stop_signal` the group gets SIGKILL. Also used by `pinit check "
+        "--explain` for the worst-case stop budget.",
+        '"20s"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.after",
+        "array of strings",
+        "[]",
+        "Programs that must be ready (or have exited with a code in `exit_codes`) before this "
+        "one starts; at shutdown this one stops before them.",
+        '["q"]',
+        (STR_LIST,),
+    ),
+    Entry(
+        f"{P}.ready",
+        '`"started"` or table',
+        '"started"',
+        "When the program counts as ready (which starts the programs `after` it): "
+        '`"started"` = alive for `start_seconds`, or a table with exactly one probe: '
+        "`tcp`, `http`, `command`, `notify`.",
+        '{ tcp = "127.0.0.1:8000" }',
+        ({"const": "started"},),
+        table=f"{P}.ready",
+        extra={"oneOf": [{"required": [probe]} for probe in READY_PROBES]},
+    ),
+    Entry(
+        f"{P}.ready.tcp",
+        'string `"host:port"`',
+        "(none)",
+        "Ready when a TCP connect succeeds; `${VAR}` expands.",
+        '"127.0.0.1:${PORT}"',
+        ({"type": "string", "pattern": r"^.+:[0-9]+$"},),
+    ),
+    Entry(
+        f"{P}.ready.http",
+        'string `"http://host:port/path"`',
+        "(none)",
+        "Ready when a GET answers 2xx (plain http only); `${VAR}` expands.",
+        '"http://127.0.0.1:8000/health"',
+        ({"type": "string", "pattern": "^http://"},),
+    ),
+    Entry(
+        f"{P}.ready.command",
+        "string or array of strings",
+        "(none)",
+        "Ready when this command exits 0 (run like `command`).",
+        '["pg_isready", "-q"]',
+        (COMMAND,),
+    ),
+    Entry(
+        f"{P}.ready.notify",
+        "`true`",
+        "(none)",
+        "Ready when the program sends `READY=1` to the `$NOTIFY_SOCKET` pinit gives it "
+        "(sd_notify, as systemd's `Type=notify`).",
+        "true",
+        ({"const": True},),
+    ),
+    Entry(
+        f"{P}.ready.interval",
+        "duration > 0",
+        '"250ms"',
+        "How often a tcp/http/command probe is retried.",
+        '"100ms"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.ready.timeout",
+        "duration > 0",
+        '"60s"',
+        "Not ready after this long: a failed start (the process group is stopped).",
+        '"20s"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.autostart",
+        "boolean",
+        "true",
+        "Start with pinit; `false` defines a program that is only started by request.",
+        "false",
+        (BOOL,),
+    ),
+    Entry(
+        f"{P}.critical",
+        "boolean",
+        "false",
+        "When it ends for good (an exit `restart` does not restart, or giving up), the "
+        "container stops and exits with its code (1 if it gave up), as for `main`.",
+        "true",
+        (BOOL,),
+    ),
+    Entry(
+        f"{P}.stdout",
+        "string (file) or table",
+        '""',
+        "Where the program's stdout goes: `\"\"` = pinit's own stdout (what a container's "
+        "log driver collects), a file name (relative to `log_dir`), or a table.",
+        '"web.log"',
+        (STRING,),
+        table=LOG,
+    ),
+    Entry(
+        f"{LOG}.file",
+        "string",
+        '""',
+        "The file (appended to); `stderr` takes the same table.",
+        '"web.log"',
+        (STRING,),
+    ),
+    Entry(
+        f"{LOG}.max_bytes",
+        "size",
+        '"10MiB"',
+        "Rotate at this size (`512`, `64KiB`, `10MB` = 10^7, `1G` = 2^30). Accepted and "
+        "shown by `--explain`; rotation itself is not implemented yet.",
+        '"1MB"',
+        (SIZE,),
+    ),
+    Entry(
+        f"{LOG}.backups",
+        "integer >= 0",
+        "5",
+        "Rotated files to keep (not implemented yet, like `max_bytes`).",
+        "2",
+        ({"type": "integer", "minimum": 0},),
+    ),
+    Entry(
+        f"{LOG}.passthrough",
+        "boolean",
+        "false",
+        "Also copy the lines to pinit's stdout, prefixed `NAME | ` (not implemented yet).",
+        "true",
+        (BOOL,),
+    ),
+    Entry(
+        f"{P}.stderr",
+        '`"stdout"`, string (file) or table',
+        '"stdout"',
+        'Where stderr goes: `"stdout"` = wherever stdout goes (pinit\'s own stderr when '
+        "stdout is pinit's), else as `stdout`.",
+        '"web.err"',
+        (STRING,),
+        table=LOG,
+    ),
+)
+
+_BY_PATH = {e.path: e for e in ENTRIES}
+
+
+def _parent(path: str) -> str:
+    return path.rpartition(".")[0]
+
+
+def _leaf(path: str) -> str:
+    return path.rpartition(".")[2]
+
+
+_CHILDREN: dict[str, frozenset[str]] = {}
+for _e in ENTRIES:
+    _CHILDREN[_parent(_e.path)] = _CHILDREN.get(_parent(_e.path), frozenset()) | {_leaf(_e.path)}
+
+
+def keys(table: str) -> frozenset[str]:
+    """The keys allowed directly in ``table`` ("" for the top level, "pinit",
+    "programs.NAME", "programs.NAME.backoff", ...): what the loader accepts there."""
+    return _CHILDREN.get(table, frozenset())
+
+
+def children(table: str) -> list[Entry]:
+    return [e for e in ENTRIES if _parent(e.path) == table]
+
+
+# -- JSON Schema ------------------------------------------------------------------------------
+
+
+def _toml_value(text: str) -> tuple[bool, object]:
+    import tomllib
+
+    try:
+        return True, tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return False, None
+
+
+def _table_schema(table: str) -> Json:
+    props: dict[str, object] = {}
+    for entry in children(table):
+        props[_leaf(entry.path)] = _key_schema(entry)
+    out: Json = {"type": "object", "additionalProperties": False, "properties": props}
+    required = [_leaf(e.path) for e in children(table) if e.required]
+    if required:
+        out["required"] = required
+    return out
+
+
+def _key_schema(entry: Entry) -> Json:
+    forms: list[Json] = list(entry.forms)
+    if entry.table:
+        forms.append({**_table_schema(entry.table), **entry.extra})
+    schema: Json = dict(forms[0]) if len(forms) == 1 else {"anyOf": forms}
+    schema["description"] = _plain(entry.meaning)
+    fine, default = _toml_value(entry.default)
+    if fine:
+        schema["default"] = default
+    fine, sample = _toml_value(entry.sample)
+    if fine:
+        schema["examples"] = [sample]
+    return schema
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+def json_schema() -> Json:
+    """Draft-07 JSON Schema of a pinit config (main file or an included one)."""
+    program = _key_schema(_BY_PATH[P])
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://pinit.invalid/pinit.schema.json",
+        "title": "pinit config",
+        "description": "The TOML config of pinit, a container init and process supervisor "
+        "(generated from pinit/config/reference.py by scripts/gen-docs).",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "pinit": _key_schema(_BY_PATH["pinit"]),
+            "programs": {
+                "type": "object",
+                "description": _plain(_BY_PATH["programs"].meaning),
+                "propertyNames": {"pattern": NAME_PATTERN},
+                "additionalProperties": program,
+            },
+        },
+    }
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _default_cell(text: str) -> str:
+    if not text:
+        return ""
+    return text if text.startswith("(") else f"`{text}`"
+
+
+def markdown() -> str:
+    """The config reference as README markdown: one table per TOML table."""
+    out = [
+        "Types: a *duration* is a number of seconds or a string with units "
+        '(`"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"1m30s"`; units `us ms s m h d`); a *size* is '
+        'bytes or a string (`"512"`, `"64KiB"`, `"10MB"` = 10^7, `"1G"` = 2^30). Unknown keys '
+        "are errors (with a did-you-mean), so a typo never silently keeps a default.",
+        "",
+    ]
+    sections = (
+        ("[pinit]", "pinit", "pinit."),
+        ("[programs.NAME]", P, f"{P}."),
+    )
+    for title, table, prefix in sections:
+        out += [f"#### `{title}`", "", _cell(_BY_PATH[table].meaning), ""]
+        out += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+        for entry in ENTRIES:
+            if not entry.path.startswith(prefix) or not entry.listed:
+                continue
+            key = entry.path.removeprefix(prefix)
+            if entry.path.startswith(LOG + "."):
+                key = "stdout/stderr." + _leaf(entry.path)
+            req = " **required**" if entry.required else ""
+            out.append(
+                f"| `{key}`{req} | {_cell(entry.toml)} | {_cell(_default_cell(entry.default))}"
+                f" | {_cell(entry.meaning)} |"
+            )
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
