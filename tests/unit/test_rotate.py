@@ -1,0 +1,128 @@
+"""logs.rotate: rotation only between lines, N backups, oldest dropped, outside moves noticed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinit.logs.rotate import RotatingFile
+
+
+def numbered(lo: int, hi: int) -> bytes:
+    return b"".join(b"line %06d\n" % i for i in range(lo, hi))  # 12 bytes each
+
+
+def kept(path: Path, backups: int) -> list[bytes]:
+    """Contents oldest first: file.N ... file.1, file."""
+    names = [Path(f"{path}.{n}") for n in range(backups, 0, -1)] + [path]
+    return [p.read_bytes() for p in names if p.exists()]
+
+
+def test_rotates_only_at_line_boundaries_and_keeps_n_backups(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    out = RotatingFile(str(path), max_bytes=100, backups=3)
+    for lo in range(0, 200, 7):  # blocks of 7 lines that never line up with 100 bytes
+        out.write(numbered(lo, min(lo + 7, 200)))
+    out.close()
+    files = kept(path, 3)
+    assert len(files) == 4
+    assert not Path(f"{path}.4").exists()  # the oldest was dropped
+    for content in files:
+        assert len(content) <= 100
+        assert content.endswith(b"\n")
+        assert len(content) % 12 == 0  # whole lines only: no line split across two files
+    joined = b"".join(files)
+    first = int(joined.split(b"\n")[0].split()[1])
+    assert joined == numbered(first, 200)  # a contiguous suffix of the sequence
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 30), min_size=1, max_size=40),
+    max_bytes=st.integers(10, 80),
+)
+def test_no_line_is_ever_split_whatever_the_line_sizes(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], max_bytes: int
+) -> None:
+    path = tmp_path_factory.mktemp("rot") / "x.log"
+    out = RotatingFile(str(path), max_bytes=max_bytes, backups=100)
+    lines = [bytes([65 + i % 26]) * n + b"\n" for i, n in enumerate(sizes)]
+    for i in range(0, len(lines), 3):
+        out.write(b"".join(lines[i : i + 3]))
+    out.close()
+    files = kept(path, 100)
+    assert b"".join(files) == b"".join(lines)
+    for content in files:
+        assert content.endswith(b"\n")
+        assert len(content) <= max_bytes or content.count(b"\n") == 1  # a giant line alone
+
+
+def test_a_line_longer_than_max_bytes_gets_a_file_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    out = RotatingFile(str(path), max_bytes=10, backups=5)
+    out.write(b"ab\n" + b"z" * 25 + b"\n" + b"cd\n")
+    out.close()
+    assert kept(path, 5) == [b"ab\n", b"z" * 25 + b"\n", b"cd\n"]
+
+
+def test_zero_backups_starts_over(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    out = RotatingFile(str(path), max_bytes=12, backups=0)
+    out.write(numbered(0, 3))
+    out.close()
+    assert path.read_bytes() == numbered(2, 3)
+    assert not Path(f"{path}.1").exists()
+
+
+def test_appends_to_an_existing_file_and_counts_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(numbered(0, 8))  # 96 bytes
+    out = RotatingFile(str(path), max_bytes=100, backups=1)
+    out.write(numbered(8, 9))
+    out.close()
+    assert Path(f"{path}.1").read_bytes() == numbered(0, 8)
+    assert path.read_bytes() == numbered(8, 9)
+
+
+def test_a_file_renamed_or_removed_from_outside_is_reopened(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    out.write(b"one\n")
+    os.rename(path, tmp_path / "x.log.old")  # logrotate's default move
+    out.write(b"two\n")
+    assert (tmp_path / "x.log.old").read_bytes() == b"one\n"
+    assert path.read_bytes() == b"two\n"
+    path.unlink()
+    out.write(b"three\n")
+    out.close()
+    assert path.read_bytes() == b"three\n"
+
+
+def test_a_failed_write_raises_and_the_next_one_recovers(tmp_path: Path) -> None:
+    directory = tmp_path / "gone"
+    directory.mkdir()
+    path = directory / "x.log"
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    out.write(b"one\n")
+    path.unlink()
+    directory.rmdir()
+    with pytest.raises(OSError):
+        out.write(b"lost\n")
+    directory.mkdir()
+    out.write(b"two\n")
+    out.close()
+    assert path.read_bytes() == b"two\n"
+
+
+def test_a_full_disk_is_an_error_for_the_caller() -> None:
+    """/dev/full answers every write with ENOSPC, as a full filesystem does."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    out = RotatingFile("/dev/full", max_bytes=1 << 30, backups=0)
+    with pytest.raises(OSError) as err:
+        out.write(b"x\n")
+    assert err.value.errno == 28  # ENOSPC
