@@ -450,7 +450,7 @@ ENTRIES: tuple[Entry, ...] = (
         "(none)",
         "Ready when a TCP connect succeeds; `${VAR}` expands.",
         '"127.0.0.1:${PORT}"',
-        ({"type": "string", "pattern": r"^.+:[0-9]+$"},),
+        ({"type": "string", "pattern": r"^.+:(?:[0-9]+|.*\$.*)$"},),  # ${VAR} may give the port
     ),
     Entry(
         f"{P}.ready.http",
@@ -458,7 +458,7 @@ ENTRIES: tuple[Entry, ...] = (
         "(none)",
         "Ready when a GET answers 2xx (plain http only); `${VAR}` expands.",
         '"http://127.0.0.1:8000/health"',
-        ({"type": "string", "pattern": "^http://"},),
+        ({"type": "string", "pattern": r"^(?:http://|\$)"},),
     ),
     Entry(
         f"{P}.ready.command",
@@ -698,3 +698,26 @@ def markdown() -> str:
             )
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+# -- Generated files (scripts/gen-docs writes them; tests compare) ----------------------------
+
+README_START = "<!-- config-reference:start -->"
+README_END = "<!-- config-reference:end -->"
+
+
+def schema_text() -> str:
+    """The content of ``pinit.schema.json``."""
+    import json
+
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def splice_readme(text: str) -> str:
+    """``text`` with the section between the config-reference markers regenerated."""
+    start = text.find(README_START)
+    end = text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README needs {README_START} ... {README_END}")
+    head = text[: start + len(README_START)]
+    return head + "\n\n" + markdown() + "\n" + text[end:]

@@ -163,3 +163,33 @@ def test_markdown_has_a_row_for_every_listed_key() -> None:
     for name in reference.keys("programs.NAME.rlimits"):
         assert f"`{name}`" in text
     assert text.count("| --- | --- | --- | --- |") == 2
+
+
+@pytest.mark.parametrize("entry", VALUE_ENTRIES, ids=lambda e: e.path)
+def test_the_json_schema_accepts_every_documented_sample(entry: reference.Entry) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[dev]'")
+    doc = tomllib.loads(config_text(entry.path, entry.sample))
+    jsonschema.Draft7Validator(reference.json_schema()).validate(doc)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("stop_timeout", '"10 sec"'),
+        ("stop_timeout", "-1"),
+        ("stdout.max_bytes", '"10 bits"'),
+        ("umask", '"089"'),
+        ("numprocs", "0"),
+        ("exit_codes", "[256]"),
+        ("ready", '"now"'),
+        ("ready", '{ interval = "1s" }'),
+        ("rlimits.nofiles", "10"),
+        ("backoff.jitter", "2"),
+    ],
+)
+def test_the_json_schema_refuses_what_the_loader_refuses(key: str, value: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[dev]'")
+    text = config_text(PROGRAM_PREFIX + key, value)
+    assert load_text(text, PATH, ENV)[0] is None
+    validator = jsonschema.Draft7Validator(reference.json_schema())
+    assert not validator.is_valid(tomllib.loads(text))
