@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-install", action="store_true", help="skip the non-editable install row"
+    )
+    parser.add_argument(
+        "--render", metavar="FILE", help="measure nothing: print the tables of a saved JSON"
     )
     parser.add_argument(
         "--only", choices=("pid1", "supervisors"), help="run one half of the benchmark"
@@ -113,8 +117,8 @@ def _run_pid1(results: dict[str, Any], inits: list[Init], params: pid1.Params) -
     results["meta"]["scan_us"] = statistics.median(scans) if scans else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """One run; whatever happens, nothing it started survives and the raw samples are kept."""
     become_subreaper()
     results: dict[str, Any] = {}
     try:
@@ -124,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         if strays:
             _log(f"killed {strays} stray process(es) left at the end")
         report.write_json(BENCH_DIR / "last.json", results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.render:
+        results = json.loads(Path(args.render).read_text())
+        args.quick = results["meta"]["quick"]
+    else:
+        results = measure(args)
     body = report.markdown(results)
     print(body)
     full = not args.quick and args.only is None

@@ -146,8 +146,19 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+USAGE = """\
+`scripts/bench` runs pinit side by side with tini and dumb-init (PID-1 core) and with
+supervisord, s6 and runit (supervisor) in one run (~9 min; `--quick` ~1 min, for development,
+never written here), prints these tables and writes them between the bench markers of this
+README. pinit is measured as the editable venv install, as a plain `pip install` in
+`.bench/venv`, and as `dist/pinit` when built; `--init [NAME=]PATH` adds another executable,
+`--only pid1|supervisors` runs one half, `--render FILE` re-renders a saved `.bench/last.json`.
+Peers: `apt-get install tini dumb-init s6 runit`; supervisord comes from pip into `.bench/venv`.
+"""
+
+
 def readme_section(body: str) -> str:
-    return f"{START_MARK}\n## Benchmarks (`scripts/bench`)\n\n{body}\n{END_MARK}"
+    return f"{START_MARK}\n## Benchmarks (`scripts/bench`)\n\n{USAGE}\n{body}\n{END_MARK}"
 
 
 def write_readme(readme: Path, body: str) -> None:
