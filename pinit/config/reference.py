@@ -15,8 +15,6 @@ compare with ``schema.py``'s defaults), else as words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 __all__ = [
     "ENTRIES",
     "READY_PROBES",
@@ -83,21 +81,53 @@ RLIMIT: Json = {
 READY_PROBES = ("tcp", "http", "command", "notify")
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
     """One key. ``forms``: JSON Schemas of its non-table spellings; ``table``: the path whose
-    child entries describe its table spelling ("" when it has none)."""
+    child entries describe its table spelling ("" when it has none).
 
-    path: str
-    toml: str  # the TOML type(s), as the README shows them
-    default: str  # TOML text, or words in parentheses when there is no TOML spelling
-    meaning: str
-    sample: str  # a valid TOML value, loaded by the tests and shown as the schema's example
-    forms: tuple[Json, ...] = ()
-    table: str = ""
-    required: bool = False
-    extra: Json = field(default_factory=dict)  # merged into the table form's schema
-    listed: bool = True  # a row of its own in the README (rlimits names share one row)
+    A plain slotted class, not a dataclass: load.py imports this module on PID 1's start path
+    in config mode, and generating dataclass methods costs milliseconds there.
+    """
+
+    __slots__ = (
+        "default",
+        "extra",
+        "forms",
+        "listed",
+        "meaning",
+        "path",
+        "required",
+        "sample",
+        "table",
+        "toml",
+    )
+
+    def __init__(  # noqa: PLR0917 - a record, read like a dataclass
+        self,
+        path: str,
+        toml: str,  # the TOML type(s), as the README shows them
+        default: str,  # TOML text, or words in parentheses when there is no TOML spelling
+        meaning: str,
+        sample: str,  # a valid TOML value, loaded by the tests, the schema's example
+        forms: tuple[Json, ...] = (),
+        table: str = "",
+        required: bool = False,
+        extra: Json | None = None,  # merged into the table form's schema
+        listed: bool = True,  # a row of its own in the README (rlimits share one row)
+    ) -> None:
+        self.path = path
+        self.toml = toml
+        self.default = default
+        self.meaning = meaning
+        self.sample = sample
+        self.forms = forms
+        self.table = table
+        self.required = required
+        self.extra: Json = extra or {}
+        self.listed = listed
+
+    def __repr__(self) -> str:
+        return f"Entry({self.path!r})"
 
 
 P = "programs.NAME"
