@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / ".bench"
 BENCH_VENV = BENCH_DIR / "venv"
 BENCH_SRC = BENCH_DIR / "src"
+PINIT_VENV = BENCH_DIR / "pinit-venv"
+WHEELS = BENCH_DIR / "wheels"
 PYTHON = "/usr/bin/python3"
 SOURCE_PARTS = ("pinit", "pyproject.toml", "README.md")
 
@@ -83,22 +85,35 @@ def _source_hash() -> str:
 
 
 def installed_pinit() -> Path:
-    """pinit from a non-editable `pip install` of the working tree, redone when it changed.
+    """pinit from a non-editable install of the working tree, redone when the tree changed.
 
     The tree is copied first so that pip builds in .bench/ and never writes build/ or
-    *.egg-info into the tree others are editing.
+    *.egg-info into the tree others are editing. The wheel goes into a venv of its own with
+    no pip or setuptools in it (setuptools' distutils .pth alone costs an import at every
+    start), as a container image would ship it.
     """
-    stamp = BENCH_VENV / ".pinit-src-hash"
+    stamp = PINIT_VENV / ".pinit-src-hash"
     current = _source_hash()
-    if not (BENCH_VENV / "bin" / "python").exists():
-        subprocess.run([PYTHON, "-m", "venv", str(BENCH_VENV)], check=True)
-        _pip("setuptools>=68", "wheel")
+    ensure_tools()
+    if not (PINIT_VENV / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(PINIT_VENV)], check=True)
     if not stamp.exists() or stamp.read_text() != current:
         _copy_source()
-        _pip(*_dependencies())
-        _pip("--no-build-isolation", "--no-deps", "--force-reinstall", str(BENCH_SRC))
+        shutil.rmtree(WHEELS, ignore_errors=True)
+        _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(WHEELS), str(BENCH_SRC))
+        target = ("--python", str(PINIT_VENV / "bin" / "python"), "install")
+        _pip(*target, *_dependencies())
+        _pip(*target, "--no-deps", "--force-reinstall", *map(str, WHEELS.glob("*.whl")))
         stamp.write_text(current)
-    return BENCH_VENV / "bin" / "pinit"
+    return PINIT_VENV / "bin" / "pinit"
+
+
+def ensure_tools() -> None:
+    """The bench's own venv: what builds pinit's wheel, and supervisord (a peer from pip)."""
+    if not (BENCH_VENV / "bin" / "supervisord").exists():
+        if not (BENCH_VENV / "bin" / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        _pip("install", "setuptools>=68", "wheel", "supervisor")
 
 
 def _dependencies() -> list[str]:
@@ -118,5 +133,5 @@ def _copy_source() -> None:
 
 
 def _pip(*args: str) -> None:
-    cmd = [str(BENCH_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*cmd, "--disable-pip-version-check", *args], check=True, timeout=600)
+    cmd = [str(BENCH_VENV / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run([*cmd, *args], check=True, timeout=600)

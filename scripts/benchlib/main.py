@@ -106,6 +106,11 @@ def _run_supervisors(inits: list[Init], quick: bool) -> dict[str, Any]:
 def _run_pid1(results: dict[str, Any], inits: list[Init], params: pid1.Params) -> None:
     steps = (
         ("start_ms", "start overhead", lambda: pid1.start_overhead(inits, params.start_runs)),
+        (
+            "start_pidns_ms",
+            "start overhead in a PID namespace",
+            lambda: pid1.start_overhead(inits, params.start_runs, pid1.UNSHARE),
+        ),
         ("mem_fwd", "memory + forwarding", lambda: pid1.memory_and_forwarding(inits, params)),
         ("reap", "orphan reaping", lambda: pid1.reaping(inits, params)),
         ("idle", "idle cost", lambda: pid1.idle_cost(inits, params)),
