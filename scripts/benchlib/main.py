@@ -63,6 +63,7 @@ def _meta(args: argparse.Namespace, params: pid1.Params, inits: list[Init]) -> d
         "python": platform.python_version(),
         "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "quick": args.quick,
+        "dont_write_bytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
         "params": {**dataclasses.asdict(params), "warmup": pid1.WARMUP},
         "inits": {init.name: list(init.prefix) for init in inits},
         "pinit_rows": [init.name for init in inits if init.is_pinit],

@@ -116,6 +116,12 @@ def header(results: dict[str, Any]) -> str:
         f"Python {meta['python']}; load average at start {meta['loadavg']}; "
         f"{'`--quick`, ' if meta['quick'] else ''}took {meta['duration_s']:.0f} s. "
         f"Median [min-max]; workloads run as `python3 -I -S`. Raw samples: `.bench/last.json`."
+        + (
+            " PYTHONDONTWRITEBYTECODE was set: the editable row compiles pinit's sources at "
+            "every start (no `__pycache__`); installed and frozen rows ship bytecode."
+            if meta.get("dont_write_bytecode")
+            else ""
+        )
     )
 
 
