@@ -199,15 +199,19 @@ def exit_code_now(plan: Plan) -> int:
     """The code pinit exits with if everything stopped now.
 
     A fixed code (set by the program whose end began the shutdown) wins. Otherwise the main
-    program's status, 128+N for a signal, as tini and dumb-init report it (``docker stop`` of a
-    main that dies of TERM gives 143). Without a main: 1 if anything gave up, else 0 when every
-    stop was graceful (``graceful_exit_codes``, default [0, 143]), else the first unclean code.
+    program's status, 128+N for a signal, as tini and dumb-init report it, except that a stop
+    we asked for which main took gracefully (``graceful_exit_codes``, default [0, 143], or its
+    stop signal) is 0: a ``docker stop`` is not a failure (dumb-init #260, tini #69, and
+    Kubernetes and Quadlets that treat 143 as one). Without a main: 1 if anything gave up, else
+    0 when every stop was graceful, else the first unclean code.
     """
     if plan.exit_code is not None:
         return plan.exit_code
     insts = [plan.instances[k] for k in sorted(plan.instances)]
     main = [i for i in insts if i.program.name == plan.config.main and i.exit_code is not None]
     if main:
+        if main[0].state is State.STOPPED and _clean(main[0]):
+            return 0
         return main[0].exit_code or 0
     if any(i.state is State.FATAL for i in insts):
         return 1

@@ -421,3 +421,22 @@ def test_a_second_sigterm_kills_at_once(launch: type[Launch], tmp_path: Path) ->
     rc, _, err = pinit.finish(timeout=10)
     assert rc == 128 + signal.SIGKILL, err
     assert "SIGKILL to every program now" in err
+
+
+def test_docker_stop_of_main_is_a_clean_exit(launch: type[Launch], tmp_path: Path) -> None:
+    """main dies of the SIGTERM pinit passed on: 0, not 143 (graceful_exit_codes)."""
+    pinit, events = start(
+        launch,
+        tmp_path,
+        f"""
+        [pinit]
+        main = "app"
+        [programs.app]
+        command = ["sh", "-c", "echo \\"app start $$$$ 0\\" >> \\"$$EVENTS\\"; exec sleep 1000"]
+        """,
+    )
+    events.wait("app", "start")
+    pinit.signal(signal.SIGTERM)
+    rc, _, err = pinit.finish()
+    assert rc == 0, err
+    assert "app: pid" in err and "killed by SIGTERM" in err

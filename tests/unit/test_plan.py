@@ -341,13 +341,18 @@ def test_shutdown_during_backoff_stops_without_signal() -> None:
     assert sim.exit == 0  # the crash before the stop is not the shutdown's fault
 
 
-def test_shutdown_exit_code_prefers_main_status() -> None:
+@pytest.mark.parametrize(("stubborn", "code"), [(set(), 0), ({"main"}, 137)])
+def test_shutdown_exit_code_is_mains_unless_it_stopped_gracefully(
+    stubborn: set[str], code: int
+) -> None:
+    """main dies of the TERM we sent: a clean stop (0, not 143: `docker stop` is no failure);
+    main needed SIGKILL after its stop timeout: 137."""
     sim = boot(prog("main"), prog("other"), main="main")
-    sim.stubborn = {"other"}
+    sim.stubborn = {"other", *stubborn}
     sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
     sim.plan_acts(acts)
     sim.settle()
-    assert sim.exit == 143
+    assert sim.exit == code
 
 
 def test_exit_code_now_rules() -> None:
