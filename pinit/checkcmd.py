@@ -55,8 +55,11 @@ def process_names(prog: Program) -> list[str]:
 
 def worst_case_stop(config: Config) -> float:
     """Seconds a full shutdown may take: the sum over stop layers of (slowest stop_timeout in
-    the layer + STOP_MARGIN). Layers stop one after the other; a layer's programs in parallel."""
-    total = 0.0
+    the layer + STOP_MARGIN), plus the final sweep's grace ([pinit].stop_timeout, spent only
+    when strays are left). Layers stop one after the other; a layer's programs in parallel.
+    This is the number to keep under `docker stop -t`, TimeoutStopSec= or
+    terminationGracePeriodSeconds, or the runtime SIGKILLs pinit mid-way."""
+    total = config.stop_timeout + STOP_MARGIN
     for layer in stop_layers(config.programs):
         total += max(config.program(n).stop_timeout for n in layer) + STOP_MARGIN
     return total
@@ -151,7 +154,8 @@ def explain_plan(config: Config, environ: Mapping[str, str], out: TextIO) -> Non
         lines.append(f"  {k}. {', '.join(parts)}")
     lines.append(f"worst-case stop: {worst_case_stop(config):.1f}s")
     lines.append(
-        f"  (sum over stop layers of the slowest stop_timeout + {STOP_MARGIN}s margin each)"
+        f"  (sum over stop layers of the slowest stop_timeout + {STOP_MARGIN}s margin each,"
+        " plus the final sweep's [pinit].stop_timeout + margin)"
     )
     for prog in config.programs:
         lines.append("")

@@ -106,10 +106,21 @@ def _run_parser() -> argparse.ArgumentParser:
             "       pinit version"
         ),
         description=(
-            "A container init: runs CMD as its child, forwards signals to CMD's process "
-            "group, reaps every orphan, stops whatever is left when CMD exits, and exits "
-            "with CMD's status (128+N if CMD died by signal N)."
+            "A container init and process supervisor.\n"
+            "  -- CMD      run CMD as the only child: forward signals to its process group,\n"
+            "              reap every orphan, stop what is left when CMD exits, and exit\n"
+            "              with CMD's status (128+N if CMD died of signal N)\n"
+            "  --config    start, watch, restart and stop the programs of a TOML file"
         ),
+        epilog=(
+            "subcommands:\n"
+            "  check       validate a config on this host (pinit check --help)\n"
+            "  version     print pinit's version, its Python and how it was built\n"
+            "\n"
+            "signals with --config: TERM/INT/QUIT stop the programs in reverse order (a second\n"
+            "one kills them at once), HUP reloads the config, any other goes to every program."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--config",
@@ -166,7 +177,12 @@ def _check(argv: list[str]) -> int:
         prog="pinit check",
         description="Validate a config on this host: every error with its key path and line.",
     )
-    parser.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE")
+    parser.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG,
+        metavar="FILE",
+        help=f"the TOML config to check (default {DEFAULT_CONFIG})",
+    )
     parser.add_argument(
         "--explain",
         action="store_true",

@@ -97,8 +97,8 @@ ready = { tcp = "127.0.0.1:8000" }
         "  1. web (SIGTERM, 10.0s)",
     ]
     assert lines[6] == "  2. cache (SIGINT, 3.0s), db (SIGTERM, 20.0s)"
-    # (10 + 1) + (20 + 1): the slowest of each layer plus the margin
-    assert "worst-case stop: 32.0s" in lines
+    # (10 + 1) + (20 + 1): the slowest of each layer plus the margin; + (10 + 1) final sweep
+    assert "worst-case stop: 43.0s" in lines
     assert "process web-1 [main]" in lines
     assert "process web-2 [main]" in lines
     assert "  argv:        sh -c 'exec sleep 1000'" in lines
@@ -129,6 +129,7 @@ def test_worst_case_stop_and_process_names() -> None:
     )
     assert errors == []
     assert config is not None
-    assert worst_case_stop(config) == (7 + 1) + (4 + 1)
+    # two stop layers ([b, c] then [a]) plus the final sweep's grace (default 10s)
+    assert worst_case_stop(config) == (7 + 1) + (4 + 1) + (10 + 1)
     assert process_names(Program(name="w", command=("x",))) == ["w"]
     assert process_names(Program(name="w", command=("x",), numprocs=3)) == ["w-1", "w-2", "w-3"]

@@ -100,8 +100,7 @@ def test_kubernetes_grace_period_covers_pinits_stop_budget() -> None:
     text = (ROOT / "examples" / "container.toml").read_text()
     config, errors = load_text(text, str(ROOT / "examples" / "container.toml"), {})
     assert config is not None, errors
-    # what `pinit check --explain` prints as worst-case stop, plus the final sweep's grace
-    budget = worst_case_stop(config) + config.stop_timeout
+    budget = worst_case_stop(config)  # what `pinit check --explain` prints, sweep included
     spec = _kind("Deployment")["spec"]["template"]["spec"]  # type: ignore[index]
     assert spec["terminationGracePeriodSeconds"] > budget
     container = spec["containers"][0]
