@@ -8,6 +8,9 @@ idle pinit makes zero wake-ups (tini polls once a second; supervisord and horust
 Signals arrive through `signal.set_wakeup_fd`: CPython's C-level handler writes the signal
 number into a non-blocking pipe, which the selector watches. The Python-level handler is a
 no-op, so no work ever runs inside a handler (gunicorn #3198/#3004 deadlocked by logging there).
+
+The same pipe wakes the loop for `call_soon_threadsafe` (the log writer threads' only way to
+reach the loop): they write a 0 byte, which no signal number can be.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import selectors
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 ReadCallback = Callable[[int], None]
@@ -60,6 +64,7 @@ class Loop:
         self._running = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._on_signals: SignalCallback | None = None
+        self._soon: deque[TimerCallback] = deque()  # append/popleft are atomic: no lock
         self._selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wakeup)
 
     # -- signals -----------------------------------------------------------------------------
@@ -88,8 +93,29 @@ class Loop:
             if not chunk:
                 break
             data += chunk
-        if data and self._on_signals is not None:
-            self._on_signals(list(data))
+        signums = [b for b in data if b]
+        if self._soon:
+            self._run_soon()
+        if signums and self._on_signals is not None:
+            self._on_signals(signums)
+
+    # -- other threads -----------------------------------------------------------------------
+    def call_soon_threadsafe(self, callback: TimerCallback) -> None:
+        """Run `callback` on the loop thread at its next turn; callable from any thread.
+
+        A full wakeup pipe drops the byte, which is harmless: the pipe is then readable
+        anyway, and every drain of it runs whatever is queued, whichever bytes woke it (the
+        append comes before the write, so a drain never misses a callback it was woken for).
+        """
+        self._soon.append(callback)
+        try:
+            os.write(self._wake_w, b"\0")
+        except OSError:
+            pass  # full (see above) or closed at exit: nothing is waiting any more
+
+    def _run_soon(self) -> None:
+        for _ in range(len(self._soon)):
+            self._guard(self._soon.popleft())
 
     # -- file descriptors --------------------------------------------------------------------
     def add_reader(self, fd: int, callback: ReadCallback) -> None:

@@ -1,16 +1,16 @@
 """From a configured program instance to the exact SpawnSpec the kernel will see.
 
 Kept apart from the supervisor so that `pinit check --explain` and the runtime can never
-disagree about argv, ids, environment or output files.
+disagree about argv, ids and environment. Output fds come from logs.capture (pipes pinit
+reads), passed in as `stdio`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from pinit.config import resolve
-from pinit.config.schema import LogSpec, Program
+from pinit.config.schema import Program
 from pinit.notify.client import base_environment
 from pinit.runtime.spawn import SpawnSpec
 
@@ -25,25 +25,18 @@ def build(
     base_env: Mapping[str, str],
     handled_signals: tuple[int, ...],
     notify_socket: str = "",
-) -> tuple[SpawnSpec, list[int]]:
-    """The spec, plus the fds opened for it that the caller closes once the child has them.
+    stdio: tuple[int | None, int | None] = (None, None),
+) -> SpawnSpec:
+    """The spec; `stdio` are the fds for the child's stdout and stderr (None: pinit's own).
 
-    Raises LookupError (unknown user/group) or OSError (a log file that cannot be opened).
+    Raises LookupError (unknown user/group).
     """
     ident = resolve.identity(prog)
     env = resolve.environment(prog, base_env, ident, index + 1)
     env["PINIT_INSTANCE"] = name
     if notify_socket:
         env["NOTIFY_SOCKET"] = notify_socket
-    opened: list[int] = []
-    try:
-        stdout = _open_log(prog.stdout, opened)
-        stderr = stdout if prog.stderr is None else _open_log(prog.stderr, opened)
-    except OSError:
-        for fd in opened:
-            os.close(fd)
-        raise
-    spec = SpawnSpec(
+    return SpawnSpec(
         argv=prog.command,
         env=env,
         cwd=prog.cwd,
@@ -53,24 +46,10 @@ def build(
         umask=prog.umask,
         rlimits=prog.rlimits,
         new_session=True,
-        stdout=stdout,
-        stderr=stderr,
+        stdout=stdio[0],
+        stderr=stdio[1],
         handled_signals=handled_signals,
     )
-    return spec, opened
-
-
-def _open_log(spec: LogSpec, opened: list[int]) -> int | None:
-    """An append-only fd the child writes to directly, or None to inherit pinit's own.
-
-    O_APPEND keeps lines whole when several instances share one file; rotation and
-    passthrough belong to the log capture work, which will put a pipe here instead.
-    """
-    if not spec.file:
-        return None
-    fd = os.open(spec.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-    opened.append(fd)
-    return fd
 
 
 def tag_entry(name: str) -> bytes:

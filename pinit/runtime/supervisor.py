@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 from pinit.config import resolve
 from pinit.config.schema import Config
+from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
 from pinit.model import state as model
 from pinit.model.events import (
@@ -84,6 +85,7 @@ class Supervisor:
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
         self._upstream = Upstream(environ)
+        self._logs = LogRouter(self._loop, self._say)
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -116,6 +118,7 @@ class Supervisor:
         self._drain_queue()
         if not self._sweep.done:
             self._loop.run()
+        self._logs.close()
         self._report.strays = self._sweep.report.strays
         self._report.print(self._say)
         if self._notify is not None:
@@ -141,6 +144,8 @@ class Supervisor:
             container: tuple[planner.PlanAction, ...] = ()
             if new != inst:
                 container = self._plan_step(planner.on_instance_change(self._plan, key, new))
+                if key not in self._plan.instances:  # a reload retired it once it was down
+                    self._logs.forget(inst.name)
             for action in actions:
                 self._act(key, action)
             self._apply(container)
@@ -210,15 +215,15 @@ class Supervisor:
 
     def _spawn(self, key: Key) -> None:
         inst = self._plan.instances[key]
-        opened: list[int] = []
         try:
-            spec, opened = procspec.build(
+            spec = procspec.build(
                 inst.program,
                 index=key[1],
                 name=inst.name,
                 base_env=self._base_env,
                 handled_signals=self._handled,
                 notify_socket=self._notify.address if self._notify else "",
+                stdio=self._logs.fds_for(inst.name, inst.program),
             )
             pid = spawn(spec)
         except SpawnError as exc:
@@ -227,9 +232,6 @@ class Supervisor:
         except (LookupError, OSError) as exc:
             self._post(key, SpawnFailed(str(exc), 126))
             return
-        finally:
-            for fd in opened:
-                os.close(fd)
         self._mains[pid] = key
         self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
         self._post(key, Spawned(pid, pid))
@@ -341,6 +343,7 @@ class Supervisor:
             key = self._mains.pop(pid, None)
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:
+                self._logs.exited(inst.name)  # its last lines before the news of its death
                 self._info(f"{inst.name}: pid {pid} {signals.describe_status(status)}")
                 self._post(key, Exited(pid, status))
                 if inst.pgid is not None:
@@ -392,7 +395,10 @@ class Supervisor:
         self._info(f"reloading {path}")
         self._upstream.reloading()
         self._config = config
+        before = {inst.name for inst in self._plan.instances.values()}
         self._apply(self._plan_step(planner.apply_reload(self._plan, config)))
+        for name in before - {inst.name for inst in self._plan.instances.values()}:
+            self._logs.forget(name)  # dropped at once: it was already down
         if self._plan.phase is planner.Phase.RUNNING:
             # The diff is under way; systemd only needs to know the new config was taken.
             self._upstream.ready("reloaded")

@@ -1,0 +1,155 @@
+"""One log destination, one thread: where blocking writes happen, so the loop never does.
+
+DESIGN §2c, option (2): a regular file cannot be made non-blocking, and pinit's stdout may be a
+pipe to a slow log driver, so every destination (a rotating file, or pinit's stdout for
+passthrough) gets a thread fed with blocks of whole lines through a bounded backlog. The bound
+is soft and counted in bytes: `put` always takes the block (it was already read from a pipe
+and must not be lost), and answers False once the backlog is over HIGH_WATER; the capture side
+then stops reading the programs that feed it, so they block in write() as on a slow terminal.
+When the thread has brought the backlog down to LOW_WATER it wakes the loop with
+`call_soon_threadsafe`, and reading resumes. Nothing is dropped, except on a write error.
+
+A write error (ENOSPC, EIO, EPIPE) drops the lines of that write: blocking until space comes
+back would stall every program feeding the destination, and retrying forever would hold their
+lines in pinit's memory. It is reported once on pinit's stderr, and once more when writes
+succeed again, with the number of lines dropped. Both reports go through the loop thread, so
+pinit's stderr has one writer.
+
+Fork safety: pinit forks its programs from the loop thread while these threads run. The child
+only makes os-level calls before exec (runtime/spawn.py) and never touches a Writer, and the
+loop thread holds a Writer's lock only inside `put`/`close`, never across a spawn, so no lock
+the child could need is held by a thread that does not exist in the child.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+__all__ = ["HIGH_WATER", "LOW_WATER", "Reactor", "Say", "Sink", "Writer", "fd_sink"]
+
+# 1 MiB per destination: ~10,000 lines of 100 bytes, room for a burst from many programs and
+# big enough blocks for the thread; a 4 MiB bound was no faster and cost pinit 8 MB more PSS
+# under a flood (see logs.capture). The loop pauses the readers above it.
+HIGH_WATER = 1 << 20
+LOW_WATER = 1 << 18
+
+Sink = Callable[[bytes], None]
+Say = Callable[[str], None]
+
+
+class Reactor(Protocol):
+    """The slice of runtime.loop.Loop that logs needs; logs must not import the runtime."""
+
+    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
+    def remove(self, fd: int) -> None: ...
+    def call_soon_threadsafe(self, callback: Callable[[], None]) -> None: ...
+
+
+def fd_sink(fd: int) -> Sink:
+    """Write all of a block to an fd that may be non-blocking (a pipe shared with others)."""
+
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                select.select([], [fd], [])
+
+    return write
+
+
+class Writer:
+    """A destination's thread and backlog. `put`, `close` and `on_drained` are loop-side."""
+
+    def __init__(self, label: str, sink: Sink, reactor: Reactor, say: Say) -> None:
+        self.label = label
+        self.users = 0  # streams routed here; the capture side closes the writer at zero
+        self._sink = sink
+        self._reactor = reactor
+        self._say = say
+        self._cond = threading.Condition(threading.Lock())
+        self._blocks: list[bytes] = []
+        self._queued = 0  # bytes in _blocks plus the block being written
+        self._wanted = False  # someone paused on us and waits for LOW_WATER
+        self._closing = False
+        self._on_drained: Callable[[], None] | None = None
+        self._failed: OSError | None = None
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._run, name=f"pinit-log:{label}", daemon=True)
+        self._thread.start()
+
+    def on_drained(self, callback: Callable[[], None]) -> None:
+        """Called on the loop thread when a backlog that was over HIGH_WATER is low again."""
+        self._on_drained = callback
+
+    def put(self, block: bytes) -> bool:
+        """Queue a block of whole lines; False means "over the bound: stop reading for me"."""
+        with self._cond:
+            self._blocks.append(block)
+            self._queued += len(block)
+            full = self._queued > HIGH_WATER
+            if full:
+                self._wanted = True
+            self._cond.notify()
+        return not full
+
+    def close(self) -> None:
+        """Write what is queued, then end the thread (it also ends at pinit's exit)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- the thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._blocks and not self._closing:
+                    self._cond.wait()
+                if not self._blocks:
+                    return
+                blocks, self._blocks = self._blocks, []
+            data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
+            self._write(data)
+            with self._cond:
+                self._queued -= len(data)
+                wake = self._wanted and self._queued <= LOW_WATER
+                if wake:
+                    self._wanted = False
+            if wake and self._on_drained is not None:
+                self._reactor.call_soon_threadsafe(self._on_drained)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._sink(data)
+        except OSError as exc:
+            if self._failed is None:
+                self._failed = exc
+                self._tell(f"log write failed: {exc.strerror or exc} (lines are being dropped)")
+            self._dropped += data.count(b"\n")
+            return
+        except ValueError:  # a sink closed under us at exit
+            return
+        if self._failed is not None:
+            self._failed = None
+            dropped, self._dropped = self._dropped, 0
+            self._tell(f"log writes resumed ({dropped} lines dropped)")
+
+    def _tell(self, message: str) -> None:
+        text = f"{self.label}: {message}"
+        if self._closing:
+            self._say(text)  # the loop has stopped; the loop thread only joins us now
+        else:
+            self._reactor.call_soon_threadsafe(lambda: self._say(text))
