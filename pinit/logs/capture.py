@@ -103,15 +103,17 @@ class LogRouter:
         """The main process died: take what it left in its pipes, and end a partial line.
 
         The data is already in the pipe (a write to a pipe is complete when write returns),
-        so reading until EAGAIN gets all of it; a paused stream is left alone, its carry too.
+        so reading until EAGAIN gets all of it. The reads are bounded (a surviving worker of
+        the group may still be writing), and a paused stream is left alone, its carry too.
         """
         for stream_name in ("out", "err"):
             stream = self._streams.get((name, stream_name))
             if stream is None or stream.paused:
                 continue
-            while self._read(stream) and not stream.paused:
-                pass
-            if not stream.paused:
+            reads = PIPE_SIZE // READ_SIZE + 1
+            while reads and self._read(stream) and not stream.paused:
+                reads -= 1
+            if reads and not stream.paused:
                 self._deliver(stream, stream.framer.flush())
 
     def forget(self, name: str) -> None:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -198,6 +199,52 @@ def test_a_crashing_programs_last_line_is_captured(launch: type[Launch], tmp_pat
     code, _, _ = pinit.finish()
     assert code == 1
     assert log.read_bytes() == b"first\nlast words\n"
+
+
+def test_restarts_share_the_pipe_and_each_run_ends_its_own_last_line(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    pinit, _ = start(
+        launch,
+        tmp_path,
+        f"""
+        [programs.crash]
+        command = {talk(tmp_path, "crash", "crash")}
+        restart = "on-failure"
+        start_retries = 2
+        backoff = {{ initial = "10ms" }}
+        stdout = {{ passthrough = true }}
+        """,
+    )
+    for _ in range(3):  # the first run and two retries, then FATAL shuts the container down
+        assert pinit.readline() == "crash | first"
+        assert pinit.readline() == "crash | last words"
+    code, out, _ = pinit.finish()
+    assert code != 0
+    assert out == ""
+
+
+def test_the_loop_runs_callbacks_from_other_threads() -> None:
+    """The writers' way back into the loop: a 0 byte on the wakeup pipe, never a signal."""
+    from pinit.runtime.loop import Loop
+
+    loop = Loop()
+    ran: list[str] = []
+    signalled: list[list[int]] = []
+    loop.watch_signals([signal.SIGUSR2], signalled.append)
+
+    def from_thread() -> None:
+        loop.call_soon_threadsafe(lambda: ran.append("first"))
+        loop.call_soon_threadsafe(loop.stop)
+
+    loop.call_later(0, lambda: threading.Thread(target=from_thread).start())
+    guard = loop.call_later(10, loop.stop)
+    loop.run()
+    guard.cancel()
+    loop.close()
+    signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+    assert ran == ["first"]
+    assert signalled == []
 
 
 def wait_for(condition: object, timeout: float, what: str) -> None:
