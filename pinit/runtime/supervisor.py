@@ -86,6 +86,7 @@ class Supervisor:
         self._exit_code: int | None = None
         self._upstream = Upstream(environ)
         self._logs = LogRouter(self._loop, self._say)
+        self._gone: dict[Key, str] = {}  # names of instances a reload removed
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -145,6 +146,7 @@ class Supervisor:
             if new != inst:
                 container = self._plan_step(planner.on_instance_change(self._plan, key, new))
                 if key not in self._plan.instances:  # a reload retired it once it was down
+                    self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
             for action in actions:
                 self._act(key, action)
@@ -211,7 +213,8 @@ class Supervisor:
             self._say(prefix + action.message)
 
     def _name(self, key: Key) -> str:
-        return self._plan.instances[key].name
+        inst = self._plan.instances.get(key)
+        return inst.name if inst is not None else self._gone[key]
 
     def _spawn(self, key: Key) -> None:
         inst = self._plan.instances[key]

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -60,6 +61,15 @@ elif mode == "crash":  # a last line, then one without a newline, then exit 1
     os.write(1, b"first\n")
     os.write(2, b"last words")
     os._exit(1)
+elif mode == "bye":  # a line at start, one on SIGTERM
+    def on_term(signum, frame):
+        os.write(1, b"bye\n")
+        os._exit(0)
+    signal.signal(signal.SIGTERM, on_term)
+    os.write(1, b"hello\n")
+    record(tag, "start")
+    while True:
+        signal.pause()
 elif mode == "ping":  # one line per SIGUSR1
     count = 0
     def on_usr1(signum, frame):
@@ -222,6 +232,35 @@ def test_restarts_share_the_pipe_and_each_run_ends_its_own_last_line(
     code, out, _ = pinit.finish()
     assert code != 0
     assert out == ""
+
+
+def test_a_program_removed_by_reload_has_its_last_lines_captured(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    keep = f"""
+        [programs.keep]
+        command = {talk(tmp_path, "bye", "keep")}
+        stdout = {{ passthrough = true }}
+        """
+    gone = f"""
+        [programs.gone]
+        command = {talk(tmp_path, "bye", "gone")}
+        stdout = {{ passthrough = true, file = "{tmp_path / "gone.log"}" }}
+        """
+    pinit, events = start(launch, tmp_path, keep + gone)
+    events.wait("keep", "start")
+    events.wait("gone", "start")
+    (tmp_path / "pinit.toml").write_text(textwrap.dedent(keep))
+    pinit.signal(signal.SIGHUP)
+    pinit.wait_stderr("gone: stopped")
+    pinit.signal(signal.SIGTERM)
+    code, out, err = pinit.finish()
+    assert code == 0
+    assert "Traceback" not in err
+    assert (tmp_path / "gone.log").read_text() == "hello\nbye\n"
+    lines = out.splitlines()
+    assert "gone | bye" in lines
+    assert "keep | bye" in lines
 
 
 def test_the_loop_runs_callbacks_from_other_threads() -> None:
