@@ -29,7 +29,9 @@ class Reactor(Protocol):
 
 class NotifyServer:
     def __init__(self, loop: Reactor, on_message: OnMessage, address: str = "") -> None:
-        self.address = address or f"@pinit-{os.getpid()}-notify"
+        # Abstract names are per network namespace, not per PID namespace: two pinits that
+        # are both PID 1 (containers sharing a pod's network) would both claim "@pinit-1-...".
+        self.address = address or f"@pinit-{os.getpid()}-{os.urandom(4).hex()}-notify"
         self._loop = loop
         self._on_message = on_message
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)

@@ -428,7 +428,7 @@ def test_docker_stop_of_main_is_a_clean_exit(launch: type[Launch], tmp_path: Pat
     pinit, events = start(
         launch,
         tmp_path,
-        f"""
+        """
         [pinit]
         main = "app"
         [programs.app]
