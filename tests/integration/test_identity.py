@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,18 @@ def test_user() -> Iterator[pwd.struct_passwd]:
     )
     yield pwd.getpwnam(USER)
     remove()
+
+
+def wait_for_exec(pid: int, comm: str, timeout: float = 5.0) -> None:
+    """The report is written by sh just before `exec sleep`: reading /proc earlier would see
+    sh's own fds. exec raises no event we can wait on, so this polls, bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() == comm:
+                return
+        time.sleep(0.005)
+    raise TimeoutError(f"pid {pid} did not exec {comm} within {timeout}s")
 
 
 def status_fields(pid: int) -> dict[str, str]:
@@ -97,6 +110,7 @@ def test_identity_umask_cwd_limits_environment(
         stdout=subprocess.DEVNULL,
     )
     pid = events.wait("who", "start").pid
+    wait_for_exec(pid, "sleep")
     fields = status_fields(pid)
     extra_gid = grp.getgrnam(EXTRA).gr_gid
     assert fields["Uid"].split()[:2] == [str(test_user.pw_uid)] * 2
