@@ -13,6 +13,7 @@ API for the runtime (``runtime/supervisor.py``)::
     plan, acts = on_instance_change(plan, key, inst)
     plan, acts = begin_shutdown(plan, "SIGTERM")     # on TERM/INT or `ctl shutdown`
     plan, acts = apply_reload(plan, new_config)      # on HUP / `ctl reload`
+    plan = withhold(plan, keys)                      # `ctl stop`: the plan must not start them
 
 ``plan.instances[key]`` is the source of truth for every instance: the runtime reads an instance
 from there, steps it, and hands the result back through ``on_instance_change`` before the next
@@ -24,7 +25,7 @@ instance with StartRequested / StopRequested now"; ``ExitContainer(code)`` ends 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from pinit.config.schema import Config, OnFatal, Program
@@ -51,6 +52,7 @@ __all__ = [
     "issue_starts",
     "next_starts",
     "on_instance_change",
+    "withhold",
 ]
 
 Key = tuple[str, int]  # (program name, instance index)
@@ -156,6 +158,16 @@ def issue_starts(plan: Plan) -> tuple[Plan, list[PlanAction]]:
     """StartInstance for next_starts(), taken off ``to_start`` so none is issued twice."""
     keys = next_starts(plan)
     return replace(plan, to_start=plan.to_start - set(keys)), [StartInstance(k) for k in keys]
+
+
+def withhold(plan: Plan, keys: Iterable[Key]) -> Plan:
+    """An operator stopped these: drop them from ``to_start``.
+
+    A STOPPED instance is never started again by the plan once it left ``to_start``; this is
+    for one still waiting there on its ``after`` (StopRequested is a no-op in STOPPED), which
+    the readiness of its dependencies would otherwise start behind the operator's back.
+    """
+    return replace(plan, to_start=plan.to_start - set(keys))
 
 
 def boot(plan: Plan) -> tuple[Plan, tuple[PlanAction, ...]]:

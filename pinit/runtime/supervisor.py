@@ -47,6 +47,7 @@ from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, Timer
+from pinit.runtime.operator import Host, Operator
 from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
@@ -87,6 +88,7 @@ class Supervisor:
         self._upstream = Upstream(environ)
         self._logs = LogRouter(self._loop, self._say)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
+        self._operator = Operator(self._host(), self._say)  # `pinit ctl` requests
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -113,12 +115,14 @@ class Supervisor:
                 os.makedirs(self._config.log_dir, exist_ok=True)
             except OSError as exc:
                 self._say(f"warning: cannot create log_dir {self._config.log_dir}: {exc}")
+        self._operator.open(self._loop, self._config, self._environ, self._base_env)
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
         self._apply(self._plan_step(planner.boot(self._plan)))
         self._drain_queue()
         if not self._sweep.done:
             self._loop.run()
+        self._operator.close()
         self._logs.close()
         self._report.strays = self._sweep.report.strays
         self._report.print(self._say)
@@ -148,6 +152,7 @@ class Supervisor:
                 if key not in self._plan.instances:  # a reload retired it once it was down
                     self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
+                self._operator.on_change(key, inst, new)
             for action in actions:
                 self._act(key, action)
             self._apply(container)
@@ -388,13 +393,14 @@ class Supervisor:
                 self._report.killed(inst.name)
         self._arm_recheck()
 
-    def _reload(self) -> None:
+    def _reload(self) -> list[str]:
+        """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
         path = self._config.path
         config, errors = resolve.load_checked(path, self._environ)
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
-            return
+            return [str(error) for error in errors]
         self._info(f"reloading {path}")
         self._upstream.reloading()
         self._config = config
@@ -405,6 +411,7 @@ class Supervisor:
         if self._plan.phase is planner.Phase.RUNNING:
             # The diff is under way; systemd only needs to know the new config was taken.
             self._upstream.ready("reloaded")
+        return []
 
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
         key = self._mains.get(pid)
@@ -428,6 +435,13 @@ class Supervisor:
             if inst.pgid == pgid:
                 return key
         return None
+
+    def _host(self) -> Host:
+        def replace_plan(plan: planner.Plan) -> None:
+            self._plan = plan
+
+        plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
+        return Host(plan, replace_plan, self._post, self._drain_queue, self._reload, soon)
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:

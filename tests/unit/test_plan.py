@@ -470,3 +470,40 @@ def test_any_history_then_shutdown_exits_once_with_nothing_alive(
     assert sim.exit is not None
     assert sim.alive == {}
     assert all(inst.down for inst in sim.plan.instances.values())
+
+
+# --- operator stops (`pinit ctl stop`) ----------------------------------------------------------
+
+
+def test_operator_stopped_instance_is_never_restarted_by_the_plan() -> None:
+    sim = boot(*stack(), main="web")
+    sim.event(("web", 0), StopRequested())
+    sim.settle()
+    assert sim.state("web", 0) is State.STOPPED
+    assert sim.state("web", 1) is State.RUNNING
+    assert sim.exit is None  # main stopped by an operator does not end the container
+    assert sim.plan.phase is P.Phase.RUNNING
+    sim.crash("db", 1 << 8)  # a restart elsewhere re-runs issue_starts: web-1 stays down
+    sim.settle()
+    assert sim.state("web", 0) is State.STOPPED
+    assert sim.started.count(("web", 0)) == 1
+
+
+def test_withhold_keeps_a_waiting_instance_from_starting() -> None:
+    config = Config(programs=stack())
+    sim = Sim(P.initial(config), probe_ok=False)
+    sim.plan, acts = P.boot(sim.plan)
+    sim.plan_acts(acts)
+    sim.drain()
+    sim.tick()
+    sim.tick()  # cron's and db's start timers: db RUNNING, not ready
+    assert ("app", 0) in sim.plan.to_start  # waiting on db's readiness
+    sim.plan = P.withhold(sim.plan, [("app", 0)])
+    assert ("app", 0) not in sim.plan.to_start
+    sim.queue.append((("db", 0), ReadyObserved()))
+    sim.drain()
+    assert sim.plan.instances[("db", 0)].ready
+    assert ("app", 0) not in sim.started
+    sim.event(("app", 0), StartRequested())  # `ctl start` still works
+    sim.drain()
+    assert sim.state("app") is State.STARTING

@@ -1,0 +1,195 @@
+"""`pinit ctl`: one request over the control socket, its reply printed for a human or as JSON.
+
+Exit codes are part of the interface (scripts branch on them): 0 the request succeeded, 1
+pinit answered with an error, 2 usage, 3 no pinit could be reached (the message names the
+path and the likely cause, which is almost always "not running" or "not allowed").
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from pinit.control import proto
+
+__all__ = ["CONNECT_FAILED", "ERROR_REPLY", "OK", "CtlError", "format_reply", "request", "run"]
+
+OK, ERROR_REPLY, CONNECT_FAILED = 0, 1, 3
+TIMEOUT = 30.0
+
+
+class CtlError(Exception):
+    """Could not talk to pinit; `code` is the exit code."""
+
+    def __init__(self, message: str, code: int = CONNECT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _why(exc: OSError, path: str) -> str:
+    if exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
+        return "no pinit is listening there (not running, or started with another socket)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: the socket is 0600, owned by pinit's user (run as root?)"
+    return exc.strerror or str(exc)
+
+
+def request(
+    paths: Sequence[str], req: proto.Request, timeout: float = TIMEOUT
+) -> dict[str, object]:
+    """Send one request to the first path that answers; its reply. CtlError otherwise."""
+    failures: list[str] = []
+    for path in paths:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError as exc:
+            sock.close()
+            failures.append(f"cannot connect to {path}: {_why(exc, path)}")
+            continue
+        with sock:
+            return _exchange(sock, path, req, timeout)
+    raise CtlError("; ".join(failures) or "no control socket path")
+
+
+def _exchange(
+    sock: socket.socket, path: str, req: proto.Request, timeout: float
+) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    try:
+        sock.sendall(proto.encode(proto.request_json(req)))
+        buf = b""
+        while b"\n" not in buf:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+    except TimeoutError:
+        raise CtlError(f"{path}: no reply within {timeout:g}s", ERROR_REPLY) from None
+    except OSError as exc:
+        raise CtlError(f"{path}: {exc.strerror or exc}", ERROR_REPLY) from None
+    line = buf.partition(b"\n")[0]
+    try:
+        return proto.decode_reply(line)
+    except ValueError:
+        raise CtlError(f"{path}: not a pinit reply: {line[:200]!r}", ERROR_REPLY) from None
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+def _duration(seconds: object) -> str:
+    if not isinstance(seconds, int | float):
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{seconds:.1f}s" if s < 10 else f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def _size(value: object) -> str:
+    if not isinstance(value, int):
+        return "-"
+    size = float(value)
+    for unit in ("B", "K", "M", "G"):
+        if size < 1024 or unit == "G":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return "-"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+COLUMNS = ("INSTANCE", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY", "CPU%", "RSS")
+
+
+def format_status(reply: dict[str, object]) -> str:
+    rows = [list(COLUMNS)]
+    instances = reply.get("instances")
+    for inst in instances if isinstance(instances, list) else []:
+        if not isinstance(inst, dict):
+            continue
+        cpu = inst.get("cpu_percent")
+        rows.append(
+            [
+                _cell(inst.get("name")),
+                _cell(inst.get("state")),
+                _cell(inst.get("pid")),
+                _duration(inst.get("uptime")),
+                _cell(inst.get("restarts")),
+                _cell(inst.get("last_exit")),
+                _cell(inst.get("ready")),
+                f"{cpu:.1f}" if isinstance(cpu, int | float) else "-",
+                _size(inst.get("rss")),
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    head = f"pinit {_cell(reply.get('name'))} (pid {_cell(reply.get('pid'))}): "
+    return head + f"{_cell(reply.get('phase'))}\n" + "\n".join(lines) + "\n"
+
+
+def format_reply(req: proto.Request, reply: dict[str, object]) -> str:
+    """What a human sees for a successful reply."""
+    if req.cmd == "status":
+        return format_status(reply)
+    if req.cmd == "logs":
+        out: list[str] = []
+        files = reply.get("files")
+        for entry in files if isinstance(files, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            if len(files) > 1 if isinstance(files, list) else False:
+                out.append(f"==> {entry.get('path')} <==")
+            if entry.get("error"):
+                out.append(f"({entry.get('path')}: {entry.get('error')})")
+            lines = entry.get("lines")
+            out += [str(line) for line in (lines if isinstance(lines, list) else [])]
+        return "".join(line + "\n" for line in out)
+    if req.cmd == "reload":
+        return "reloaded\n"
+    instances = reply.get("instances")
+    if req.cmd == "signal" and isinstance(instances, list):
+        return f"{reply.get('signal')} sent to {', '.join(map(str, instances))}\n"
+    out = []
+    for inst in instances if isinstance(instances, list) else []:
+        if isinstance(inst, dict):
+            pending = ", will start once stopped" if inst.get("pending_start") else ""
+            out.append(f"{inst.get('name')}: {inst.get('state')}{pending}\n")
+    return "".join(out)
+
+
+def run(paths: Sequence[str], req: proto.Request, as_json: bool, out: TextIO, err: TextIO) -> int:
+    try:
+        reply = request(paths, req)
+    except CtlError as exc:
+        print(f"pinit ctl: {exc}", file=err)
+        return exc.code
+    if as_json:
+        print(json.dumps(reply, indent=2), file=out)
+    elif reply.get("ok"):
+        out.write(format_reply(req, reply))
+    if not reply.get("ok"):
+        if not as_json:
+            print(f"pinit ctl: {reply.get('error')}", file=err)
+            errors = reply.get("errors")
+            for line in errors if isinstance(errors, list) else []:
+                print(f"  {line}", file=err)
+        return ERROR_REPLY
+    return OK

@@ -1,0 +1,196 @@
+"""The control protocol, without I/O: one JSON object per line each way.
+
+JSON lines rather than a binary framing because an operator can speak it with `socat` or
+`nc -U` when `pinit ctl` is not at hand, and because a line bound makes framing trivial for a
+non-blocking reader. Everything arriving here is untrusted bytes from a socket into PID 1, so
+``parse_request`` is total: any input gives a ``Request`` or an error message, never an
+exception (a hypothesis test feeds it arbitrary bytes).
+
+Requests::
+
+    {"cmd": "status"}
+    {"cmd": "start" | "stop" | "restart", "target": NAME}
+    {"cmd": "signal", "target": NAME, "signal": "HUP"}      # name, SIGNAME or number
+    {"cmd": "reload"}
+    {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
+
+NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
+``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
+fields of each.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import dataclass
+
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_LINES",
+    "MAX_LINE",
+    "MAX_LOG_LINES",
+    "LineReader",
+    "Request",
+    "decode_reply",
+    "encode",
+    "error",
+    "parse_request",
+    "parse_signal",
+    "request_json",
+]
+
+MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
+DEFAULT_LINES = 50
+MAX_LOG_LINES = 10_000
+MAX_TARGET = 256
+COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs")
+_TARGETED = frozenset({"start", "stop", "restart", "signal", "logs"})
+_KEYS = {
+    "status": frozenset({"cmd"}),
+    "reload": frozenset({"cmd"}),
+    "start": frozenset({"cmd", "target"}),
+    "stop": frozenset({"cmd", "target"}),
+    "restart": frozenset({"cmd", "target"}),
+    "signal": frozenset({"cmd", "target", "signal"}),
+    "logs": frozenset({"cmd", "target", "lines"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    cmd: str
+    target: str = ""
+    signal: signal.Signals | None = None
+    lines: int = DEFAULT_LINES
+
+
+def parse_signal(value: object) -> signal.Signals | None:
+    """``"HUP"``, ``"sighup"``, ``"SIGHUP"`` or ``1`` -> SIGHUP; None if not a signal."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        try:
+            return signal.Signals(value)
+        except ValueError:
+            return None
+    if not isinstance(value, str):
+        return None
+    name = value.strip().upper()
+    if name.isdigit():
+        return parse_signal(int(name))
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    if name in ("SIG_DFL", "SIG_IGN", "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"):
+        return None
+    try:
+        return signal.Signals[name]
+    except KeyError:
+        return None
+
+
+def parse_request(line: bytes) -> Request | str:
+    """One request line (without its newline) -> a Request, or an error message for the reply."""
+    if len(line) > MAX_LINE:
+        return f"request longer than {MAX_LINE} bytes"
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and bad UTF-8 are ValueErrors
+        return f"not a JSON object: {str(exc)[:200]}"
+    if not isinstance(obj, dict):
+        return 'a request is a JSON object, e.g. {"cmd": "status"}'
+    cmd = obj.get("cmd")
+    if not isinstance(cmd, str):
+        return f'missing "cmd" (one of {", ".join(COMMANDS)})'
+    if cmd not in _KEYS:
+        return f"unknown cmd {cmd[:64]!r} (one of {', '.join(COMMANDS)})"
+    unknown = sorted(str(k)[:64] for k in obj if k not in _KEYS[cmd])
+    if unknown:
+        return f"{cmd}: unknown key(s) {', '.join(map(repr, unknown))}"
+    target = obj.get("target", "")
+    if cmd in _TARGETED:
+        if not isinstance(target, str) or not target:
+            return f'{cmd}: missing "target" (a program, an instance like web-2, or "all")'
+        if len(target) > MAX_TARGET or not target.isprintable():
+            return f'{cmd}: "target" is not a program or instance name'
+    if cmd == "signal":
+        if "signal" not in obj:
+            return 'signal: missing "signal" (e.g. "HUP")'
+        sig = parse_signal(obj["signal"])
+        if sig is None:
+            return f"signal: unknown signal {str(obj['signal'])[:64]!r}"
+        return Request(cmd, target, signal=sig)
+    if cmd == "logs":
+        lines = obj.get("lines", DEFAULT_LINES)
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
+            return 'logs: "lines" must be a positive integer'
+        return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
+    return Request(cmd, target)
+
+
+def request_json(req: Request) -> dict[str, object]:
+    """The wire form of a Request (the client's side of parse_request)."""
+    obj: dict[str, object] = {"cmd": req.cmd}
+    if req.cmd in _TARGETED:
+        obj["target"] = req.target
+    if req.signal is not None:
+        obj["signal"] = req.signal.name.removeprefix("SIG")
+    if req.cmd == "logs":
+        obj["lines"] = req.lines
+    return obj
+
+
+def encode(obj: dict[str, object]) -> bytes:
+    """One line; ensure_ascii keeps a reply valid whatever a log file held."""
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def error(message: str) -> dict[str, object]:
+    return {"ok": False, "error": message}
+
+
+def decode_reply(line: bytes) -> dict[str, object]:
+    """A reply line -> its object; ValueError if it is not one."""
+    obj = json.loads(line)
+    if not isinstance(obj, dict) or not isinstance(obj.get("ok"), bool):
+        raise ValueError("not a pinit control reply")
+    return obj
+
+
+class LineReader:
+    """Bytes as they arrive -> complete lines; a line past MAX_LINE becomes None, and the rest
+    of it up to its newline is skipped, so one bad request never costs more than the bound."""
+
+    __slots__ = ("_buf", "_limit", "_skipping")
+
+    def __init__(self, limit: int = MAX_LINE) -> None:
+        self._buf = bytearray()
+        self._limit = limit
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[bytes | None]:
+        out: list[bytes | None] = []
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            if self._skipping:
+                self._skipping = False
+            else:
+                self._buf += data[start:nl]
+                out.append(None if len(self._buf) > self._limit else bytes(self._buf))
+            self._buf.clear()
+            start = nl + 1
+        if not self._skipping:
+            self._buf += data[start:]
+            if len(self._buf) > self._limit:
+                out.append(None)
+                self._buf.clear()
+                self._skipping = True
+        return out
+
+    def rest(self) -> bytes:
+        """At EOF: an unterminated last line (b"" if none, or if it was already cut)."""
+        rest, self._buf = (b"" if self._skipping else bytes(self._buf)), bytearray()
+        return rest

@@ -1,0 +1,287 @@
+"""The control socket: AF_UNIX stream, mode 0600, SO_PEERCRED; JSON lines in, JSON lines out.
+
+Everything here runs in PID 1's loop, and every peer is untrusted until its uid is checked, so
+nothing may block and nothing a client sends may raise out of a callback:
+
+- Access: the file is created 0600 (umask around bind, chmod after, for filesystems that ignore
+  the umask on sockets) and each peer's uid from SO_PEERCRED must be 0 or pinit's own. The
+  mode alone is not enough: a socket passed across a container boundary, or a directory with
+  loose permissions, would let anyone in; the kernel's credentials cannot be forged.
+- Framing: ``proto.LineReader`` bounds a request line at 64 KiB; a longer one gets an error
+  reply and is skipped, never buffered whole.
+- One request at a time per connection: the next line is not parsed, nor the socket read,
+  until the previous reply was taken by the kernel. A client that sends and never reads thus
+  blocks itself, not pinit, and holds at most one reply (bounded by ``MAX_OUT``; a bigger
+  reply drops it) in pinit's memory. Replies may come later than the request (``respond`` is
+  a callback): a log tail is read off the loop.
+- At most ``MAX_CLIENTS`` connections: a new client evicts the one idle the longest, so
+  clients that connect and say nothing can never lock the operator out.
+- A stale socket file (a pinit killed with SIGKILL) is unlinked only if connecting to it
+  fails: a live pinit on the same path is never cut off.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import socket
+import stat
+import struct
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from pinit.control import proto
+
+__all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlServer", "Handler", "Reactor", "Respond"]
+
+Respond = Callable[[dict[str, object]], None]
+Handler = Callable[[proto.Request, Respond], None]
+Say = Callable[[str], None]
+MAX_CLIENTS = 32
+MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
+READ_SIZE = 1 << 16
+_CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+class Reactor(Protocol):
+    """The slice of runtime.loop.Loop this needs; control must not import the runtime."""
+
+    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
+    def add_writer(self, fd: int, callback: Callable[[int], None]) -> None: ...
+    def remove(self, fd: int) -> None: ...
+
+
+class _Conn:
+    __slots__ = ("busy", "closed", "eof", "lines", "out", "reader", "seen", "sock", "watching")
+
+    def __init__(self, sock: socket.socket, seen: int) -> None:
+        self.sock = sock
+        self.reader = proto.LineReader()
+        self.lines: deque[bytes | None] = deque()
+        self.out = bytearray()
+        self.busy = False  # a request was handed out and its reply has not come back yet
+        self.eof = False
+        self.closed = False
+        self.seen = seen  # activity counter, for evicting the longest idle
+        self.watching = ""  # "read" | "write" | "" : what the loop watches this fd for
+
+
+def _bind(path: str) -> socket.socket:
+    """Bind `path` 0600, replacing a stale socket file; OSError if in use or not a socket."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(st.st_mode):
+            raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # nobody listens: left by a pinit that was killed
+        else:
+            raise OSError(errno.EADDRINUSE, f"{path} is in use by another pinit")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    old = os.umask(0o177)
+    try:
+        sock.bind(path)
+        os.chmod(path, 0o600)
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old)
+    sock.setblocking(False)
+    return sock
+
+
+class ControlServer:
+    def __init__(
+        self,
+        loop: Reactor,
+        path: str,
+        handler: Handler,
+        say: Say,
+        allowed_uids: frozenset[int] | None = None,
+    ) -> None:
+        self.path = path
+        self._loop = loop
+        self._handler = handler
+        self._say = say
+        self._allowed = allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()})
+        self._sock = _bind(path)
+        self._ino = os.stat(path).st_ino
+        self._conns: dict[int, _Conn] = {}
+        self._clock = itertools.count()
+        loop.add_reader(self._sock.fileno(), self._accept)
+
+    # -- connections -------------------------------------------------------------------------
+    def _accept(self, fd: int) -> None:
+        for _ in range(MAX_CLIENTS):  # bounded: a connect storm cannot starve the loop
+            try:
+                sock, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # EMFILE and friends: say it, keep serving who is in
+                self._say(f"control: accept failed: {exc}")
+                return
+            sock.setblocking(False)
+            uid = self._peer_uid(sock)
+            if uid not in self._allowed:
+                self._refuse(sock, uid)
+                continue
+            if len(self._conns) >= MAX_CLIENTS:
+                self._close(min(self._conns.values(), key=lambda c: c.seen))
+            conn = _Conn(sock, next(self._clock))
+            self._conns[sock.fileno()] = conn
+            self._watch(conn, "read")
+
+    @staticmethod
+    def _peer_uid(sock: socket.socket) -> int | None:
+        try:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+        except OSError:
+            return None
+        return int(_CREDS.unpack(creds)[1])
+
+    def _refuse(self, sock: socket.socket, uid: int | None) -> None:
+        reply = proto.error(f"permission denied: uid {uid} is neither root nor pinit's uid")
+        try:
+            sock.send(proto.encode(reply))  # best effort: never wait for such a peer
+        except OSError:
+            pass
+        sock.close()
+        self._say(f"control: refused a connection from uid {uid}")
+
+    def _watch(self, conn: _Conn, what: str) -> None:
+        if conn.watching == what or conn.closed:
+            return
+        fd = conn.sock.fileno()
+        if conn.watching:
+            self._loop.remove(fd)
+        conn.watching = what
+        if what == "read":
+            self._loop.add_reader(fd, lambda _fd: self._readable(conn))
+        elif what == "write":
+            self._loop.add_writer(fd, lambda _fd: self._writable(conn))
+
+    def _close(self, conn: _Conn) -> None:
+        if conn.closed:
+            return
+        self._watch(conn, "")
+        conn.closed = True
+        self._conns.pop(conn.sock.fileno(), None)
+        conn.sock.close()
+
+    # -- input -------------------------------------------------------------------------------
+    def _readable(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        conn.seen = next(self._clock)
+        if data:
+            conn.lines.extend(conn.reader.feed(data))
+        else:
+            conn.eof = True
+            rest = conn.reader.rest()
+            if rest.strip():
+                conn.lines.append(rest)
+        self._pump(conn)
+
+    def _pump(self, conn: _Conn) -> None:
+        """Hand out the next request if nothing is in flight; then watch what is due."""
+        while not conn.closed and not conn.busy and not conn.out and conn.lines:
+            line = conn.lines.popleft()
+            if line is None:
+                self._queue(conn, proto.error(f"request longer than {proto.MAX_LINE} bytes"))
+            elif line.strip():
+                self._dispatch(conn, line)
+        if conn.closed:
+            return
+        if conn.out:
+            self._watch(conn, "write")
+        elif conn.busy:
+            self._watch(conn, "")
+        elif conn.eof:
+            self._close(conn)
+        else:
+            self._watch(conn, "read")
+
+    def _dispatch(self, conn: _Conn, line: bytes) -> None:
+        req = proto.parse_request(line)
+        if isinstance(req, str):
+            self._queue(conn, proto.error(req))
+            return
+        conn.busy = True
+        answered = False
+        inline = True  # answered inside the handler: the caller's loop goes on (no recursion)
+
+        def respond(reply: dict[str, object]) -> None:
+            nonlocal answered
+            if answered:
+                return
+            answered = True
+            conn.busy = False
+            if not conn.closed:
+                self._queue(conn, reply)
+                if not inline:
+                    self._pump(conn)
+
+        try:
+            self._handler(req, respond)
+        except Exception as exc:  # a bug in one command must not take PID 1 down
+            self._say(f"control: {req.cmd} failed: {exc!r}")
+            respond(proto.error(f"internal error: {exc!r}"))
+        inline = False
+
+    # -- output ------------------------------------------------------------------------------
+    def _queue(self, conn: _Conn, reply: dict[str, object]) -> None:
+        try:
+            data = proto.encode(reply)
+        except (TypeError, ValueError) as exc:
+            data = proto.encode(proto.error(f"internal error: unencodable reply ({exc})"))
+        if len(conn.out) + len(data) > MAX_OUT:
+            self._say("control: dropped a client whose reply outgrew the bound")
+            self._close(conn)
+            return
+        conn.out += data
+        self._flush(conn)
+
+    def _flush(self, conn: _Conn) -> None:
+        while conn.out and not conn.closed:
+            try:
+                sent = conn.sock.send(conn.out)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # EPIPE: it left without its answer
+                self._close(conn)
+                return
+            del conn.out[:sent]
+
+    def _writable(self, conn: _Conn) -> None:
+        conn.seen = next(self._clock)
+        self._flush(conn)
+        self._pump(conn)
+
+    # -- the end -----------------------------------------------------------------------------
+    def close(self) -> None:
+        for conn in list(self._conns.values()):
+            self._close(conn)
+        self._loop.remove(self._sock.fileno())
+        self._sock.close()
+        try:
+            if os.stat(self.path).st_ino == self._ino:  # not a successor's socket
+                os.unlink(self.path)
+        except OSError:
+            pass
