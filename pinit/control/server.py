@@ -9,11 +9,11 @@ nothing may block and nothing a client sends may raise out of a callback:
   loose permissions, would let anyone in; the kernel's credentials cannot be forged.
 - Framing: ``proto.LineReader`` bounds a request line at 64 KiB; a longer one gets an error
   reply and is skipped, never buffered whole.
-- One request at a time per connection: the next line is not parsed, nor the socket read,
-  until the previous reply was taken by the kernel. A client that sends and never reads thus
-  blocks itself, not pinit, and holds at most one reply (bounded by ``MAX_OUT``; a bigger
-  reply drops it) in pinit's memory. Replies may come later than the request (``respond`` is
-  a callback): a log tail is read off the loop.
+- One request at a time per connection, a few per loop turn: the next line is not parsed,
+  nor the socket read, until the previous reply was taken by the kernel. A client that sends
+  and never reads thus blocks itself, not pinit, and holds at most one reply (bounded by
+  ``MAX_OUT``; a bigger reply drops it) in pinit's memory. Replies may come later than the
+  request (``respond`` is a callback): a log tail is read off the loop.
 - At most ``MAX_CLIENTS`` connections: a new client evicts the one idle the longest, so
   clients that connect and say nothing can never lock the operator out.
 - A stale socket file (a pinit killed with SIGKILL) is unlinked only if connecting to it
@@ -42,6 +42,7 @@ Say = Callable[[str], None]
 MAX_CLIENTS = 32
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
 READ_SIZE = 1 << 16
+PER_TURN = 8  # requests of one client handled per loop turn
 _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 
 
@@ -200,8 +201,15 @@ class ControlServer:
         self._pump(conn)
 
     def _pump(self, conn: _Conn) -> None:
-        """Hand out the next request if nothing is in flight; then watch what is due."""
-        while not conn.closed and not conn.busy and not conn.out and conn.lines:
+        """Hand out the next request if nothing is in flight; then watch what is due.
+
+        At most PER_TURN requests per call: a client that pipelines thousands of them gets
+        the rest on later loop turns (its socket, writable, brings it back at once), so it
+        shares the loop with signals, child exits and other clients instead of holding it.
+        """
+        budget = PER_TURN
+        while not conn.closed and not conn.busy and not conn.out and conn.lines and budget:
+            budget -= 1
             line = conn.lines.popleft()
             if line is None:
                 self._queue(conn, proto.error(f"request longer than {proto.MAX_LINE} bytes"))
@@ -209,7 +217,7 @@ class ControlServer:
                 self._dispatch(conn, line)
         if conn.closed:
             return
-        if conn.out:
+        if conn.out or (conn.lines and not conn.busy):
             self._watch(conn, "write")
         elif conn.busy:
             self._watch(conn, "")

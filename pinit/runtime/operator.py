@@ -100,6 +100,10 @@ class Operator:
         if req.cmd == "status":
             respond(self._status())
         elif req.cmd == "reload":
+            plan = self._host.plan()
+            if plan.phase not in (planner.Phase.STARTING, planner.Phase.RUNNING):
+                respond(proto.error(f"reload: pinit is shutting down ({plan.reason})"))
+                return
             errors = self._host.reload()
             self._host.drain()
             if errors:
@@ -186,14 +190,13 @@ class Operator:
         rows: list[dict[str, object]] = []
         for inst in insts:
             use = usage.get(inst.name)
-            up = inst.pid is not None and inst.started_at is not None
             rows.append(
                 {
                     "name": inst.name,
                     "program": inst.program.name,
                     "state": inst.state.value,
                     "pid": inst.pid,
-                    "uptime": round(now - inst.started_at, 3) if up and inst.started_at else None,
+                    "uptime": _uptime(inst, now),
                     "restarts": max(0, self._starts.get(inst.key, 0) - 1),
                     "failed_starts": inst.attempts,
                     "last_exit": inst.exit_code,
@@ -235,6 +238,13 @@ class Operator:
             self._host.call_soon_threadsafe(lambda: respond({"ok": True, "files": result}))
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
+
+
+def _uptime(inst: Instance, now: float) -> float | None:
+    """Seconds since the current process was spawned; None while there is none."""
+    if inst.pid is None or inst.started_at is None:
+        return None
+    return round(now - inst.started_at, 3)
 
 
 def _log_files(inst: Instance) -> list[str]:

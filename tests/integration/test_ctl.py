@@ -305,3 +305,36 @@ def test_ctl_without_pinit_exits_3(tmp_path: Path) -> None:
     rc, _, err = ctl(tmp_path / "none.sock", "status")
     assert rc == 3
     assert str(tmp_path / "none.sock") in err and "no pinit is listening" in err
+
+
+def test_idle_crowds_and_non_reading_clients_do_not_lock_out_the_operator(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    """More idle connections than the server keeps: the oldest are evicted, a new one is
+    served. A client that pipelines requests and never reads its replies stalls only itself."""
+    from pinit.control.server import MAX_CLIENTS
+
+    pinit, events, sock = up(launch, tmp_path, TWO)
+    events.wait("a", "start")
+    crowd = []
+    for _ in range(MAX_CLIENTS + 8):
+        conn = socket.socket(socket.AF_UNIX)
+        conn.connect(str(sock))
+        crowd.append(conn)
+    greedy = socket.socket(socket.AF_UNIX)
+    greedy.connect(str(sock))
+    greedy.setblocking(False)
+    request = b'{"cmd": "status"}\n' * 1000
+    sent = 0
+    try:
+        while sent < 50 * len(request):  # until the kernel buffers are full both ways
+            sent += greedy.send(request)
+    except BlockingIOError:
+        pass
+    rc, out, err = ctl(sock, "status")
+    assert rc == 0, err
+    assert "a " in out
+    assert pinit.proc.poll() is None
+    for conn in [*crowd, greedy]:
+        conn.close()
+    assert ctl(sock, "status")[0] == 0

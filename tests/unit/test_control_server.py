@@ -1,0 +1,205 @@
+"""The control server's rules, driven one loop turn at a time over real sockets (no processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pinit.control import proto, server
+from pinit.control.server import ControlServer, Respond
+
+
+class Turns:
+    """A Reactor that runs only when the test says so: one select pass per turn()."""
+
+    def __init__(self) -> None:
+        self.sel = selectors.DefaultSelector()
+
+    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None:
+        self.sel.register(fd, selectors.EVENT_READ, callback)
+
+    def add_writer(self, fd: int, callback: Callable[[int], None]) -> None:
+        self.sel.register(fd, selectors.EVENT_WRITE, callback)
+
+    def remove(self, fd: int) -> None:
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def turn(self, timeout: float = 0.5) -> int:
+        ready = self.sel.select(timeout)
+        for key, _ in ready:
+            key.data(key.fd)
+        return len(ready)
+
+
+@pytest.fixture
+def loop() -> Iterator[Turns]:
+    turns = Turns()
+    yield turns
+    turns.sel.close()
+
+
+def connect(path: Path) -> socket.socket:
+    conn = socket.socket(socket.AF_UNIX)
+    conn.connect(str(path))
+    conn.settimeout(5)
+    return conn
+
+
+def replies(conn: socket.socket, loop: Turns, n: int) -> list[dict[str, object]]:
+    """Run turns until n reply lines arrived (bounded)."""
+    buf = b""
+    conn.setblocking(False)
+    for _ in range(500):
+        loop.turn(0.01)
+        try:
+            buf += conn.recv(1 << 20)
+        except BlockingIOError:
+            pass
+        if buf.count(b"\n") >= n:
+            break
+    return [json.loads(line) for line in buf.splitlines()]
+
+
+def echo(req: proto.Request, respond: Respond) -> None:
+    respond({"ok": True, "cmd": req.cmd, "target": req.target})
+
+
+def test_socket_is_0600_and_removed_at_close(tmp_path: Path, loop: Turns) -> None:
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), echo, print)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    srv.close()
+    assert not path.exists()
+
+
+def test_close_leaves_a_successors_socket_alone(tmp_path: Path, loop: Turns) -> None:
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), echo, print)
+    path.unlink()
+    successor = socket.socket(socket.AF_UNIX)
+    successor.bind(str(path))
+    srv.close()
+    assert path.exists()
+    successor.close()
+
+
+def test_refuses_a_regular_file_and_a_live_socket(tmp_path: Path, loop: Turns) -> None:
+    path = tmp_path / "c.sock"
+    path.write_text("not a socket")
+    with pytest.raises(OSError, match="not a socket"):
+        ControlServer(loop, str(path), echo, print)
+    path.unlink()
+    first = ControlServer(loop, str(path), echo, print)
+    with pytest.raises(OSError, match="in use"):
+        ControlServer(loop, str(path), echo, print)
+    first.close()
+
+
+def test_pipelined_requests_are_answered_in_order_a_few_per_turn(
+    tmp_path: Path, loop: Turns
+) -> None:
+    handled: list[str] = []
+
+    def counting(req: proto.Request, respond: Respond) -> None:
+        handled.append(req.target)
+        echo(req, respond)
+
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), counting, print)
+    conn = connect(path)
+    loop.turn()  # accept
+    conn.sendall(b"".join(f'{{"cmd":"stop","target":"p{i}"}}\n'.encode() for i in range(100)))
+    loop.turn()
+    assert 0 < len(handled) <= server.PER_TURN  # the loop got its turn back
+    got = replies(conn, loop, 100)
+    assert [r["target"] for r in got] == [f"p{i}" for i in range(100)]
+    conn.close()
+    srv.close()
+
+
+def test_deferred_replies_hold_the_next_request(tmp_path: Path, loop: Turns) -> None:
+    waiting: list[Respond] = []
+    handled: list[str] = []
+
+    def later(req: proto.Request, respond: Respond) -> None:
+        handled.append(req.cmd)
+        waiting.append(respond)
+
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), later, print)
+    conn = connect(path)
+    loop.turn()
+    conn.sendall(b'{"cmd":"status"}\n{"cmd":"reload"}\n')
+    for _ in range(3):
+        loop.turn(0.05)
+    assert handled == ["status"]
+    waiting.pop()({"ok": True, "n": 1})
+    for _ in range(3):
+        loop.turn(0.05)
+    assert handled == ["status", "reload"]
+    waiting.pop()({"ok": True, "n": 2})
+    assert [r["n"] for r in replies(conn, loop, 2)] == [1, 2]
+    srv.close()
+
+
+def test_errors_bugs_and_oversized_replies(tmp_path: Path, loop: Turns) -> None:
+    said: list[str] = []
+
+    def handler(req: proto.Request, respond: Respond) -> None:
+        if req.cmd == "reload":
+            raise RuntimeError("boom")
+        if req.cmd == "status":
+            respond({"ok": True, "blob": "x" * (server.MAX_OUT + 1)})
+            return
+        echo(req, respond)
+
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), handler, said.append)
+    conn = connect(path)
+    loop.turn()
+    conn.sendall(b'{"cmd":"dance"}\n{"cmd":"reload"}\n{"cmd":"stop","target":"x"}\n')
+    got = replies(conn, loop, 3)
+    assert "unknown cmd" in str(got[0]["error"])
+    assert "internal error" in str(got[1]["error"]) and "boom" in str(got[1]["error"])
+    assert got[2] == {"ok": True, "cmd": "stop", "target": "x"}
+    conn.sendall(b'{"cmd":"status"}\n')
+    for _ in range(5):
+        loop.turn(0.05)
+    assert any("outgrew" in line for line in said)
+    conn.setblocking(True)
+    assert conn.recv(100) == b""  # dropped
+    srv.close()
+
+
+def test_peer_of_another_uid_gets_an_error_and_is_closed(tmp_path: Path, loop: Turns) -> None:
+    said: list[str] = []
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), echo, said.append, allowed_uids=frozenset({12345}))
+    conn = connect(path)
+    loop.turn()
+    data = conn.recv(4096)
+    assert b"permission denied" in data and str(os.getuid()).encode() in data
+    assert conn.recv(4096) == b""
+    assert said == [f"control: refused a connection from uid {os.getuid()}"]
+    srv.close()
+
+
+def test_eof_after_an_unterminated_request_still_answers(tmp_path: Path, loop: Turns) -> None:
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), echo, print)
+    conn = connect(path)
+    loop.turn()
+    conn.sendall(b'{"cmd":"start","target":"w"}')
+    conn.shutdown(socket.SHUT_WR)
+    got = replies(conn, loop, 1)
+    assert got == [{"ok": True, "cmd": "start", "target": "w"}]
+    srv.close()
