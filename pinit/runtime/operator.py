@@ -234,8 +234,12 @@ class Operator:
             return
 
         def read() -> None:
-            result = [_tail(path, req.lines) for path in files]
-            self._host.call_soon_threadsafe(lambda: respond({"ok": True, "files": result}))
+            reply: dict[str, object]
+            try:
+                reply = {"ok": True, "files": [_tail(path, req.lines) for path in files]}
+            except Exception as exc:  # the client must get an answer whatever happened
+                reply = proto.error(f"logs: {exc!r}")
+            self._host.call_soon_threadsafe(lambda: respond(reply))
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
 
