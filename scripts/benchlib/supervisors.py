@@ -8,6 +8,7 @@ program, as their users write them.
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ class Pinit:
 
     def prepare(self, work: Path, command: list[str], count: int) -> list[str]:
         conf = work / "pinit.toml"
-        argv = ", ".join(f'"{arg}"' for arg in command)
+        # JSON strings are TOML basic strings; `$$` is pinit's literal `$`.
+        argv = ", ".join(json.dumps(arg.replace("$", "$$")) for arg in command)
         conf.write_text(
             "[programs.svc]\n"
             f"command = [{argv}]\n"
