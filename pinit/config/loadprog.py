@@ -7,6 +7,7 @@ not the container it will run in.
 
 from __future__ import annotations
 
+import ipaddress
 import os.path
 import shlex
 import urllib.parse
@@ -205,7 +206,28 @@ def _host_port(text: str) -> tuple[str, int]:
     host = host.removeprefix("[").removesuffix("]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise FieldError(f"expected 'host:port', got {text!r}", sub=".tcp")
+    _numeric_host(host)
     return host, int(port)
+
+
+# Each process costs pids, fds and /proc scans; a typo like 100000000000 must be an error,
+# not an attempt. 10,000 is far past any real container and below default pid_max.
+MAX_NUMPROCS = 10_000
+
+
+def _numeric_host(host: str) -> None:
+    """Readiness probes run in PID 1's loop, where a DNS lookup would block reaping and
+    signals for as long as the resolver takes (20 s for a silent one): only addresses and
+    "localhost" are accepted. A program's readiness is local by nature."""
+    if host == "localhost":
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise FieldError(
+            f"expected an IP address or 'localhost', got {host!r} "
+            "(a name lookup would block pinit's event loop)"
+        ) from None
 
 
 def _expanded(value: object, lookup: Callable[[str], str | None]) -> str:
@@ -251,6 +273,7 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
                 port = 0
             if parts.scheme != "http" or not parts.hostname or not port:
                 raise FieldError(f"expected 'http://host:port/path', got {url!r}")
+            _numeric_host(parts.hostname)
             return Readiness(
                 ReadyKind.HTTP, parts.hostname, port, url, interval=interval, timeout=timeout
             )
@@ -330,7 +353,7 @@ def parse_program(
     prog = Program(
         name=name,
         command=command,
-        numprocs=r.get("numprocs", lambda v: want_int(v, 1), default.numprocs),
+        numprocs=r.get("numprocs", lambda v: want_int(v, 1, MAX_NUMPROCS), default.numprocs),
         environment=env,
         user=r.get("user", parse_ident, None),
         group=r.get("group", parse_ident, None),

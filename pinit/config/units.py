@@ -35,13 +35,24 @@ def _finite_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+MAX_DURATION = 366 * 86400.0
+
+
 def parse_duration(value: object) -> float:
     """Seconds as a float: ``"250ms"``, ``"1.5s"``, ``"2m"``, ``"1h"``, ``"1m30s"`` or a number.
 
     A plain number is seconds, as in systemd's ``TimeoutStopSec=10``. Units are lower case only:
     ``"1M"`` could mean minutes or months and nobody should have to guess. Negative, NaN and
-    infinite durations are rejected because every duration ends up as a timer deadline.
+    infinite durations are rejected, and so is anything over a year (MAX_DURATION), because
+    every duration ends up as a timer deadline (select() overflows time_t on absurd ones).
     """
+    seconds = _parse_duration(value)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is longer than a year")
+    return seconds
+
+
+def _parse_duration(value: object) -> float:
     number = _finite_number(value)
     if number is not None:
         if number < 0:

@@ -129,7 +129,10 @@ class LogRouter:
             self._retire(self._streams.pop(key))
         deadline = time.monotonic() + DRAIN_AT_EXIT
         while self._closing and (left := deadline - time.monotonic()) > 0:
-            for fd in select.select(list(self._closing), [], [], left)[0]:
+            poller = select.poll()  # not select(): fds past 1024 are normal with 500 programs
+            for fd in self._closing:
+                poller.register(fd, select.POLLIN)
+            for fd, _ in poller.poll(left * 1000):
                 stream = self._closing[fd]
                 stream.paused = True  # nobody resumes it now; read on regardless
                 self._read(stream)

@@ -2,7 +2,7 @@
 
 SO_PASSCRED makes the kernel attach the sender's pid to every datagram, so a message cannot
 claim to be from another program: the supervisor maps that pid to an instance. The socket is
-abstract ("@pinit-PID-notify") by default: it needs no writable directory, which matters on a
+abstract ("@pinit-PID-RANDOM-notify") by default: it needs no writable directory, which matters on a
 read-only root filesystem (the s6-overlay #397/#578 class of failures).
 """
 

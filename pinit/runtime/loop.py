@@ -31,6 +31,24 @@ SignalCallback = Callable[[list[int]], None]
 TimerCallback = Callable[[], None]
 
 
+MAX_WAIT = 86400.0
+
+
+def report_exception(exc: BaseException) -> None:
+    """A traceback on stderr, or at least one line: the traceback module is imported only
+    here (~3 ms of PID 1's start otherwise), and that import itself can fail when the error
+    was running out of file descriptors."""
+    try:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    except Exception:
+        try:
+            sys.stderr.write(f"pinit: internal error: {exc!r}\n")
+        except Exception:
+            pass
+
+
 class Timer:
     """A heap entry; cancelling marks it dead instead of re-heapifying (O(1) disarm).
 
@@ -145,7 +163,9 @@ class Loop:
             heapq.heappop(self._timers)
         if not self._timers:
             return None
-        return max(0.0, self._timers[0].deadline - time.monotonic())
+        # Clamped: select() overflows time_t on absurd deadlines, and waking once a day
+        # to find nothing due costs nothing.
+        return min(MAX_WAIT, max(0.0, self._timers[0].deadline - time.monotonic()))
 
     def _fire_due(self) -> None:
         now = time.monotonic()
@@ -174,10 +194,8 @@ class Loop:
         """PID 1 must survive its own bugs: one failing event is reported, the loop goes on."""
         try:
             callback()
-        except Exception:
-            import traceback  # only on this path: ~3 ms of PID 1's start otherwise
-
-            traceback.print_exc(file=sys.stderr)
+        except Exception as exc:
+            report_exception(exc)
 
     def close(self) -> None:
         signal.set_wakeup_fd(-1)

@@ -47,9 +47,33 @@ def _stat_fields(pid: int) -> tuple[bytes, int, int] | None:
 
 
 def _all_pids() -> Iterator[int]:
-    for entry in os.listdir("/proc"):
+    """Nothing when /proc cannot be listed (EMFILE): callers then see no descendants and
+    fall back on what waitpid tells them, instead of an exception in PID 1's loop."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
         if entry.isdigit():
             yield int(entry)
+
+
+def kill_group(pgid: int, sig: int) -> bool:
+    """killpg that reports "gone" instead of raising: ESRCH means the group is empty, and
+    EPERM (a member that switched to another user) must not stop the rest of a stop."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def kill_pid(pid: int, sig: int) -> bool:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def descendants(root: int, *, live: bool = False) -> dict[int, int]:

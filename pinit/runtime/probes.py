@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from pinit.config.schema import Readiness, ReadyKind
+from pinit.runtime import pid1
 from pinit.runtime.loop import Loop, Timer
 
 OnReady = Callable[[], None]
@@ -50,7 +52,7 @@ class Probe:
         self._active = False
         self._end_attempt()
         if self._check_pid is not None:
-            _kill_group(self._check_pid)
+            pid1.kill_group(self._check_pid, signal.SIGKILL)
             self._check_pid = None
 
     # -- one attempt -------------------------------------------------------------------------
@@ -133,7 +135,8 @@ class Probe:
     def _attempt_timed_out(self) -> None:
         self._timer = None
         if self._check_pid is not None:
-            _kill_group(self._check_pid)  # its exit will come back as a failed attempt
+            # its exit comes back through the reaper as a failed attempt
+            pid1.kill_group(self._check_pid, signal.SIGKILL)
             return
         self._retry()
 
@@ -162,10 +165,3 @@ class Probe:
 def _numeric(host: str) -> str:
     """Avoid a blocking DNS lookup in PID 1's loop: readiness hosts are local by nature."""
     return "127.0.0.1" if host == "localhost" else host.strip("[]")
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, 9)
-    except OSError:
-        pass

@@ -114,7 +114,11 @@ def spawn(spec: SpawnSpec) -> int:
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:
+            os.close(err_r)  # EAGAIN (RLIMIT_NPROC) in a restart loop must not leak fds
+            raise
         if pid == 0:  # pragma: no cover - the child never returns here
             _child(spec, err_r, err_w)
         if not spec.new_session:

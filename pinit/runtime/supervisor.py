@@ -46,7 +46,7 @@ from pinit.notify.client import Upstream
 from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.log import say
-from pinit.runtime.loop import Loop, Timer
+from pinit.runtime.loop import Loop, Timer, report_exception
 from pinit.runtime.operator import Host, Operator
 from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
@@ -154,7 +154,10 @@ class Supervisor:
                     self._logs.forget(inst.name)
                 self._operator.on_change(key, inst, new)
             for action in actions:
-                self._act(key, action)
+                try:
+                    self._act(key, action)
+                except Exception as exc:  # one failed action must not drop the step's rest
+                    report_exception(exc)
             self._apply(container)
 
     def _plan_step(self, result: PlanResult) -> tuple[planner.PlanAction, ...]:
@@ -245,17 +248,12 @@ class Supervisor:
         self._post(key, Spawned(pid, pid))
 
     def _signal_instance(self, key: Key, pgid: int, sig: int) -> None:
-        targets = self._members(key, pgid)
-        try:
-            os.killpg(pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for pid in targets:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if sig != signal.SIGKILL:
+        reached = pid1.kill_group(pgid, sig)
+        for pid in self._members(key, pgid):
+            reached = pid1.kill_pid(pid, sig) or reached
+        if reached and sig != signal.SIGKILL:
+            # Only a signal something received is a stop worth reporting: the cleanup signal
+            # to the empty group of a program that exited by itself is not.
             self._report.signalled(self._name(key), signals.name(sig))
         self._check_gone()
 
@@ -282,7 +280,11 @@ class Supervisor:
         probe.start()
 
     def _run_check(self, argv: tuple[str, ...], done: Callable[[int], None]) -> int | None:
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as exc:
+            self._debug(f"readiness check: {exc}")
+            return None
         try:
             pid = spawn(
                 SpawnSpec(
@@ -297,6 +299,9 @@ class Supervisor:
             )
         except SpawnError as exc:
             self._debug(f"readiness check: {exc.message}")
+            return None
+        except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
+            self._debug(f"readiness check: {exc}")
             return None
         finally:
             os.close(null)
@@ -335,6 +340,7 @@ class Supervisor:
 
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
+        self._procs.invalidate()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
             if signum == signal.SIGCHLD:
                 self._reap()
@@ -370,11 +376,7 @@ class Supervisor:
     def _forward(self, signum: int) -> None:
         """Signals pinit has no meaning for go to every running program's group."""
         for key, inst in self._plan.instances.items():
-            if inst.pgid is not None:
-                try:
-                    os.killpg(inst.pgid, signum)
-                except (ProcessLookupError, PermissionError):
-                    continue
+            if inst.pgid is not None and pid1.kill_group(inst.pgid, signum):
                 self._debug(f"forwarded {signals.name(signum)} to {self._name(key)}")
 
     def _shutdown(self, reason: str) -> None:
@@ -423,7 +425,8 @@ class Supervisor:
         if fields.get("READY") == "1":
             self._post(key, ReadyObserved())
         if "STATUS" in fields:
-            self._debug(f"{self._name(key)}: status: {fields['STATUS']}")
+            status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
+            self._debug(f"{self._name(key)}: status: {status}")
         self._drain_queue()
 
     def _owner_by_group(self, pid: int) -> Key | None:

@@ -59,9 +59,9 @@ class Sweep:
         pids = pid1.descendants(os.getpid())
         targets = set(groups)
         for pgid in targets:
-            _killpg(pgid, sig)
+            pid1.kill_group(pgid, sig)
         for pid in pids:
-            _kill(pid, sig)
+            pid1.kill_pid(pid, sig)
         self.report.signalled = len(pids)
         self.report.strays = [(pid, *pid1.describe(pid)) for pid in sorted(pids)]
         if pids:
@@ -78,7 +78,7 @@ class Sweep:
     def _kill_rest(self) -> None:
         pids = pid1.descendants(os.getpid())
         for pid in pids:
-            _kill(pid, signal.SIGKILL)
+            pid1.kill_pid(pid, signal.SIGKILL)
         self.report.killed = len(pids)
         if pids:
             self._log(f"grace of {self._grace:g}s over: SIGKILL to {len(pids)} process(es)")
@@ -101,17 +101,3 @@ class Sweep:
         self.done = True
         self.report.seconds = time.monotonic() - self._started
         self._on_done()
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
