@@ -213,8 +213,9 @@ ENTRIES: tuple[Entry, ...] = (
         "pinit.control_socket",
         "string (path)",
         '""',
-        "Path of the control socket. Reserved: checked (its directory must exist) but not yet "
-        "opened; the control interface comes in a later release.",
+        "Path of the control socket `pinit ctl` talks to (mode 0600). Empty: "
+        "`/run/pinit/NAME.sock` when /run is writable, else "
+        "`${XDG_RUNTIME_DIR:-/tmp}/pinit-NAME-UID.sock`.",
         '"/run/pinit.sock"',
         (STRING,),
     ),
@@ -562,8 +563,8 @@ ENTRIES: tuple[Entry, ...] = (
         f"{LOG}.max_bytes",
         "size",
         '"10MiB"',
-        "Rotate at this size (`512`, `64KiB`, `10MB` = 10^7, `1G` = 2^30). Accepted and "
-        "shown by `--explain`; rotation itself is not implemented yet.",
+        "Rotate at this size (`512`, `64KiB`, `10MB` = 10^7, `1G` = 2^30): the file becomes "
+        "`.1`, older ones move up; rotation happens only between lines, so none is split.",
         '"1MB"',
         (SIZE,),
     ),
@@ -571,7 +572,7 @@ ENTRIES: tuple[Entry, ...] = (
         f"{LOG}.backups",
         "integer >= 0",
         "5",
-        "Rotated files to keep (not implemented yet, like `max_bytes`).",
+        "Rotated files to keep (`web.log.1` .. `web.log.N`); the oldest is dropped.",
         "2",
         ({"type": "integer", "minimum": 0},),
     ),
@@ -579,7 +580,8 @@ ENTRIES: tuple[Entry, ...] = (
         f"{LOG}.passthrough",
         "boolean",
         "false",
-        "Also copy the lines to pinit's stdout, prefixed `NAME | ` (not implemented yet).",
+        "Also copy each line to pinit's stdout, prefixed `NAME | ` (what `docker logs` "
+        "reads). Without `file` and `passthrough` the program writes to pinit's own fd.",
         "true",
         (BOOL,),
     ),

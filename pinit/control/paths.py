@@ -1,10 +1,12 @@
 """Where the control socket lives, decided the same way by pinit and by `pinit ctl`.
 
-Order: ``[pinit].control_socket``, then ``$PINIT_CONTROL_SOCKET`` (pinit exports it to its
-programs, so a program runs ``pinit ctl`` on its own supervisor with no flags), then
-``/run/pinit/NAME.sock`` where /run is writable (root, the FHS place for runtime sockets), else
-``${XDG_RUNTIME_DIR:-/tmp}/pinit-NAME-UID.sock`` (an unprivileged pinit, a read-only /run).
-The uid in the fallback name keeps two users' pinits on one host apart in a shared /tmp.
+pinit binds ``[pinit].control_socket``, else ``/run/pinit/NAME.sock`` where /run is writable
+(root, the FHS place for runtime sockets), else ``${XDG_RUNTIME_DIR:-/tmp}/pinit-NAME-UID.sock``
+(an unprivileged pinit, a read-only /run); the uid keeps two users' pinits apart in a shared
+/tmp. ``pinit ctl`` looks in the same places, but first at ``$PINIT_CONTROL_SOCKET``, which
+pinit exports to its programs so a program can run ``pinit ctl`` on its own supervisor. The
+server never reads that variable: a pinit supervised by another pinit inherits it, and would
+otherwise try to bind its parent's socket.
 """
 
 from __future__ import annotations
@@ -33,8 +35,6 @@ def server_path(configured: str, name: str, environ: Mapping[str, str]) -> str:
     """The path pinit binds (the caller creates RUN_DIR when it is chosen)."""
     if configured:
         return configured
-    if environ.get(ENV):
-        return environ[ENV]
     if _run_usable():
         return os.path.join(RUN_DIR, f"{name}.sock")
     return _fallback(name, environ)
