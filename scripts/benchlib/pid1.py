@@ -39,7 +39,7 @@ class Params:
 
     @classmethod
     def quick(cls) -> Params:
-        return cls(15, 3, 7, 3, 300, 0.2, 3.0, 0.3, 0.02)
+        return cls(10, 3, 7, 3, 300, 0.2, 2.0, 0.2, 0.02)
 
 
 UNSHARE = ("/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child")

@@ -40,7 +40,7 @@ class Params:
 
     @classmethod
     def quick(cls) -> Params:
-        return cls(2, 2, 1.1, 10, 100, 2.0, 1.0, 0.3)
+        return cls(2, 2, 1.1, 10, 50, 1.5, 0.5, 0.2)
 
 
 def _now_ns() -> int:
@@ -263,15 +263,16 @@ def large(runner: Runner, params: Params) -> dict[str, float]:
     return result
 
 
-def unavailable(runner: Runner) -> str | None:
-    """Why a runner cannot be measured (missing binary, or no program started), else None."""
+def probe(runner: Runner) -> float | str:
+    """One launch, kept as the first launch sample; or why the runner cannot be measured
+    (missing binary, or no program started: pinit's supervisor mode while it is written)."""
     reason = runner.available()
-    if reason is None:
-        try:
-            launch(runner, 1)
-        except (OSError, RuntimeError, TimeoutError, EOFError) as error:
-            reason = f"no program started: {error}"
-    return reason
+    if reason is not None:
+        return reason
+    try:
+        return launch(runner, 1)[0]
+    except (OSError, RuntimeError, TimeoutError, EOFError) as error:
+        return f"no program started: {error}"
 
 
 def run_all(runners: list[Runner], params: Params, log: Callable[[str], None]) -> dict[str, Any]:
@@ -280,11 +281,12 @@ def run_all(runners: list[Runner], params: Params, log: Callable[[str], None]) -
     A runner failing one measure (a timeout, an early exit) is recorded under "errors" and
     the run goes on: one broken row must not cost the other rows' minutes of measuring.
     """
-    pending = {r.name: reason for r in runners if (reason := unavailable(r)) is not None}
+    probes = {r.name: probe(r) for r in runners}
+    pending = {name: found for name, found in probes.items() if isinstance(found, str)}
     ready = [r for r in runners if r.name not in pending]
     out: dict[str, Any] = {"pending": pending, "direct_ms": direct_start(params.launch_runs)}
     steps: list[tuple[str, Callable[[Runner], Any]]] = [
-        ("launch_ms", lambda r: launch(r, params.launch_runs)),
+        ("launch_ms", lambda r: [probes[r.name], *launch(r, params.launch_runs - 1)]),
         ("restart_ms", lambda r: restart(r, params)),
         ("large", lambda r: large(r, params)),
     ]
