@@ -40,14 +40,18 @@ class LineReader:
         self.label = label
         self._buf = b""
 
-    def read_line(self, timeout: float = DEFAULT_TIMEOUT) -> str:
-        """Next line; a TimeoutError or EOFError instead of hanging the whole bench."""
+    def read_line(self, timeout: float = DEFAULT_TIMEOUT, pidfd: int = -1) -> str:
+        """Next line; a TimeoutError or EOFError instead of hanging the whole bench, and a
+        ChildProcessError at once when `pidfd` (the writer's parent) says it has exited."""
         deadline = time.monotonic() + timeout
+        watched = [self.fd] if pidfd < 0 else [self.fd, pidfd]
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.fd], [], [], max(left, 0))
+            ready, _, _ = select.select(watched, [], [], max(left, 0))
             if not ready:
                 raise TimeoutError(f"no line from {self.label} within {timeout}s")
+            if self.fd not in ready:
+                raise ChildProcessError(f"{self.label} exited before the line came")
             chunk = os.read(self.fd, 65536)
             if not chunk:
                 raise EOFError(f"{self.label} closed; got {self._buf!r}")

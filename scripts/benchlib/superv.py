@@ -82,7 +82,7 @@ class Stage:
     def next_start(self, timeout: float = 30.0) -> tuple[int, int]:
         """(pid, start ns) of the next program to announce itself; a shell program has no
         clock and sends 0, so the time the bench read its line stands in."""
-        pid, ns = map(int, self.reports.read_line(timeout).split())
+        pid, ns = map(int, self.reports.read_line(timeout, self.proc.pidfd).split())
         self.pids.add(pid)
         return pid, ns or _now_ns()
 
