@@ -161,6 +161,25 @@ def describe(pid: int) -> tuple[str, str]:
     return command[:120], tag.partition(b"=")[2].decode(errors="replace")
 
 
+def cloexec_inherited_fds() -> None:
+    """Mark every fd above 2 that pinit inherited close-on-exec, once at start.
+
+    The supervisor starts programs with posix_spawn, which cannot close fds; Python's own are
+    close-on-exec already (PEP 446), so only what pinit's parent left open (a CI runner's pipe,
+    a terminal's extra fds) could otherwise leak into every program.
+    """
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass  # the listdir fd itself, already closed
+
+
 def stdin_is_tty() -> bool:
     try:
         return os.isatty(0)

@@ -55,6 +55,7 @@ class SingleChild:
             env=base_environment(os.environ) if self._upstream.enabled else None,
             tty_foreground=pid1.stdin_is_tty(),
             handled_signals=tuple(handled),
+            close_fds=False,  # as tini: fds pinit inherited (socket activation) are CMD's
         )
         try:
             self._pid = spawn(spec)

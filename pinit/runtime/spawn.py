@@ -38,6 +38,7 @@ class SpawnSpec:
 
     __slots__ = (
         "argv",
+        "close_fds",
         "cwd",
         "env",
         "gid",
@@ -72,6 +73,7 @@ class SpawnSpec:
         stderr: int | None = None,
         pass_fds: tuple[int, ...] = (),
         handled_signals: tuple[int, ...] = (),
+        close_fds: bool = True,  # False: inherited fds pass through (tini-style, socket activation)
     ) -> None:
         self.argv = argv
         self.env = env
@@ -88,6 +90,7 @@ class SpawnSpec:
         self.stderr = stderr
         self.pass_fds = pass_fds
         self.handled_signals = handled_signals
+        self.close_fds = close_fds
 
 
 class SpawnError(Exception):
@@ -110,7 +113,78 @@ _STAGES = {
 
 
 def spawn(spec: SpawnSpec) -> int:
-    """Fork and exec `spec`; return the pid, or raise SpawnError once the child reported."""
+    """Start `spec`; return the pid, or raise SpawnError (with the child's pid, or 0).
+
+    The PATH search happens here, in the parent: os.execvpe in a forked child would convert
+    the whole environment once per PATH entry it tries, and every object a copy-on-write
+    child touches costs a page copy.
+    """
+    name = spec.argv[0]
+    path = name if "/" in name else (_which(name, spec.env) or name)
+    if _simple(spec):
+        return _posix_spawn(spec, path)
+    return _fork_exec(spec, path)
+
+
+def _simple(spec: SpawnSpec) -> bool:
+    """Nothing posix_spawn(3) cannot do: no identity, umask, rlimits, cwd or tty hand-over."""
+    return (
+        spec.uid is None
+        and spec.gid is None
+        and spec.groups is None
+        and spec.umask is None
+        and not spec.rlimits
+        and spec.cwd is None
+        and not spec.tty_foreground
+        and not spec.pass_fds
+    )
+
+
+def _posix_spawn(spec: SpawnSpec, path: str) -> int:
+    """glibc's posix_spawn shares the parent's memory until exec (CLONE_VFORK): 0.17 ms against
+    ~1.3 ms for fork + child setup in a 17 MB Python, the difference between 500 programs
+    starting in 0.1 s or 0.65 s. It resets every handled signal in the child itself and
+    reports exec errors as the call's own error, so no error pipe is needed.
+
+    It cannot close inherited fds: with `close_fds`, the caller made sure every fd above 2 is
+    close-on-exec (pid1.cloexec_inherited_fds; Python's own fds are, PEP 446).
+    """
+    actions = [
+        (os.POSIX_SPAWN_DUP2, fd, target)
+        for target, fd in ((0, spec.stdin), (1, spec.stdout), (2, spec.stderr))
+        if fd is not None and fd != target
+    ]
+    env = os.environ if spec.env is None else spec.env
+    sigdef = (*spec.handled_signals, *signals.ALWAYS_RESET)
+    try:
+        if spec.new_session:
+            return os.posix_spawn(
+                path,
+                list(spec.argv),
+                env,
+                file_actions=actions,
+                setsid=True,
+                setsigmask=(),
+                setsigdef=sigdef,
+            )
+        return os.posix_spawn(  # its own group, in pinit's session
+            path,
+            list(spec.argv),
+            env,
+            file_actions=actions,
+            setpgroup=0,
+            setsigmask=(),
+            setsigdef=sigdef,
+        )
+    except OSError as exc:
+        code = 127 if exc.errno == errno.ENOENT else 126
+        reason = exc.strerror or str(exc)
+        raise SpawnError(0, code, f"cannot run {spec.argv[0]!r}: {reason}") from None
+
+
+def _fork_exec(spec: SpawnSpec, path: str) -> int:
+    """fork, then the child sets up what posix_spawn cannot, then exec; errors come back
+    through the close-on-exec pipe."""
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
@@ -120,7 +194,7 @@ def spawn(spec: SpawnSpec) -> int:
             os.close(err_r)  # EAGAIN (RLIMIT_NPROC) in a restart loop must not leak fds
             raise
         if pid == 0:  # pragma: no cover - the child never returns here
-            _child(spec, err_r, err_w)
+            _child(spec, path, err_r, err_w)
         if not spec.new_session:
             try:
                 # Both sides set the group, so a signal forwarded right after fork finds it.
@@ -146,7 +220,7 @@ def spawn(spec: SpawnSpec) -> int:
     raise SpawnError(pid, exit_code, f"{_STAGES.get(stage, stage)} {what!r}: {reason}")
 
 
-def _child(spec: SpawnSpec, err_r: int, err_w: int) -> None:  # pragma: no cover
+def _child(spec: SpawnSpec, path: str, err_r: int, err_w: int) -> None:  # pragma: no cover
     stage = "fds"
     try:
         os.close(err_r)
@@ -162,7 +236,8 @@ def _child(spec: SpawnSpec, err_r: int, err_w: int) -> None:  # pragma: no cover
                     pass  # stdin is not our controlling terminal after all
         signals.reset_in_child(list(spec.handled_signals))
         _dup_stdio(spec)
-        _close_fds(keep={err_w, *spec.pass_fds})
+        if spec.close_fds:
+            _close_fds(keep={err_w, *spec.pass_fds})
         for fd in spec.pass_fds:
             os.set_inheritable(fd, True)
         stage = "rlimit"
@@ -182,7 +257,7 @@ def _child(spec: SpawnSpec, err_r: int, err_w: int) -> None:  # pragma: no cover
             # After setuid, so a directory the user may not enter fails here, as in a login.
             os.chdir(spec.cwd)
         stage = "exec"
-        _exec(spec.argv, spec.env)
+        _exec(path, spec.argv, spec.env)
     except OSError as exc:
         _report(err_w, stage, exc.errno or 0)
     except BaseException:
@@ -190,11 +265,21 @@ def _child(spec: SpawnSpec, err_r: int, err_w: int) -> None:  # pragma: no cover
     os._exit(127 if stage == "exec" else 126)
 
 
-def _exec(argv: Sequence[str], env: Mapping[str, str] | None) -> None:  # pragma: no cover
-    if env is None:
-        os.execvp(argv[0], list(argv))
-    else:
-        os.execvpe(argv[0], list(argv), dict(env))
+def _exec(
+    path: str, argv: Sequence[str], env: Mapping[str, str] | None
+) -> None:  # pragma: no cover
+    os.execve(path, list(argv), os.environ if env is None else env)
+
+
+def _which(name: str, env: Mapping[str, str] | None) -> str | None:
+    """The first PATH entry (the child's PATH) where `name` is an executable file, as
+    execvp(3) searches; None lets execve report ENOENT for the name itself."""
+    path_var = (os.environ if env is None else env).get("PATH", os.defpath)
+    for folder in path_var.split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
 
 
 def _dup_stdio(spec: SpawnSpec) -> None:  # pragma: no cover

@@ -106,6 +106,7 @@ class Supervisor:
         signals.ignore_job_control()
         self._loop.watch_signals(self._handled, self._on_signals)
         pid1.become_subreaper(say)
+        pid1.cloexec_inherited_fds()
         try:
             self._notify = NotifyServer(self._loop, self._on_notify)
         except OSError as exc:

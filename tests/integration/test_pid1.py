@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -208,3 +209,28 @@ def test_pinit_survives_a_signal_storm(launch: type[Launch]) -> None:
     assert run_.readline().startswith(f"child got {int(signal.SIGUSR2)}")
     rc, _, _ = run_.finish()
     assert rc == 0
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_inherited_fds_pass_through_to_cmd(init: str) -> None:
+    """Socket activation (LISTEN_FDS) under `pinit --`: fds pinit inherited are CMD's, as
+    with tini. (Supervised programs, by contrast, get none of pinit's fds.)"""
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        proc = subprocess.run(
+            [
+                *init_prefix(init, "plain"),
+                *PROBE[:3],
+                "-c",
+                f"import os; os.write({w}, b'passed\\n')",
+            ],
+            pass_fds=(w,),
+            capture_output=True,
+            timeout=20,
+        )
+    finally:
+        os.close(w)
+    with os.fdopen(r, "rb") as f:
+        assert f.read() == b"passed\n"
+    assert proc.returncode == 0

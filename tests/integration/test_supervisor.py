@@ -440,3 +440,24 @@ def test_docker_stop_of_main_is_a_clean_exit(launch: type[Launch], tmp_path: Pat
     rc, _, err = pinit.finish()
     assert rc == 0, err
     assert "app: pid" in err and "killed by SIGTERM" in err
+
+
+def test_programs_get_none_of_pinits_inherited_fds(tmp_path: Path) -> None:
+    """An fd pinit's parent left open (a CI runner's pipe) must not reach programs, even
+    though programs start by posix_spawn, which closes nothing itself."""
+    config = tmp_path / "pinit.toml"
+    out = tmp_path / "fds.txt"
+    config.write_text(
+        "[pinit]\nmain = 'probe'\n[programs.probe]\nrestart = 'never'\n"
+        f"command = ['sh', '-c', 'ls /proc/self/fd > {out}']\n"
+    )
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        rc, _, err = run([*pinit_bin(), "--config", str(config)], "plain", pass_fds=(w,))
+    finally:
+        os.close(r)
+        os.close(w)
+    assert rc == 0, err
+    fds = {int(fd) for fd in out.read_text().split()}
+    assert w not in fds
