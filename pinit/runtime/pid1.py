@@ -107,33 +107,40 @@ class ProcTable:
     """A /proc snapshot shared by every lookup until the process set may have changed.
 
     Stopping a layer of 500 programs asks "who is left of this instance?" 500 times in one
-    loop turn; one scan answers them all. The caller invalidates it after reaping.
+    loop turn; one scan, indexed by process group, answers them all. The caller invalidates
+    it whenever processes may have changed (after reaping, at each new batch of events).
     """
 
     def __init__(self) -> None:
-        self._desc: dict[int, int] | None = None
+        self._by_group: dict[int, list[int]] | None = None
+        self._loose: list[int] = []  # in no known instance's group: strays and orphans
         self._tags: dict[int, bytes | None] = {}
 
     def invalidate(self) -> None:
-        self._desc = None
+        self._by_group = None
+        self._loose = []
         self._tags.clear()
 
-    def members(self, pgid: int, tag: bytes, other_groups: Collection[int] = ()) -> set[int]:
+    def members(self, pgid: int, tag: bytes, groups: Collection[int] = ()) -> set[int]:
         """The live processes of one program instance: its process group, plus descendants
         of pinit that left the group (setsid daemons) but still carry the instance's tag in
         their initial environment (/proc/PID/environ).
 
         This is the cgroup-less answer to supervisor #1101 and dumb-init #191: a process that
         calls setsid escapes the group, but it keeps the environment it was started with.
-        Processes in another instance's group are skipped without reading their environment.
+        `groups` are every instance's group (the same set for the whole snapshot): processes
+        in one of them are never read for a tag.
         """
-        if self._desc is None:
-            self._desc = descendants(os.getpid(), live=True)
-        return {
-            pid
-            for pid, pg in self._desc.items()
-            if pg == pgid or (pg not in other_groups and self._tag(pid) == tag)
-        }
+        if self._by_group is None:
+            self._by_group = {}
+            for pid, pg in descendants(os.getpid(), live=True).items():
+                self._by_group.setdefault(pg, []).append(pid)
+            self._loose = [
+                pid for pg, pids in self._by_group.items() if pg not in groups for pid in pids
+            ]
+        found = set(self._by_group.get(pgid, ()))
+        found.update(pid for pid in self._loose if self._tag(pid) == tag)
+        return found
 
     def _tag(self, pid: int) -> bytes | None:
         if pid not in self._tags:

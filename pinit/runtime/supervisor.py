@@ -81,6 +81,7 @@ class Supervisor:
         self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
         self._recheck: Timer | None = None
         self._procs = pid1.ProcTable()
+        self._groups: set[int] | None = None
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
@@ -140,7 +141,7 @@ class Supervisor:
     def _drain_queue(self) -> None:
         # Every drain starts from a fresh look at /proc (taken lazily, once, if needed):
         # between two drains processes may have forked, exited or left their group.
-        self._procs.invalidate()
+        self._fresh_view()
         while self._queue:
             key, event = self._queue.popleft()
             inst = self._plan.instances.get(key)
@@ -322,8 +323,14 @@ class Supervisor:
                 self._post(key, GroupGone())
 
     def _members(self, key: Key, pgid: int) -> set[int]:
-        others = {i.pgid for k, i in self._plan.instances.items() if k != key and i.pgid}
-        return self._procs.members(pgid, procspec.tag_entry(self._name(key)), others)
+        if self._groups is None:  # once per fresh view, not per call: stopping 500 is O(n)
+            self._groups = {i.pgid for i in self._plan.instances.values() if i.pgid}
+        return self._procs.members(pgid, procspec.tag_entry(self._name(key)), self._groups)
+
+    def _fresh_view(self) -> None:
+        """Forget the /proc snapshot and the group set: processes may have changed since."""
+        self._procs.invalidate()
+        self._groups = None
 
     def _arm_recheck(self) -> None:
         if self._recheck is not None:
@@ -331,7 +338,7 @@ class Supervisor:
 
         def again() -> None:
             self._recheck = None
-            self._procs.invalidate()
+            self._fresh_view()
             self._check_gone()
             self._drain_queue()
             if self._awaiting_gone:
@@ -341,7 +348,7 @@ class Supervisor:
 
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
-        self._procs.invalidate()  # a snapshot from an earlier turn may name reused pids
+        self._fresh_view()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
             if signum == signal.SIGCHLD:
                 self._reap()
