@@ -150,6 +150,6 @@ def test_socket_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     uid = os.getuid()
-    assert paths.server_path("", "n", {"XDG_RUNTIME_DIR": "/xdg"}) == f"/xdg/pinit-n-{uid}.sock"
-    assert paths.server_path("", "n", {}) == f"/tmp/pinit-n-{uid}.sock"
-    assert paths.candidates("", "zz-none", {})[0] == f"/tmp/pinit-zz-none-{uid}.sock"
+    assert paths.server_path("", "n", {"XDG_RUNTIME_DIR": "/xdg"}) == f"/xdg/pinit-{uid}/n.sock"
+    assert paths.server_path("", "n", {}) == f"/tmp/pinit-{uid}/n.sock"
+    assert paths.candidates("", "zz-none", {})[0] == f"/tmp/pinit-{uid}/zz-none.sock"

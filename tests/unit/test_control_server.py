@@ -6,6 +6,7 @@ import json
 import os
 import selectors
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,11 +16,35 @@ from pinit.control import proto, server
 from pinit.control.server import ControlServer, Respond
 
 
+class Timer:
+    def __init__(self, deadline: float, callback: Callable[[], None]) -> None:
+        self.deadline, self.callback, self.cancelled = deadline, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class Turns:
-    """A Reactor that runs only when the test says so: one select pass per turn()."""
+    """A Reactor that runs only when the test says so: one select pass per turn(), then the
+    timers due; `now` is the test's clock, moved by advance()."""
 
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
+        self.timers: list[Timer] = []
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        timer = Timer(time.monotonic() + delay, callback)
+        self.timers.append(timer)
+        return timer
+
+    def pending(self) -> list[Timer]:
+        return [t for t in self.timers if not t.cancelled]
+
+    def fire(self) -> None:
+        """Run every pending timer now, as if its deadline had passed."""
+        due, self.timers = self.pending(), []
+        for timer in due:
+            timer.callback()
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None:
         self.sel.register(fd, selectors.EVENT_READ, callback)
