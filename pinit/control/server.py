@@ -188,21 +188,21 @@ class ControlServer:
         self._gate()
 
     def _accept(self, fd: int) -> None:
+        clean = False  # accept() worked, or found the backlog empty
         for _ in range(MAX_CLIENTS):  # bounded: a connect storm cannot starve the loop
             if len(self._conns) >= MAX_CLIENTS:
                 break
             try:
                 sock, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError):
+                clean = True
                 break
             except OSError as exc:
                 if exc.errno in _TRANSIENT:
                     continue
                 self._rest(exc)  # EMFILE and friends: would fail again at once
                 return
-            if self._failures:
-                n, self._failures, self._delay = self._failures, 0, BACKOFF
-                self._say(f"control: accepting connections again ({n} failed accepts)")
+            clean = True
             sock.setblocking(False)
             uid = self._peer_uid(sock)
             if uid not in self._allowed:
@@ -211,6 +211,9 @@ class ControlServer:
             conn = _Conn(sock, time.monotonic())
             self._conns[sock.fileno()] = conn
             self._watch(conn, "read")
+        if clean and self._failures:  # a burst without failing: the episode is over
+            n, self._failures, self._delay = self._failures, 0, BACKOFF
+            self._say(f"control: accepting connections again ({n} failed accepts)")
         self._gate()
 
     def _rest(self, exc: OSError) -> None:
@@ -226,8 +229,10 @@ class ControlServer:
         self._gate()
 
     def _resume(self) -> None:
+        """Try at once: with the backlog emptied meanwhile (its clients gave up) the socket
+        would not turn readable, and the recovery would never be said."""
         self._backoff = None
-        self._gate()
+        self._accept(self._sock.fileno())
 
     @staticmethod
     def _peer_uid(sock: socket.socket) -> int | None:
