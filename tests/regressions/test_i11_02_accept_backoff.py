@@ -26,8 +26,8 @@ import pytest
 
 from pinit.control import server
 from tests.conftest import Launch, pinit_bin
-from tests.integration.test_ctl import ctl
 from tests.integration.supervise import Events, svc
+from tests.integration.test_ctl import ctl
 
 NOFILE = 20  # pinit holds ~9 descriptors running one program; the cap is 32 clients
 WINDOW = 1.2  # seconds of pinit's stderr read while it is out of descriptors
