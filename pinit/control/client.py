@@ -82,9 +82,12 @@ def _check_server(sock: socket.socket, path: str) -> None:
 def request(
     paths: Sequence[str], req: proto.Request, timeout: float = TIMEOUT
 ) -> dict[str, object]:
-    """Send one request to the first path that answers; its reply. CtlError otherwise."""
+    """Send one request to the first path that answers; its reply. CtlError otherwise.
+
+    `timeout` bounds the whole exchange with a path, the wait for a free slot included."""
     failures: list[str] = []
     for path in paths:
+        began = time.monotonic()
         try:
             sock = _connect(path, timeout)
         except CtlError as exc:
@@ -94,15 +97,15 @@ def request(
             failures.append(f"cannot connect to {path}: {_why(exc, path)}")
             continue
         with sock:
-            return _exchange(sock, path, req, timeout)
+            return _exchange(sock, path, req, began + timeout, timeout)
     raise CtlError("; ".join(failures) or "no control socket path")
 
 
 def _exchange(
-    sock: socket.socket, path: str, req: proto.Request, timeout: float
+    sock: socket.socket, path: str, req: proto.Request, deadline: float, timeout: float
 ) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
     try:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
         sock.sendall(proto.encode(proto.request_json(req)))
         buf = b""
         while b"\n" not in buf:
