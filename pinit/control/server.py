@@ -57,6 +57,7 @@ BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of 
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
 READ_SIZE = 1 << 16
 PER_TURN = 8  # requests of one client handled per loop turn
+MAX_REFUSED_UIDS = 64  # refused uids remembered (and said); more are refused silently
 _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 _TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)  # that connection only
 
@@ -145,6 +146,7 @@ class ControlServer:
         self._conns: dict[int, _Conn] = {}
         self._accepting = False  # the listening fd is in the loop
         self._closing = False
+        self._refused: set[int | None] = set()  # uids whose refusal was said
         self._failures = 0  # accept() failures since the last success
         self._delay = BACKOFF
         self._backoff: Cancellable | None = None  # while set, accept() rests
@@ -249,7 +251,9 @@ class ControlServer:
         except OSError:
             pass
         sock.close()
-        self._say(f"control: refused a connection from uid {uid}")
+        if uid not in self._refused and len(self._refused) < MAX_REFUSED_UIDS:
+            self._refused.add(uid)  # once per uid: a connect loop must not flood stderr
+            self._say(f"control: refused a connection from uid {uid} (said once per uid)")
 
     def _watch(self, conn: _Conn, what: str) -> None:
         if conn.watching == what or conn.closed:
