@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
+import struct
 import time
 from collections.abc import Sequence
 from typing import TextIO
@@ -20,6 +22,7 @@ __all__ = ["CONNECT_FAILED", "ERROR_REPLY", "OK", "CtlError", "format_reply", "r
 
 OK, ERROR_REPLY, CONNECT_FAILED = 0, 1, 3
 TIMEOUT = 30.0
+_CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 
 
 class CtlError(Exception):
@@ -35,33 +38,74 @@ def _why(exc: OSError, path: str) -> str:
         return "no pinit is listening there (not running, or started with another socket)"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied: the socket is 0600, owned by pinit's user (run as root?)"
+    if exc.errno == errno.EAGAIN:
+        return "busy: pinit took no new connection in time (too many clients queued)"
     return exc.strerror or str(exc)
+
+
+def _connect(path: str, timeout: float) -> socket.socket:
+    """A connected socket whose server runs as root or as us; OSError or CtlError otherwise.
+
+    The connect is blocking with a send timeout, not Python's timeout mode: when pinit is at
+    its client cap and its listen backlog is full, a non-blocking connect fails at once with
+    EAGAIN, while a blocking one waits in the kernel, woken as pinit accepts (issue 11.11).
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        whole = int(timeout)
+        tv = struct.pack("ll", whole, int((timeout - whole) * 1e6))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+        sock.connect(path)
+        _check_server(sock, path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _check_server(sock: socket.socket, path: str) -> None:
+    """Refuse a server that is neither root nor us, before a byte is sent (issue 11.8).
+
+    A request can carry intent (stop, signal) and the reply is trusted for decisions; a
+    socket path another user could have taken (a shared /tmp, a configured path in a loose
+    directory) must not receive either. The kernel records the listener's credentials at
+    listen(); they cannot be forged."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+    uid = int(_CREDS.unpack(creds)[1])
+    if uid not in (0, os.getuid()):
+        raise CtlError(
+            f"refusing {path}: its server runs as uid {uid}, neither root nor your uid"
+            f" {os.getuid()} (another user's process may have taken the path)"
+        )
 
 
 def request(
     paths: Sequence[str], req: proto.Request, timeout: float = TIMEOUT
 ) -> dict[str, object]:
-    """Send one request to the first path that answers; its reply. CtlError otherwise."""
+    """Send one request to the first path that answers; its reply. CtlError otherwise.
+
+    `timeout` bounds the whole exchange with a path, the wait for a free slot included."""
     failures: list[str] = []
     for path in paths:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.settimeout(timeout)
+        began = time.monotonic()
         try:
-            sock.connect(path)
+            sock = _connect(path, timeout)
+        except CtlError as exc:
+            failures.append(str(exc))
+            continue
         except OSError as exc:
-            sock.close()
             failures.append(f"cannot connect to {path}: {_why(exc, path)}")
             continue
         with sock:
-            return _exchange(sock, path, req, timeout)
+            return _exchange(sock, path, req, began + timeout, timeout)
     raise CtlError("; ".join(failures) or "no control socket path")
 
 
 def _exchange(
-    sock: socket.socket, path: str, req: proto.Request, timeout: float
+    sock: socket.socket, path: str, req: proto.Request, deadline: float, timeout: float
 ) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
     try:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
         sock.sendall(proto.encode(proto.request_json(req)))
         buf = b""
         while b"\n" not in buf:

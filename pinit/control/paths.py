@@ -1,28 +1,43 @@
 """Where the control socket lives, decided the same way by pinit and by `pinit ctl`.
 
 pinit binds ``[pinit].control_socket``, else ``/run/pinit/NAME.sock`` where /run is writable
-(root, the FHS place for runtime sockets), else ``${XDG_RUNTIME_DIR:-/tmp}/pinit-NAME-UID.sock``
-(an unprivileged pinit, a read-only /run); the uid keeps two users' pinits apart in a shared
-/tmp. ``pinit ctl`` looks in the same places, but first at ``$PINIT_CONTROL_SOCKET``, which
-pinit exports to its programs so a program can run ``pinit ctl`` on its own supervisor. The
-server never reads that variable: a pinit supervised by another pinit inherits it, and would
-otherwise try to bind its parent's socket.
+(root, the FHS place for runtime sockets), else ``${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock``
+(an unprivileged pinit, a read-only /run). ``pinit ctl`` looks in the same places, but first at
+``$PINIT_CONTROL_SOCKET``, which pinit exports to its programs so a program can run ``pinit
+ctl`` on its own supervisor. The server never reads that variable: a pinit supervised by
+another pinit inherits it, and would otherwise try to bind its parent's socket.
+
+Why a private directory (issue 11.8): a socket file directly in a shared /tmp can be created
+first by any user, under the name pinit will use. pinit then runs without a socket, and `pinit
+ctl` sends its requests to the squatter. Names in a directory that pinit's uid owns, mode
+0700, cannot be taken by anyone else (root aside); and /tmp's sticky bit keeps others from
+renaming that directory away. So ``prepare`` creates ``pinit-UID`` 0700 and, whether or not it
+was there before, checks it without following a link: a directory (not a symlink), owned by
+pinit's uid, no access for group or others, in a parent that others cannot rename it out of.
+Anything else is refused with the reason: a squatted name is never repaired or used. The
+client checks its server's uid as well (SO_PEERCRED, ``client.py``), for configured paths.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Mapping
 
-__all__ = ["ENV", "RUN_DIR", "candidates", "server_path"]
+__all__ = ["ENV", "RUN_DIR", "candidates", "prepare", "private_dir", "server_path"]
 
 ENV = "PINIT_CONTROL_SOCKET"
 RUN_DIR = "/run/pinit"
 
 
-def _fallback(name: str, environ: Mapping[str, str]) -> str:
+def private_dir(environ: Mapping[str, str], uid: int | None = None) -> str:
     base = environ.get("XDG_RUNTIME_DIR") or "/tmp"
-    return os.path.join(base, f"pinit-{name}-{os.getuid()}.sock")
+    return os.path.join(base, f"pinit-{os.getuid() if uid is None else uid}")
+
+
+def _fallback(name: str, environ: Mapping[str, str]) -> str:
+    return os.path.join(private_dir(environ), f"{name}.sock")
 
 
 def _run_usable() -> bool:
@@ -32,7 +47,7 @@ def _run_usable() -> bool:
 
 
 def server_path(configured: str, name: str, environ: Mapping[str, str]) -> str:
-    """The path pinit binds (the caller creates RUN_DIR when it is chosen)."""
+    """The path pinit binds (``prepare`` makes its directory safe first)."""
     if configured:
         return configured
     if _run_usable():
@@ -51,3 +66,47 @@ def candidates(configured: str, name: str, environ: Mapping[str, str]) -> list[s
     run = os.path.join(RUN_DIR, f"{name}.sock")
     fallback = _fallback(name, environ)
     return [run, fallback] if os.path.exists(run) or _run_usable() else [fallback, run]
+
+
+def _refuse(directory: str, why: str) -> OSError:
+    return OSError(
+        errno.EPERM,
+        f"{directory} {why}; not using it (another user may have created it first: remove"
+        " it, or set XDG_RUNTIME_DIR or [pinit].control_socket)",
+    )
+
+
+def prepare(path: str) -> None:
+    """Create the socket's directory if it is one of ours; OSError saying why it is unsafe.
+
+    Only the private ``pinit-UID`` directory (named for pinit's own uid) is created 0700 and
+    checked; /run/pinit is created 0755 (root's, for clients of other uids to traverse); a
+    configured path's directory is the operator's choice and left as it is.
+    """
+    directory = os.path.dirname(path) or "."
+    if directory == RUN_DIR:
+        os.makedirs(RUN_DIR, mode=0o755, exist_ok=True)
+        return
+    uid = os.getuid()
+    if os.path.basename(directory) != f"pinit-{uid}":
+        return
+    old = os.umask(0o077)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    finally:
+        os.umask(old)
+    st = os.lstat(directory)
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse(directory, "is a symbolic link")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(directory, "is not a directory")
+    if st.st_uid != uid:
+        raise _refuse(directory, f"is owned by uid {st.st_uid}, not by pinit's uid {uid}")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        mode = stat.S_IMODE(st.st_mode)
+        raise _refuse(directory, f"has mode {mode:04o}, not 0700 (others could replace the socket)")
+    parent = os.stat(os.path.dirname(os.path.abspath(directory)))
+    if parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
+        raise _refuse(directory, "is in a directory anyone may rename it out of (no sticky bit)")

@@ -6,7 +6,8 @@ nothing may block and nothing a client sends may raise out of a callback:
 - Access: the file is created 0600 (umask around bind, chmod after, for filesystems that ignore
   the umask on sockets) and each peer's uid from SO_PEERCRED must be 0 or pinit's own. The
   mode alone is not enough: a socket passed across a container boundary, or a directory with
-  loose permissions, would let anyone in; the kernel's credentials cannot be forged.
+  loose permissions, would let anyone in; the kernel's credentials cannot be forged. The
+  directory is checked first (``paths.prepare``): a fallback under /tmp is private to pinit's uid.
 - Framing: ``proto.LineReader`` bounds a request line at 64 KiB; a longer one gets an error
   reply and is skipped, never buffered whole.
 - One request at a time per connection, a few per loop turn: the next line is not parsed,
@@ -14,8 +15,18 @@ nothing may block and nothing a client sends may raise out of a callback:
   and never reads thus blocks itself, not pinit, and holds at most one reply (bounded by
   ``MAX_OUT``; a bigger reply drops it) in pinit's memory. Replies may come later than the
   request (``respond`` is a callback): a log tail is read off the loop.
-- At most ``MAX_CLIENTS`` connections: a new client evicts the one idle the longest, so
-  clients that connect and say nothing can never lock the operator out.
+- At most ``MAX_CLIENTS`` connections, and an accepted request is never dropped for a newer
+  one (issue 11.11: evicting the longest idle lost requests still unread in their sockets;
+  200 concurrent clients got 3.7 % answers). At the cap pinit stops accepting: new clients
+  wait in the kernel's listen backlog (``BACKLOG``; their connect() blocks while even that is
+  full) and are taken in turn as slots free. So that connections which say nothing cannot
+  hold every slot forever, at the cap a connection that has kept pinit waiting on it (no
+  request, or a reply not read) for ``IDLE`` seconds is closed.
+- accept() failing for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM; issue 11.2) leaves
+  the connection in the backlog, so the socket stays readable: retrying at once spun PID 1 at
+  99 % CPU writing "accept failed" at 11 MB/s. The socket is instead taken out of the loop
+  for ``BACKOFF`` seconds, doubling to ``BACKOFF_MAX``; this is said once, and once again with
+  the count when an accept succeeds.
 - A stale socket file (a pinit killed with SIGKILL) is unlinked only if connecting to it
   fails: a live pinit on the same path is never cut off.
 """
@@ -23,27 +34,36 @@ nothing may block and nothing a client sends may raise out of a callback:
 from __future__ import annotations
 
 import errno
-import itertools
 import os
 import socket
 import stat
 import struct
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from pinit.control import proto
+from pinit.control import paths, proto
 
 __all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlServer", "Handler", "Reactor", "Respond"]
 
 Respond = Callable[[dict[str, object]], None]
 Handler = Callable[[proto.Request, Respond], None]
 Say = Callable[[str], None]
-MAX_CLIENTS = 32
+MAX_CLIENTS = 32  # connections served at once; each costs pinit one fd
+BACKLOG = 1024  # connections queued by the kernel beyond that (capped by net.core.somaxconn)
+IDLE = 3.0  # seconds a connection may keep pinit waiting while others queue
+BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of resources
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
 READ_SIZE = 1 << 16
 PER_TURN = 8  # requests of one client handled per loop turn
+MAX_REFUSED_UIDS = 64  # refused uids remembered (and said); more are refused silently
 _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+_TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)  # that connection only
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
 
 
 class Reactor(Protocol):
@@ -52,12 +72,13 @@ class Reactor(Protocol):
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
     def add_writer(self, fd: int, callback: Callable[[int], None]) -> None: ...
     def remove(self, fd: int) -> None: ...
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
 
 
 class _Conn:
-    __slots__ = ("busy", "closed", "eof", "lines", "out", "reader", "seen", "sock", "watching")
+    __slots__ = ("busy", "closed", "eof", "lines", "out", "reader", "sock", "waiting", "watching")
 
-    def __init__(self, sock: socket.socket, seen: int) -> None:
+    def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
         self.reader = proto.LineReader()
         self.lines: deque[bytes | None] = deque()
@@ -65,7 +86,9 @@ class _Conn:
         self.busy = False  # a request was handed out and its reply has not come back yet
         self.eof = False
         self.closed = False
-        self.seen = seen  # activity counter, for evicting the longest idle
+        # Since when pinit waits on this client (for a request, or for it to read a reply);
+        # progress does not reset it, so trickling a byte a second earns no extra time.
+        self.waiting = now
         self.watching = ""  # "read" | "write" | "" : what the loop watches this fd for
 
 
@@ -93,7 +116,7 @@ def _bind(path: str) -> socket.socket:
     try:
         sock.bind(path)
         os.chmod(path, 0o600)
-        sock.listen(64)
+        sock.listen(BACKLOG)
     except OSError:
         sock.close()
         raise
@@ -117,32 +140,101 @@ class ControlServer:
         self._handler = handler
         self._say = say
         self._allowed = allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()})
+        paths.prepare(path)
         self._sock = _bind(path)
         self._ino = os.stat(path).st_ino
         self._conns: dict[int, _Conn] = {}
-        self._clock = itertools.count()
-        loop.add_reader(self._sock.fileno(), self._accept)
+        self._accepting = False  # the listening fd is in the loop
+        self._closing = False
+        self._refused: set[int | None] = set()  # uids whose refusal was said
+        self._failures = 0  # accept() failures since the last success
+        self._delay = BACKOFF
+        self._backoff: Cancellable | None = None  # while set, accept() rests
+        self._sweep: Cancellable | None = None  # while at the cap: closes who keeps us waiting
+        self._gate()
 
-    # -- connections -------------------------------------------------------------------------
+    # -- the door ----------------------------------------------------------------------------
+    def _gate(self) -> None:
+        """Watch the listening socket exactly when a connection could be taken now."""
+        full = len(self._conns) >= MAX_CLIENTS
+        want = not self._closing and self._backoff is None and not full
+        if want != self._accepting:
+            self._accepting = want
+            if want:
+                self._loop.add_reader(self._sock.fileno(), self._accept)
+            else:
+                self._loop.remove(self._sock.fileno())
+        if full and self._sweep is None and not self._closing:
+            self._sweep = self._loop.call_later(self._idle_left(), self._sweep_idle)
+
+    def _idle_left(self) -> float:
+        oldest = min((c.waiting for c in self._conns.values() if not c.busy), default=None)
+        return IDLE if oldest is None else max(0.05, oldest + IDLE - time.monotonic())
+
+    def _sweep_idle(self) -> None:
+        """At the cap: close connections that kept pinit waiting IDLE seconds, making room.
+
+        A connection handed to a handler (``busy``) is pinit's own work and is never cut; a
+        `pinit ctl` sends its request as it connects, so only a silent or non-reading peer
+        (or one trickling bytes: progress does not reset the clock) can be cut.
+        """
+        self._sweep = None
+        if self._closing or len(self._conns) < MAX_CLIENTS:
+            return
+        limit = time.monotonic() - IDLE
+        stale = [c for c in self._conns.values() if not c.busy and c.waiting <= limit]
+        if stale:
+            self._say(f"control: {MAX_CLIENTS} clients connected, closed {len(stale)} idle")
+        for conn in stale:
+            self._close(conn)
+        self._gate()
+
     def _accept(self, fd: int) -> None:
+        clean = False  # accept() worked, or found the backlog empty
         for _ in range(MAX_CLIENTS):  # bounded: a connect storm cannot starve the loop
+            if len(self._conns) >= MAX_CLIENTS:
+                break
             try:
                 sock, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError):
+                clean = True
+                break
+            except OSError as exc:
+                if exc.errno in _TRANSIENT:
+                    continue
+                self._rest(exc)  # EMFILE and friends: would fail again at once
                 return
-            except OSError as exc:  # EMFILE and friends: say it, keep serving who is in
-                self._say(f"control: accept failed: {exc}")
-                return
+            clean = True
             sock.setblocking(False)
             uid = self._peer_uid(sock)
             if uid not in self._allowed:
                 self._refuse(sock, uid)
                 continue
-            if len(self._conns) >= MAX_CLIENTS:
-                self._close(min(self._conns.values(), key=lambda c: c.seen))
-            conn = _Conn(sock, next(self._clock))
+            conn = _Conn(sock, time.monotonic())
             self._conns[sock.fileno()] = conn
             self._watch(conn, "read")
+        if clean and self._failures:  # a burst without failing: the episode is over
+            n, self._failures, self._delay = self._failures, 0, BACKOFF
+            self._say(f"control: accepting connections again ({n} failed accepts)")
+        self._gate()
+
+    def _rest(self, exc: OSError) -> None:
+        """Take the listening socket out of the loop for a while; say so the first time."""
+        self._failures += 1
+        if self._failures == 1:
+            self._say(
+                f"control: accept failed: {exc.strerror or exc}; pausing new connections"
+                f" (retrying every {BACKOFF:g}-{BACKOFF_MAX:g}s)"
+            )
+        self._backoff = self._loop.call_later(self._delay, self._resume)
+        self._delay = min(self._delay * 2, BACKOFF_MAX)
+        self._gate()
+
+    def _resume(self) -> None:
+        """Try at once: with the backlog emptied meanwhile (its clients gave up) the socket
+        would not turn readable, and the recovery would never be said."""
+        self._backoff = None
+        self._accept(self._sock.fileno())
 
     @staticmethod
     def _peer_uid(sock: socket.socket) -> int | None:
@@ -159,7 +251,9 @@ class ControlServer:
         except OSError:
             pass
         sock.close()
-        self._say(f"control: refused a connection from uid {uid}")
+        if uid not in self._refused and len(self._refused) < MAX_REFUSED_UIDS:
+            self._refused.add(uid)  # once per uid: a connect loop must not flood stderr
+            self._say(f"control: refused a connection from uid {uid} (said once per uid)")
 
     def _watch(self, conn: _Conn, what: str) -> None:
         if conn.watching == what or conn.closed:
@@ -180,6 +274,7 @@ class ControlServer:
         conn.closed = True
         self._conns.pop(conn.sock.fileno(), None)
         conn.sock.close()
+        self._gate()
 
     # -- input -------------------------------------------------------------------------------
     def _readable(self, conn: _Conn) -> None:
@@ -190,7 +285,6 @@ class ControlServer:
         except OSError:
             self._close(conn)
             return
-        conn.seen = next(self._clock)
         if data:
             conn.lines.extend(conn.reader.feed(data))
         else:
@@ -264,6 +358,7 @@ class ControlServer:
             self._close(conn)
             return
         conn.out += data
+        conn.waiting = time.monotonic()  # answered: from now on it is the client's turn
         self._flush(conn)
 
     def _flush(self, conn: _Conn) -> None:
@@ -278,15 +373,18 @@ class ControlServer:
             del conn.out[:sent]
 
     def _writable(self, conn: _Conn) -> None:
-        conn.seen = next(self._clock)
         self._flush(conn)
         self._pump(conn)
 
     # -- the end -----------------------------------------------------------------------------
     def close(self) -> None:
+        self._closing = True
+        for timer in (self._backoff, self._sweep):
+            if timer is not None:
+                timer.cancel()
         for conn in list(self._conns.values()):
             self._close(conn)
-        self._loop.remove(self._sock.fileno())
+        self._gate()
         self._sock.close()
         try:
             if os.stat(self.path).st_ino == self._ino:  # not a successor's socket

@@ -310,8 +310,9 @@ def test_ctl_without_pinit_exits_3(tmp_path: Path) -> None:
 def test_idle_crowds_and_non_reading_clients_do_not_lock_out_the_operator(
     launch: type[Launch], tmp_path: Path
 ) -> None:
-    """More idle connections than the server keeps: the oldest are evicted, a new one is
-    served. A client that pipelines requests and never reads its replies stalls only itself."""
+    """More idle connections than the server keeps: at the cap pinit stops accepting, closes
+    the connections that kept it waiting IDLE seconds, and the queued client is served. A
+    client that pipelines requests and never reads its replies stalls only itself."""
     from pinit.control.server import MAX_CLIENTS
 
     pinit, events, sock = up(launch, tmp_path, TWO)

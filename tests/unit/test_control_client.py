@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import signal
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -150,6 +154,71 @@ def test_socket_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     uid = os.getuid()
-    assert paths.server_path("", "n", {"XDG_RUNTIME_DIR": "/xdg"}) == f"/xdg/pinit-n-{uid}.sock"
-    assert paths.server_path("", "n", {}) == f"/tmp/pinit-n-{uid}.sock"
-    assert paths.candidates("", "zz-none", {})[0] == f"/tmp/pinit-zz-none-{uid}.sock"
+    assert paths.server_path("", "n", {"XDG_RUNTIME_DIR": "/xdg"}) == f"/xdg/pinit-{uid}/n.sock"
+    assert paths.server_path("", "n", {}) == f"/tmp/pinit-{uid}/n.sock"
+    assert paths.candidates("", "zz-none", {})[0] == f"/tmp/pinit-{uid}/zz-none.sock"
+
+
+def full_backlog(path: Path) -> tuple[socket.socket, list[socket.socket]]:
+    """A listener that accepts nobody yet, its backlog filled with silent connections."""
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(0)
+    filler: list[socket.socket] = []
+    while True:
+        conn = socket.socket(socket.AF_UNIX)
+        conn.setblocking(False)
+        try:
+            conn.connect(str(path))
+        except BlockingIOError:
+            conn.close()
+            return listener, filler
+        filler.append(conn)
+
+
+def wchan(tid: int) -> str:
+    try:
+        return Path(f"/proc/self/task/{tid}/wchan").read_text()
+    except FileNotFoundError:
+        return "gone"  # the thread ended
+
+
+def test_a_full_backlog_is_waited_out_in_the_kernel(tmp_path: Path) -> None:
+    """Issue 11.11: pinit at its client cap leaves new clients in the backlog; a client whose
+    connect() failed with EAGAIN there was lost. It now blocks in connect() until accepted."""
+    path = tmp_path / "busy.sock"
+    listener, filler = full_backlog(path)
+    result: list[object] = []
+    tid: list[int] = []
+
+    def ask() -> None:
+        tid.append(threading.get_native_id())
+        try:
+            result.append(client.request([str(path)], Request("status"), timeout=10))
+        except client.CtlError as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not tid or wchan(tid[0]) != "unix_wait_for_peer":  # blocked in connect()
+        assert not result and time.monotonic() < deadline, result  # waits, has not failed
+        threading.Event().wait(0.005)
+    listener.settimeout(5)
+    for _ in filler:
+        listener.accept()[0].close()
+    conn = listener.accept()[0]
+    with conn:
+        assert json.loads(conn.makefile("rb").readline()) == {"cmd": "status"}
+        conn.sendall(b'{"ok": true, "instances": []}\n')
+    thread.join(timeout=10)
+    assert result == [{"ok": True, "instances": []}]
+    listener.close()
+
+
+def test_a_backlog_full_for_the_whole_timeout_says_busy(tmp_path: Path) -> None:
+    path = tmp_path / "busy.sock"
+    listener, _filler = full_backlog(path)
+    with pytest.raises(client.CtlError, match="busy: pinit took no new connection in time"):
+        client.request([str(path)], Request("status"), timeout=0.2)
+    listener.close()

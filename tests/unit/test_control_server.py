@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import selectors
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,11 +17,35 @@ from pinit.control import proto, server
 from pinit.control.server import ControlServer, Respond
 
 
+class Timer:
+    def __init__(self, deadline: float, callback: Callable[[], None]) -> None:
+        self.deadline, self.callback, self.cancelled = deadline, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class Turns:
-    """A Reactor that runs only when the test says so: one select pass per turn()."""
+    """A Reactor that runs only when the test says so: one select pass per turn(), then the
+    timers due; `now` is the test's clock, moved by advance()."""
 
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
+        self.timers: list[Timer] = []
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        timer = Timer(time.monotonic() + delay, callback)
+        self.timers.append(timer)
+        return timer
+
+    def pending(self) -> list[Timer]:
+        return [t for t in self.timers if not t.cancelled]
+
+    def fire(self) -> None:
+        """Run every pending timer now, as if its deadline had passed."""
+        due, self.timers = self.pending(), []
+        for timer in due:
+            timer.callback()
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None:
         self.sel.register(fd, selectors.EVENT_READ, callback)
@@ -184,12 +210,13 @@ def test_peer_of_another_uid_gets_an_error_and_is_closed(tmp_path: Path, loop: T
     said: list[str] = []
     path = tmp_path / "c.sock"
     srv = ControlServer(loop, str(path), echo, said.append, allowed_uids=frozenset({12345}))
-    conn = connect(path)
-    loop.turn()
-    data = conn.recv(4096)
-    assert b"permission denied" in data and str(os.getuid()).encode() in data
-    assert conn.recv(4096) == b""
-    assert said == [f"control: refused a connection from uid {os.getuid()}"]
+    for _ in range(3):
+        conn = connect(path)
+        loop.turn()
+        data = conn.recv(4096)
+        assert b"permission denied" in data and str(os.getuid()).encode() in data
+        assert conn.recv(4096) == b""
+    assert said == [f"control: refused a connection from uid {os.getuid()} (said once per uid)"]
     srv.close()
 
 
@@ -202,4 +229,87 @@ def test_eof_after_an_unterminated_request_still_answers(tmp_path: Path, loop: T
     conn.shutdown(socket.SHUT_WR)
     got = replies(conn, loop, 1)
     assert got == [{"ok": True, "cmd": "start", "target": "w"}]
+    srv.close()
+
+
+def test_at_the_cap_new_clients_wait_and_nobody_is_evicted(tmp_path: Path, loop: Turns) -> None:
+    """Issue 11.11: the cap pauses accept(); queued clients are served as slots free."""
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), echo, print)
+    held = [connect(path) for _ in range(server.MAX_CLIENTS)]
+    loop.turn()
+    late = connect(path)  # in the kernel's backlog
+    late.sendall(b'{"cmd":"status"}\n')
+    for _ in range(3):
+        loop.turn(0.02)
+    late.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        late.recv(100)  # not served yet, and the listener is out of the loop: no spin
+    assert loop.turn(0.02) == 0
+    held[0].sendall(b'{"cmd":"stop","target":"x"}\n')
+    assert replies(held[0], loop, 1) == [{"ok": True, "cmd": "stop", "target": "x"}]
+    held[0].close()  # a slot frees: the late one gets in and its request is answered
+    assert replies(late, loop, 1) == [{"ok": True, "cmd": "status", "target": ""}]
+    for conn in held[1:]:
+        conn.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            conn.recv(1)  # still open, nothing sent to it
+    srv.close()
+
+
+def test_at_the_cap_idle_ones_are_closed_but_not_those_awaiting_pinit(
+    tmp_path: Path, loop: Turns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waiting: list[Respond] = []
+    said: list[str] = []
+
+    def later(req: proto.Request, respond: Respond) -> None:
+        waiting.append(respond)
+
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), later, said.append)
+    busy = connect(path)
+    loop.turn()
+    busy.sendall(b'{"cmd":"logs","target":"a"}\n')
+    loop.turn()
+    assert len(waiting) == 1
+    idle = [connect(path) for _ in range(server.MAX_CLIENTS - 1)]
+    loop.turn()
+    assert not said and loop.pending()  # at the cap: a sweep is due
+    monkeypatch.setattr(server, "IDLE", 0.0)  # as if IDLE seconds went by
+    loop.fire()
+    assert said == [f"control: {server.MAX_CLIENTS} clients connected, closed 31 idle"]
+    for conn in idle:
+        assert conn.recv(1) == b""
+    waiting[0]({"ok": True, "n": 1})
+    assert [r["n"] for r in replies(busy, loop, 1)] == [1]
+    srv.close()
+
+
+def test_out_of_descriptors_accept_rests_and_says_it_once(tmp_path: Path, loop: Turns) -> None:
+    """Issue 11.2: EMFILE leaves the connection queued; retrying at once would spin."""
+    said: list[str] = []
+    path = tmp_path / "c.sock"
+    srv = ControlServer(loop, str(path), echo, said.append)
+    queued = connect(path)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowest_free = os.dup(0)
+    os.close(lowest_free)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+    try:
+        loop.turn()
+        assert len(said) == 1 and "accept failed" in said[0] and "pausing" in said[0]
+        assert loop.turn(0.02) == 0  # still queued, but the listener is out of the loop
+        first = loop.pending()
+        assert len(first) == 1
+        loop.fire()  # the rest is over: accept() is tried again, fails again, quietly
+        assert len(said) == 1
+        second = loop.pending()
+        assert len(second) == 1 and second[0].deadline - first[0].deadline > server.BACKOFF / 2
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    loop.fire()
+    assert said[1:] == ["control: accepting connections again (2 failed accepts)"]
+    queued.sendall(b'{"cmd":"status"}\n')
+    assert replies(queued, loop, 1) == [{"ok": True, "cmd": "status", "target": ""}]
     srv.close()
