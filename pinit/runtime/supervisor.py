@@ -51,7 +51,7 @@ from pinit.runtime.operator import Host, Operator
 from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
-from pinit.runtime.sweep import Sweep
+from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 Key = tuple[str, int]
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
@@ -80,6 +80,7 @@ class Supervisor:
         self._probes: dict[Key, Probe] = {}
         self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
         self._recheck: Timer | None = None
+        self._budget: Timer | None = None  # [pinit].stop_budget, armed when shutdown begins
         self._procs = pid1.ProcTable()
         self._groups: set[int] | None = None
         self._notify: NotifyServer | None = None
@@ -179,6 +180,48 @@ class Supervisor:
                 self._tell_upstream(action.new)
             elif isinstance(action, Emit):
                 self._emit(action)
+            elif isinstance(action, planner.KillInstances):
+                self._kill_instances(action.keys, action.reason)
+            elif isinstance(action, planner.ArmStopBudget):
+                self._arm_budget(action.seconds)
+
+    def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
+        """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
+        stuck = []
+        for key in keys:
+            inst = self._plan.instances.get(key)
+            if inst is None or inst.down:
+                continue
+            if inst.pgid is not None:
+                self._signal_instance(key, inst.pgid, signal.SIGKILL)
+                self._report.killed(inst.name)
+            else:
+                stuck.append(inst.name)
+        self._arm_recheck()
+        if stuck:
+            # Not down and no process to kill (a spawn that was never answered): no death
+            # will ever end their stop, so pinit ends without them (issue 11.3).
+            self._force_exit(f"{', '.join(stuck)} never got a process")
+        else:
+            # SIGKILL cannot be refused, but a process in D state can take its time to die:
+            # this still ends pinit within a bounded wait.
+            self._loop.call_later(KILL_WAIT, lambda: self._force_exit("still not down"))
+
+    def _force_exit(self, why: str) -> None:
+        if self._exit_code is not None:
+            return
+        self._say(f"warning: {why} after SIGKILL: exiting without them")
+        self._finish(planner.exit_code_now(self._plan) or 1)
+
+    def _arm_budget(self, seconds: float) -> None:
+        def spent() -> None:
+            reason = f"stop budget of {seconds:g}s spent"
+            self._report.budget_spent(reason)
+            self._apply(self._plan_step(planner.stop_now(self._plan, reason)))
+            self._drain_queue()
+            self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
+
+        self._budget = self._loop.call_later(seconds, spent)
 
     def _tell_upstream(self, phase: planner.Phase) -> None:
         """systemd learns "ready" when every program pinit was asked to start is ready."""
@@ -242,8 +285,11 @@ class Supervisor:
         except SpawnError as exc:
             self._post(key, SpawnFailed(exc.message, exc.code))
             return
-        except (LookupError, OSError) as exc:
-            self._post(key, SpawnFailed(str(exc), 126))
+        except Exception as exc:  # issue 11.3: any error at all is a failed start
+            # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
+            # TypeError...: whatever the type, the Spawn must be answered, or the instance
+            # waits in STARTING forever and its dependents and a shutdown wait with it.
+            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
             return
         self._mains[pid] = key
         self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
@@ -397,11 +443,7 @@ class Supervisor:
             self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
             return
         self._info(f"{reason} again: SIGKILL to every program now")
-        for key, inst in self._plan.instances.items():
-            if inst.pgid is not None:
-                self._signal_instance(key, inst.pgid, signal.SIGKILL)
-                self._report.killed(inst.name)
-        self._arm_recheck()
+        self._apply(self._plan_step(planner.stop_now(self._plan, f"{reason} again")))
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
@@ -460,3 +502,5 @@ class Supervisor:
             return
         self._exit_code = code
         self._sweep.start()
+        if self._report.budget_reason:
+            self._sweep.hurry()  # the budget is spent: no grace for leftovers either
