@@ -394,17 +394,25 @@ class Supervisor:
 
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
+        """Each signal of a batch in isolation (issue 11.4): an exception while handling one
+        (a reload that raised) is reported and never skips the others, above all a TERM."""
         self._fresh_view()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
-            if signum == signal.SIGCHLD:
-                self._reap()
-            elif signum in SHUTDOWN_SIGNALS:
-                self._shutdown(f"received {signals.name(signum)}")
-            elif signum == signal.SIGHUP:
-                self._reload()
-            else:
-                self._forward(signum)
+            try:
+                self._on_signal(signum)
+            except Exception as exc:
+                report_exception(exc)
         self._drain_queue()
+
+    def _on_signal(self, signum: int) -> None:
+        if signum == signal.SIGCHLD:
+            self._reap()
+        elif signum in SHUTDOWN_SIGNALS:
+            self._shutdown(f"received {signals.name(signum)}")
+        elif signum == signal.SIGHUP:
+            self._reload()
+        else:
+            self._forward(signum)
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
@@ -448,7 +456,12 @@ class Supervisor:
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
         path = self._config.path
-        config, errors = resolve.load_checked(path, self._environ)
+        try:
+            config, errors = resolve.load_checked(path, self._environ)
+        except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
+            report_exception(exc)
+            self._say(f"reload refused: {path}: internal error: {exc!r}")
+            return [f"{path}: internal error: {exc!r}"]
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
