@@ -38,6 +38,10 @@ def run_check(
             print(error, file=err)
         print(_plural(len(errors), "error"), file=err)
         return 1
+    if not config.programs:  # as `pinit --config` refuses it (issue 11.13)
+        print(f"{path}: no programs to supervise", file=err)
+        print(_plural(1, "error"), file=err)
+        return 1
     processes = sum(p.numprocs for p in config.programs)
     programs = _plural(len(config.programs), "program")
     print(f"{path}: OK ({programs}, {_plural(processes, 'process')})", file=out)
