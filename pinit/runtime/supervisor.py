@@ -486,7 +486,10 @@ class Supervisor:
             self._debug(f"notify message from unknown pid {pid} ignored")
             return
         if fields.get("READY") == "1":
-            self._post(key, ReadyObserved())
+            if procspec.uses_notify(self._plan.instances[key].program):
+                self._post(key, ReadyObserved())
+            else:  # issue 7.4: readiness comes from the configured probe only
+                self._debug(f"{self._name(key)}: READY=1 ignored: its readiness is its probe")
         if "STATUS" in fields:
             status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
             self._debug(f"{self._name(key)}: status: {status}")
