@@ -504,7 +504,8 @@ ENTRIES: tuple[Entry, ...] = (
         "`true`",
         "(none)",
         "Ready when the program sends `READY=1` to the `$NOTIFY_SOCKET` pinit gives it "
-        "(sd_notify, as systemd's `Type=notify`).",
+        "(sd_notify, as systemd's `Type=notify`). Only these programs get the variable, and "
+        "only their `READY=1` counts: a program with another probe is ready by that probe.",
         "true",
         ({"const": True},),
     ),
