@@ -201,6 +201,20 @@ ENTRIES: tuple[Entry, ...] = (
         (DURATION,),
     ),
     Entry(
+        "pinit.stop_budget",
+        "duration",
+        '"0s"',
+        "A deadline for the whole shutdown, counted from its start (TERM, `ctl`, or the end of "
+        "`main`): whatever the per-program `stop_timeout`s add up to, everything still running "
+        "when it is spent gets SIGKILL at once (the final sweep too), the shutdown report says "
+        "so, and pinit exits. Set it a few seconds under what the orchestrator waits before "
+        "its own KILL (Kubernetes' `terminationGracePeriodSeconds`, `docker stop -t`), so the "
+        "report still gets written. `0s`: no budget. `pinit check --explain` shows the worst "
+        "case against it.",
+        '"25s"',
+        (DURATION,),
+    ),
+    Entry(
         "pinit.log_dir",
         "string (path)",
         '""',
