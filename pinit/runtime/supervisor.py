@@ -87,7 +87,6 @@ class Supervisor:
         self._probes: dict[Key, Probe] = {}
         self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
         self._recheck: Timer | None = None
-        self._budget: Timer | None = None  # [pinit].stop_budget, armed when shutdown begins
         self._procs = pid1.ProcTable()
         self._groups: set[int] | None = None
         self._notify: NotifyServer | None = None
@@ -194,7 +193,7 @@ class Supervisor:
 
     def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
         """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
-        stuck = []
+        stuck, killed = [], []
         for key in keys:
             inst = self._plan.instances.get(key)
             if inst is None or inst.down:
@@ -202,8 +201,11 @@ class Supervisor:
             if inst.pgid is not None:
                 self._signal_instance(key, inst.pgid, signal.SIGKILL)
                 self._report.killed(inst.name)
+                killed.append(inst.name)
             else:
                 stuck.append(inst.name)
+        if killed:
+            self._say(f"{reason}: SIGKILL to {', '.join(killed)}")
         self._arm_recheck()
         if stuck:
             # Not down and no process to kill (a spawn that was never answered): no death
@@ -228,7 +230,7 @@ class Supervisor:
             self._drain_queue()
             self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
 
-        self._budget = self._loop.call_later(seconds, spent)
+        self._loop.call_later(seconds, spent)  # not cancelled: it bounds the final sweep too
 
     def _tell_upstream(self, phase: planner.Phase) -> None:
         """systemd learns "ready" when every program pinit was asked to start is ready."""
