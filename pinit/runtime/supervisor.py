@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 from pinit.config import resolve
-from pinit.config.maincmd import with_command
+from pinit.config.maincmd import CMD_NAME, with_command
 from pinit.config.schema import Config, ConfigError
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
@@ -472,8 +472,10 @@ class Supervisor:
             self._say(f"reload refused: {path}: internal error: {exc!r}")
             return [f"{path}: internal error: {exc!r}"]
         if config is not None and self._command:
+            running = self._plan.instances.get((CMD_NAME, 0))
             try:
-                config = with_command(config, self._command)
+                keep = running.program if running is not None else None
+                config = with_command(config, self._command, keep)
             except ValueError as exc:
                 config, errors = None, [*errors, ConfigError("", str(exc), file=path)]
         if config is None:
