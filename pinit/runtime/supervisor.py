@@ -14,10 +14,11 @@ import random
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from pinit.config import resolve
-from pinit.config.schema import Config
+from pinit.config.maincmd import CMD_NAME, with_command
+from pinit.config.schema import Config, ConfigError
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
 from pinit.model import state as model
@@ -51,7 +52,7 @@ from pinit.runtime.operator import Host, Operator
 from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
-from pinit.runtime.sweep import Sweep
+from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 Key = tuple[str, int]
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
@@ -63,9 +64,15 @@ GONE_RECHECK = 0.05
 
 class Supervisor:
     def __init__(
-        self, config: Config, environ: Mapping[str, str], *, verbose: bool = False
+        self,
+        config: Config,
+        environ: Mapping[str, str],
+        *,
+        verbose: bool = False,
+        command: Sequence[str] = (),
     ) -> None:
         self._config = config
+        self._command = tuple(command)  # `pinit --config FILE -- CMD`: re-added on reload
         self._environ = dict(environ)
         self._base_env = procspec.base_environment(environ)
         self._verbose = verbose
@@ -179,6 +186,51 @@ class Supervisor:
                 self._tell_upstream(action.new)
             elif isinstance(action, Emit):
                 self._emit(action)
+            elif isinstance(action, planner.KillInstances):
+                self._kill_instances(action.keys, action.reason)
+            elif isinstance(action, planner.ArmStopBudget):
+                self._arm_budget(action.seconds)
+
+    def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
+        """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
+        stuck, killed = [], []
+        for key in keys:
+            inst = self._plan.instances.get(key)
+            if inst is None or inst.down:
+                continue
+            if inst.pgid is not None:
+                self._signal_instance(key, inst.pgid, signal.SIGKILL)
+                self._report.killed(inst.name)
+                killed.append(inst.name)
+            else:
+                stuck.append(inst.name)
+        if killed:
+            self._say(f"{reason}: SIGKILL to {', '.join(killed)}")
+        self._arm_recheck()
+        if stuck:
+            # Not down and no process to kill (a spawn that was never answered): no death
+            # will ever end their stop, so pinit ends without them (issue 11.3).
+            self._force_exit(f"{', '.join(stuck)} never got a process")
+        else:
+            # SIGKILL cannot be refused, but a process in D state can take its time to die:
+            # this still ends pinit within a bounded wait.
+            self._loop.call_later(KILL_WAIT, lambda: self._force_exit("still not down"))
+
+    def _force_exit(self, why: str) -> None:
+        if self._exit_code is not None:
+            return
+        self._say(f"warning: {why} after SIGKILL: exiting without them")
+        self._finish(planner.exit_code_now(self._plan) or 1)
+
+    def _arm_budget(self, seconds: float) -> None:
+        def spent() -> None:
+            reason = f"stop budget of {seconds:g}s spent"
+            self._report.budget_spent(reason)
+            self._apply(self._plan_step(planner.stop_now(self._plan, reason)))
+            self._drain_queue()
+            self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
+
+        self._loop.call_later(seconds, spent)  # not cancelled: it bounds the final sweep too
 
     def _tell_upstream(self, phase: planner.Phase) -> None:
         """systemd learns "ready" when every program pinit was asked to start is ready."""
@@ -242,8 +294,11 @@ class Supervisor:
         except SpawnError as exc:
             self._post(key, SpawnFailed(exc.message, exc.code))
             return
-        except (LookupError, OSError) as exc:
-            self._post(key, SpawnFailed(str(exc), 126))
+        except Exception as exc:  # issue 11.3: any error at all is a failed start
+            # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
+            # TypeError...: whatever the type, the Spawn must be answered, or the instance
+            # waits in STARTING forever and its dependents and a shutdown wait with it.
+            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
             return
         self._mains[pid] = key
         self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
@@ -348,17 +403,25 @@ class Supervisor:
 
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
+        """Each signal of a batch in isolation (issue 11.4): an exception while handling one
+        (a reload that raised) is reported and never skips the others, above all a TERM."""
         self._fresh_view()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
-            if signum == signal.SIGCHLD:
-                self._reap()
-            elif signum in SHUTDOWN_SIGNALS:
-                self._shutdown(f"received {signals.name(signum)}")
-            elif signum == signal.SIGHUP:
-                self._reload()
-            else:
-                self._forward(signum)
+            try:
+                self._on_signal(signum)
+            except Exception as exc:
+                report_exception(exc)
         self._drain_queue()
+
+    def _on_signal(self, signum: int) -> None:
+        if signum == signal.SIGCHLD:
+            self._reap()
+        elif signum in SHUTDOWN_SIGNALS:
+            self._shutdown(f"received {signals.name(signum)}")
+        elif signum == signal.SIGHUP:
+            self._reload()
+        else:
+            self._forward(signum)
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
@@ -397,16 +460,24 @@ class Supervisor:
             self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
             return
         self._info(f"{reason} again: SIGKILL to every program now")
-        for key, inst in self._plan.instances.items():
-            if inst.pgid is not None:
-                self._signal_instance(key, inst.pgid, signal.SIGKILL)
-                self._report.killed(inst.name)
-        self._arm_recheck()
+        self._apply(self._plan_step(planner.stop_now(self._plan, f"{reason} again")))
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
         path = self._config.path
-        config, errors = resolve.load_checked(path, self._environ)
+        try:
+            config, errors = resolve.load_checked(path, self._environ)
+        except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
+            report_exception(exc)
+            self._say(f"reload refused: {path}: internal error: {exc!r}")
+            return [f"{path}: internal error: {exc!r}"]
+        if config is not None and self._command:
+            running = self._plan.instances.get((CMD_NAME, 0))
+            try:
+                keep = running.program if running is not None else None
+                config = with_command(config, self._command, keep)
+            except ValueError as exc:
+                config, errors = None, [*errors, ConfigError("", str(exc), file=path)]
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
@@ -431,7 +502,10 @@ class Supervisor:
             self._debug(f"notify message from unknown pid {pid} ignored")
             return
         if fields.get("READY") == "1":
-            self._post(key, ReadyObserved())
+            if procspec.uses_notify(self._plan.instances[key].program):
+                self._post(key, ReadyObserved())
+            else:  # issue 7.4: readiness comes from the configured probe only
+                self._debug(f"{self._name(key)}: READY=1 ignored: its readiness is its probe")
         if "STATUS" in fields:
             status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
             self._debug(f"{self._name(key)}: status: {status}")
@@ -460,3 +534,5 @@ class Supervisor:
             return
         self._exit_code = code
         self._sweep.start()
+        if self._report.budget_reason:
+            self._sweep.hurry()  # the budget is spent: no grace for leftovers either
