@@ -162,13 +162,12 @@ def _grace_arg(text: str) -> float:
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text.removesuffix("s"))
-    except ValueError:
-        raise ValueError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
+    """The config's duration parser (``5``, ``2.5s``, ``500ms``): it refuses ``nan``, ``inf``
+    and ``1e999``, with which SIGKILL was never sent (issue 11.13). Imported only when
+    ``--grace`` is given, off the default start path."""
+    from pinit.config.units import parse_duration
+
+    return parse_duration(text)
 
 
 DEFAULT_CONFIG = "/etc/pinit.toml"
