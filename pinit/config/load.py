@@ -49,7 +49,7 @@ PINIT_KEYS = reference.keys("pinit")
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")
 # Every program costs a supervisor entry, and planning walks the dependency graph by layers
-# (programs x layers): a bound keeps a 1 MiB file of one-line programs from costing PID 1
+# (programs x layers): a bound keeps a file of one-line programs from costing PID 1
 # seconds. 2,000 is four times the 500 programs pinit is benchmarked with.
 MAX_PROGRAMS = 2_000
 NO_PROGRAMS = "no programs to supervise (define at least one [programs.NAME] table)"
@@ -312,10 +312,8 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
                 continue
             budget -= len(text)
             if budget < 0:
-                limit = MAX_TOTAL_BYTES >> 20
-                msg = (
-                    f"cannot read {show(path, 300)}: the config and its includes exceed {limit} MiB"
-                )
+                limit = MAX_TOTAL_BYTES >> 10
+                msg = f"cannot read {show(path, 300)}: config and includes exceed {limit} KiB"
                 errors.add(src, f"pinit.include[{i}]", msg)
                 return out
             out.append(Source(path, text))

@@ -10,7 +10,7 @@ the nearest enclosing table that it does know.
 It also guards tomllib (issue 11.6): tomllib's cost per key is quadratic in the number of its
 dotted parts (a 20,000-part key took 6 s; a 269 KB header 40 s and 5.7 GB in ``pinit check``),
 and every ``key = value`` under a long ``[a.b.c...]`` header pays for the header's length again.
-A pinit key has at most 5 parts, so ``overlong_key`` refuses keys of more than
+A pinit key has at most 4 parts, so ``overlong_key`` refuses keys of more than
 ``MAX_KEY_PARTS`` before tomllib sees the text: a C-speed regex finds candidates, the lexer
 confirms (a long dotted word inside a string is not a key). The lexer itself is linear: it
 records only the first ``MAX_KEY_PARTS`` prefixes of a key, and nothing is cached between
@@ -23,7 +23,7 @@ import re
 
 __all__ = ["MAX_KEY_PARTS", "key_lines", "locate", "locate_in", "overlong_key"]
 
-MAX_KEY_PARTS = 32
+MAX_KEY_PARTS = 8  # no pinit key has more than 4 (programs.NAME.stdout.max_bytes)
 _MAX_NESTING = 64  # arrays/inline tables deeper than this are skipped, not recursed into
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _INDEX = re.compile(r"\[\d+\]")
@@ -112,9 +112,11 @@ class _Lexer:
                 return parts
             self.advance()
 
-    def record(self, path: list[str], line: int) -> None:
-        """Remember the path and its implicit parents (``[a.b]`` also defines table ``a``)."""
-        for end in range(1, min(len(path), MAX_KEY_PARTS) + 1):
+    def record(self, path: list[str], line: int, known: int = 0) -> None:
+        """Remember the path and its implicit parents (``[a.b]`` also defines table ``a``);
+        the first ``known`` parts are a table already recorded (each key under a header must
+        not pay for the header's length again)."""
+        for end in range(known + 1, min(len(path), MAX_KEY_PARTS) + 1):
             self.found.setdefault(".".join(path[:end]), line)
 
     def value(self, prefix: list[str]) -> None:
@@ -166,12 +168,12 @@ class _Lexer:
             self.skip_line()
             return
         self.advance()
-        self.record(table + key, line)
+        self.record(table + key, line, len(table))
         self.value(table + key)
 
-    def run(self) -> _Lexer:
+    def run(self, until_overlong: bool = False) -> _Lexer:
         table: list[str] = []
-        while self.pos < len(self.text):
+        while self.pos < len(self.text) and not (until_overlong and self.overlong):
             self.skip_space(newlines=True)
             if self.pos >= len(self.text):
                 break
@@ -191,10 +193,10 @@ class _Lexer:
         return self
 
 
-def _lex(text: str) -> _Lexer:
+def _lex(text: str, until_overlong: bool = False) -> _Lexer:
     lexer = _Lexer(text)
     try:
-        return lexer.run()
+        return lexer.run(until_overlong)
     except (IndexError, ValueError, RecursionError):  # pragma: no cover - meant never to fail
         return lexer
 
@@ -208,14 +210,14 @@ def overlong_key(text: str) -> tuple[int, str] | None:
     """(line, message) for the first key of more than MAX_KEY_PARTS parts, else None."""
     if text.count(".") < MAX_KEY_PARTS or _LONG_KEY.search(text) is None:
         return None
-    found = _lex(text).overlong
+    found = _lex(text, until_overlong=True).overlong
     if found is None:
         return None
     line, first, count = found
     shown = ".".join(first)
     return line, (
         f"key {shown}... has {count} dotted parts; at most {MAX_KEY_PARTS} are allowed"
-        " (no pinit key has more than 5)"
+        " (no pinit key has more than 4)"
     )
 
 

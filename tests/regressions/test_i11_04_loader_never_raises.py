@@ -29,7 +29,10 @@ CASES = [
     ('ready = { http = "http://127.0.0.1:²/" }', "programs.web.ready.http"),
     ('ready = { http = "http://127.0.0.1:0/" }', "programs.web.ready.http"),
     ('ready = { http = "http://127.0.0.1/a b" }', "programs.web.ready.http"),
-    ('stdout = { file = "w.log", max_bytes = "' + "9" * 400 + 'K" }', "programs.web.stdout.max_bytes"),
+    (
+        'stdout = { file = "w.log", max_bytes = "' + "9" * 400 + 'K" }',
+        "programs.web.stdout.max_bytes",
+    ),
     (f"numprocs = {HUGE_HEX}", "programs.web.numprocs"),
     (f"stop_timeout = {HUGE_HEX}", "programs.web.stop_timeout"),
     (f"backoff = {{ factor = {HUGE_HEX} }}", "programs.web.backoff.factor"),
