@@ -34,6 +34,25 @@ _LONG_KEY = re.compile(
 )
 
 
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "e": "\x1b"}
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    code = match.group(1) or match.group(2)
+    if code is not None:
+        number = int(code, 16)
+        return chr(number) if number < 0x110000 else ""
+    char = match.group(3)
+    return _SIMPLE.get(char, char)
+
+
+def _unescape(content: str) -> str:
+    """A basic string's escapes, so that ``"a\\nb" = 1`` is found under the key tomllib
+    reports (``a``, newline, ``b``)."""
+    return _ESCAPE.sub(_unescape_one, content)
+
+
 class _Lexer:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -88,7 +107,7 @@ class _Lexer:
         content = self.text[start : self.pos]
         if self.peek() == quote:
             self.advance()
-        return content
+        return _unescape(content) if quote == '"' and "\\" in content else content
 
     def key(self) -> list[str] | None:
         """A dotted key, or None when the text here is not a key."""
