@@ -35,8 +35,8 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
-from pinit.config.locate import overlong_key
 from pinit.config.loadprog import MAX_NUMPROCS, ProgramContext, parse_program
+from pinit.config.locate import overlong_key
 from pinit.config.read import MAX_FILE_BYTES, MAX_TOTAL_BYTES, ReadError, read_config, too_large
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
 from pinit.config.units import show
@@ -211,7 +211,7 @@ def _load(
             if prog is not None:
                 programs.append(prog)
 
-    _check_program_set(errors, src, defined, programs, main, require_programs)
+    _check_program_set(errors, src, defined, programs, main=main, require_programs=require_programs)
     return Config(
         programs=tuple(programs),
         name=name,
@@ -229,6 +229,7 @@ def _check_program_set(
     src: Source,
     defined: dict[str, Source],
     programs: list[Program],
+    *,
     main: str | None,
     require_programs: bool,
 ) -> None:

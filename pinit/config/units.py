@@ -51,7 +51,7 @@ def _number(value: object) -> float | None:
     try:
         return float(value)
     except OverflowError:  # an int beyond 1.8e308
-        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
+        return math.inf if value > 0 else -math.inf
 
 
 MAX_DURATION = 366 * 86400.0

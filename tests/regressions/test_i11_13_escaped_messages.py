@@ -18,7 +18,7 @@ def test_a_newline_in_a_key_cannot_forge_an_error_line(tmp_path: Path) -> None:
         '[programs.web]\ncommand = "/bin/true"\n"x\\nFORGED" = 1\n'.replace("FORGED", FORGED)
         + '"\\u001b[2J\\u001b]0;owned\\u0007" = 2\n'
     )
-    code, out, err = run([*pinit_bin(), "check", "--config", str(conf)], "plain", timeout=20)
+    code, _, err = run([*pinit_bin(), "check", "--config", str(conf)], "plain", timeout=20)
     assert code == 1
     lines = err.splitlines()
     assert lines == [

@@ -20,7 +20,7 @@ def test_host_errors_come_with_type_and_reference_errors(tmp_path: Path) -> None
         '[programs.api]\ncommand = "/bin/true"\nnumprocs = 0\n'
         f'[programs.job]\ncommand = "/bin/true"\ncwd = "{tmp_path}/missing"\n'
     )
-    code, out, err = run([*pinit_bin(), "check", "--config", str(conf)], "plain", timeout=20)
+    code, _, err = run([*pinit_bin(), "check", "--config", str(conf)], "plain", timeout=20)
     assert code == 1
     got = err.splitlines()
     assert got[:-1] == [

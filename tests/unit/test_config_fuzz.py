@@ -211,7 +211,8 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 INCLUDES = [
     "/dev/zero", "/dev/null", "fifo.toml", "dir.toml", "zero.toml", "big.toml", "latin1.toml",
-    "inc/*.toml", "inc/cycle.toml", "main.toml", "*.toml", "missing.toml", "inc/[", "/proc/self/mem",
+    "inc/*.toml", "inc/cycle.toml", "main.toml", "*.toml", "missing.toml", "inc/[",
+    "/proc/self/mem",
 ]  # fmt: skip
 
 
@@ -227,7 +228,9 @@ def config_text(draw: st.DrawFn) -> str:
                                      f"[[{key}]]\n", f"[programs.w]\n{key} = 1\n"]))  # fmt: skip
     if kind == 1:  # deep nesting
         d = draw(st.integers(1, 2000))
-        return draw(st.sampled_from(["a = " + "[" * d + "]" * d + "\n", "a = " + "{b = " * d + "1" + "}" * d + "\n"]))  # fmt: skip
+        arrays = "a = " + "[" * d + "]" * d + "\n"
+        tables = "a = " + "{b = " * d + "1" + "}" * d + "\n"
+        return draw(st.sampled_from([arrays, tables]))
     if kind == 2:  # token soup
         return draw(st.text(st.sampled_from(list("[]{}=.,\"'\n #abc019\\-_:xyzé\0")), max_size=300))
     sane = kind < 6  # documented values only: most of these load, so the plan is fuzzed too
