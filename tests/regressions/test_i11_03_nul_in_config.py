@@ -63,3 +63,28 @@ def test_impossible_values_in_pinit_settings_are_refused() -> None:
         ("pinit.include[0]", 2),
         ("pinit.log_dir", 3),
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('environment = { "A=B" = "x" }', "programs.web.environment.A=B"),
+        ('environment = { "" = "x" }', "programs.web.environment."),
+        ("ready = { command = [] }", "programs.web.ready.command"),
+        ('ready = { command = ["", "x"] }', "programs.web.ready.command[0]"),
+        ('cwd = ""', "programs.web.cwd"),
+        ('user = ""', "programs.web.user"),
+    ],
+)
+def test_other_impossible_values_are_refused_with_their_key_path(line: str, key: str) -> None:
+    config, errors = load_text(HEAD + line + "\n", PATH, {})
+    assert config is None
+    assert [(e.key_path, e.line) for e in errors] == [(key, 3)], errors
+
+
+@pytest.mark.parametrize("command", ['""', "[]", '[""]', '"   "'])
+def test_an_empty_command_is_refused(command: str) -> None:
+    config, errors = load_text(f"[programs.web]\ncommand = {command}\n", PATH, {})
+    assert config is None
+    assert [e.line for e in errors] == [2]
+    assert errors[0].key_path.startswith("programs.web.command")
