@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import itertools
 import os.path
 import re
 import tomllib
@@ -52,6 +53,8 @@ _TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of documen
 # (programs x layers): a bound keeps a file of one-line programs from costing PID 1
 # seconds. 2,000 is four times the 500 programs pinit is benchmarked with.
 MAX_PROGRAMS = 2_000
+# A glob such as "/*/*/*" would otherwise read (or report) half the filesystem.
+MAX_INCLUDE_MATCHES = 1_000
 NO_PROGRAMS = "no programs to supervise (define at least one [programs.NAME] table)"
 
 
@@ -298,7 +301,11 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
     budget = MAX_TOTAL_BYTES - len(src.text)
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(os.path.join(here, pattern))
-        matches = sorted(glob.glob(full))
+        matches = sorted(itertools.islice(glob.iglob(full), MAX_INCLUDE_MATCHES + 1))
+        if len(matches) > MAX_INCLUDE_MATCHES:
+            msg = f"matches more than {MAX_INCLUDE_MATCHES} files"
+            errors.add(src, f"pinit.include[{i}]", msg)
+            continue
         if not matches and not any(c in pattern for c in "*?["):
             errors.add(src, f"pinit.include[{i}]", f"no such file {show(full, 300)}")
         for match in matches:

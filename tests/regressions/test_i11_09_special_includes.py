@@ -90,3 +90,15 @@ def test_includes_are_capped_in_total(tmp_path: Path) -> None:
     code, err = check(conf)
     assert code == 1
     assert "config and includes exceed 512 KiB" in err
+
+
+def test_a_glob_matching_too_many_files_is_refused(tmp_path: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(1001):
+        (many / f"{n}.toml").write_text("")
+    conf = tmp_path / "pinit.toml"
+    conf.write_text('[pinit]\ninclude = ["many/*.toml"]\n' + PROGRAM)
+    code, err = check(conf)
+    assert code == 1
+    assert f"{conf}:2: pinit.include[0]: matches more than 1000 files" in err
