@@ -14,7 +14,16 @@ from typing import TextIO
 
 from pinit.config.maincmd import with_command
 from pinit.config.resolve import environment, identity, load_checked
-from pinit.config.schema import Config, ConfigError, LogSpec, Program, Readiness, ReadyKind
+from pinit.config.schema import (
+    Config,
+    ConfigError,
+    LogSpec,
+    Program,
+    Readiness,
+    ReadyKind,
+    printable,
+)
+from pinit.config.units import show
 from pinit.model.graph import start_layers, stop_layers
 
 __all__ = ["STOP_MARGIN", "budget_warning", "process_names", "run_check", "worst_case_stop"]
@@ -43,7 +52,8 @@ def run_check(
     ``command``: the CMD of ``pinit --config FILE -- CMD``, added as the main program ``cmd``
     exactly as the run adds it (``config.maincmd``), so the plan shown is the one that runs.
     """
-    config, errors = load_checked(path, environ)
+    # With CMD, a config may hold no programs: CMD is the one to supervise (issue 7.5).
+    config, errors = load_checked(path, environ, require_programs=not command)
     if config is not None and command:
         try:
             config = with_command(config, command)
@@ -153,8 +163,9 @@ def _program_lines(prog: Program, environ: Mapping[str, str], main: str | None) 
     b = prog.backoff
     restart = (
         f"{prog.restart.value} (success = exit {codes}; up {prog.start_seconds}s counts as"
-        f" started; {prog.start_retries} retries; backoff {b.initial}s..{b.max}s"
-        f" x{b.factor} +-{b.jitter:.0%}; over {prog.flap_max} restarts in {prog.flap_window}s"
+        f" started; {show(prog.start_retries)} retries; backoff {b.initial}s..{b.max}s"
+        f" x{b.factor} +-{b.jitter:.0%}; over {show(prog.flap_max)} restarts in"
+        f" {prog.flap_window}s"
         " is flapping)"
     )
     rlimits = " ".join(f"{n}={_limit(s)}:{_limit(h)}" for n, s, h in prog.rlimits)
@@ -204,4 +215,6 @@ def explain_plan(config: Config, environ: Mapping[str, str], out: TextIO) -> Non
     for prog in config.programs:
         lines.append("")
         lines.extend(_program_lines(prog, environ, config.main))
-    print("\n".join(lines), file=out)
+    # Arguments, environment values and paths are the author's text: escaped like errors
+    # (issue 11.13), so an ESC sequence in a value cannot drive the terminal.
+    print("\n".join(printable(line) for line in lines), file=out)

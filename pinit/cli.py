@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import argparse
 
 USAGE_EXIT = 2
-NO_PROGRAMS = "no programs to supervise"
 
 
 class RunArgs:
@@ -167,13 +166,12 @@ def _grace_arg(text: str) -> float:
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text.removesuffix("s"))
-    except ValueError:
-        raise ValueError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
+    """The config's duration parser (``5``, ``2.5s``, ``500ms``): it refuses ``nan``, ``inf``
+    and ``1e999``, with which SIGKILL was never sent (issue 11.13). Imported only when
+    ``--grace`` is given, off the default start path."""
+    from pinit.config.units import parse_duration
+
+    return parse_duration(text)
 
 
 DEFAULT_CONFIG = "/etc/pinit.toml"
@@ -288,7 +286,8 @@ def _supervise(path: str, name: str | None, verbose: bool, command: list[str]) -
     from pinit.config.resolve import load_checked
 
     environ = dict(os.environ)
-    config, errors = load_checked(path, environ)
+    # With CMD, a config may hold no programs: CMD is the one to supervise (issue 7.5).
+    config, errors = load_checked(path, environ, require_programs=not command)
     if config is not None and command:
         from pinit.config.maincmd import with_command
 
@@ -303,16 +302,11 @@ def _supervise(path: str, name: str | None, verbose: bool, command: list[str]) -
         except ValueError as exc:
             print(f"pinit: error: {exc}", file=sys.stderr)
             return USAGE_EXIT
-    if config is not None and not config.programs:
-        # Issue 11.13: nothing to supervise would run forever doing nothing; as a usage
-        # error (2), the same refusal `pinit check` and the loader give.
-        print(f"pinit: {path}: {NO_PROGRAMS}", file=sys.stderr)
-        return USAGE_EXIT
     if config is None:
         for error in errors:
             print(f"pinit: {error}", file=sys.stderr)
         print(f"pinit: refusing to start: {len(errors)} error(s) in {path}", file=sys.stderr)
-        return USAGE_EXIT if all(NO_PROGRAMS in str(e) for e in errors) else 1
+        return 1
     set_title(manager_title(name or (config.name if config.name != "pinit" else None)))
     from pinit.runtime.supervisor import Supervisor
 

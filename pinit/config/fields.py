@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pinit.config.locate import locate
+from pinit.config.locate import key_lines, locate_in
 from pinit.config.schema import ConfigError
+from pinit.config.units import show
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -29,6 +30,14 @@ class Source:
 
     path: str
     text: str
+    # Key path -> line, lexed on the first error and dropped with the Source: a cache that
+    # lives exactly as long as one load (a module-level one kept refused configs, issue 11.6).
+    lines: dict[str, int] | None = field(default=None, compare=False, repr=False)
+
+    def locate(self, key_path: str) -> int | None:
+        if self.lines is None:
+            self.lines = key_lines(self.text)
+        return locate_in(self.lines, key_path)
 
 
 @dataclass(slots=True)
@@ -36,7 +45,7 @@ class Errors:
     items: list[ConfigError] = field(default_factory=list)
 
     def add(self, src: Source, key_path: str, message: str) -> None:
-        self.items.append(ConfigError(key_path, message, locate(src.text, key_path), src.path))
+        self.items.append(ConfigError(key_path, message, src.locate(key_path), src.path))
 
 
 class FieldError(ValueError):
@@ -69,15 +78,19 @@ def type_name(value: object) -> str:
 
 
 def _got(value: object) -> str:
-    shown = repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"got {type_name(value)} {shown}"
+    return f"got {type_name(value)} {show(value)}"
+
+
+NUL_MESSAGE = "must not contain a NUL byte (no path, argument, name or variable can hold one)"
 
 
 def want_str(value: object) -> str:
+    """A string that can become a C string: argv, env, paths and names all go through
+    execve/open/getpwnam, where a NUL is impossible (issue 11.3: it raised at spawn)."""
     if not isinstance(value, str):
         raise FieldError(f"expected a string, {_got(value)}")
+    if "\0" in value:
+        raise FieldError(NUL_MESSAGE)
     return value
 
 
@@ -91,9 +104,9 @@ def want_int(value: object, low: int | None = None, high: int | None = None) -> 
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(f"expected an integer, {_got(value)}")
     if low is not None and value < low:
-        raise FieldError(f"must be >= {low}, got {value}")
+        raise FieldError(f"must be >= {low}, got {show(value)}")
     if high is not None and value > high:
-        raise FieldError(f"must be <= {high}, got {value}")
+        raise FieldError(f"must be <= {high}, got {show(value)}")
     return value
 
 
@@ -122,10 +135,10 @@ def want_str_list(value: object) -> list[str]:
     problems: list[tuple[str, str]] = []
     out: list[str] = []
     for i, item in enumerate(want_list(value)):
-        if isinstance(item, str):
-            out.append(item)
-        else:
-            problems.append((f"[{i}]", f"expected a string, {_got(item)}"))
+        try:
+            out.append(want_str(item))
+        except FieldError as exc:
+            problems.append((f"[{i}]", str(exc)))
     if problems:
         raise FieldError(items=problems)
     return out

@@ -7,16 +7,22 @@ mistake must be a message, not a traceback that takes the container down.
 ``include`` globs pull in ``[programs.*]`` tables from other files (a ``conf.d`` directory, as
 supervisord's ``[include] files=`` does), but only programs: one file owns the ``[pinit]``
 settings, so it is never ambiguous which ``main`` or ``stop_timeout`` wins.
+
+``load_partial`` is the same load keeping what did parse: ``pinit check`` runs the host checks
+(users, executables, directories) on every program whose own table is sound, so one run
+reports every error (issue 7.3), not the host errors only once the rest is fixed.
 """
 
 from __future__ import annotations
 
 import difflib
 import glob
+import itertools
 import os.path
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from pinit.config import reference, units
 from pinit.config.fields import (
@@ -30,40 +36,93 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
-from pinit.config.loadprog import ProgramContext, parse_program
+from pinit.config.loadprog import MAX_NUMPROCS, ProgramContext, parse_program
+from pinit.config.locate import overlong_key
+from pinit.config.read import MAX_FILE_BYTES, MAX_TOTAL_BYTES, ReadError, read_config, too_large
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
+from pinit.config.units import show
 from pinit.model.graph import find_cycle
 
-__all__ = ["load_file", "load_text"]
+__all__ = ["Loaded", "load_file", "load_partial", "load_text"]
 
 TOP_KEYS = reference.keys("")
 PINIT_KEYS = reference.keys("pinit")
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")
+# Every program costs a supervisor entry, and planning walks the dependency graph by layers
+# (programs x layers): a bound keeps a file of one-line programs from costing PID 1
+# seconds. 2,000 is four times the 500 programs pinit is benchmarked with.
+MAX_PROGRAMS = 2_000
+# A glob such as "/*/*/*" would otherwise read (or report) half the filesystem.
+MAX_INCLUDE_MATCHES = 1_000
+NO_PROGRAMS = "no programs to supervise (define at least one [programs.NAME] table)"
 
 
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as fh:
-        return fh.read()
+@dataclass(slots=True)
+class Loaded:
+    """A load's whole outcome: ``config`` holds every program that parsed (all of them when
+    ``errors`` is empty), ``sources`` the text of each file read, for locating later errors."""
+
+    config: Config | None
+    errors: list[ConfigError]
+    sources: dict[str, Source] = field(default_factory=dict)
 
 
-def load_file(path: str, environ: Mapping[str, str]) -> tuple[Config | None, list[ConfigError]]:
+def load_file(
+    path: str, environ: Mapping[str, str], require_programs: bool = True
+) -> tuple[Config | None, list[ConfigError]]:
     """Read and load ``path``; an unreadable file is one error, not an exception."""
+    loaded = load_partial(path, environ, require_programs)
+    return _outcome(loaded)
+
+
+def load_text(
+    text: str, path: str, environ: Mapping[str, str], require_programs: bool = True
+) -> tuple[Config | None, list[ConfigError]]:
+    """Load a config from ``text``; ``path`` names it in errors and anchors relative paths."""
+    return _outcome(
+        _load_source(Source(os.path.abspath(path) if path else "", text), environ, require_programs)
+    )
+
+
+def _outcome(loaded: Loaded) -> tuple[Config | None, list[ConfigError]]:
+    if loaded.config is not None and not loaded.errors:
+        return loaded.config, []
+    return None, loaded.errors
+
+
+def load_partial(path: str, environ: Mapping[str, str], require_programs: bool = True) -> Loaded:
+    """Like ``load_file``, but ``config`` keeps the programs that parsed even when others did
+    not (None only when nothing could be parsed at all)."""
     full = os.path.abspath(path)
     try:
-        text = _read(full)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [ConfigError("", f"cannot read config: {_reason(exc)}", None, full)]
-    return load_text(text, path, environ)
+        text = read_config(full)
+    except ReadError as exc:
+        return Loaded(None, [ConfigError("", f"cannot read config: {exc}", None, full)])
+    return _load_source(Source(full, text), environ, require_programs)
 
 
-def _reason(exc: OSError | UnicodeDecodeError) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return f"not UTF-8 ({exc.reason} at byte {exc.start})"
+def _load_source(src: Source, environ: Mapping[str, str], require_programs: bool) -> Loaded:
+    errors = Errors()
+    sources = {src.path: src}
+    try:
+        config = _load(errors, src, environ, sources, require_programs)
+    except RecursionError:  # pragma: no cover - _parse_toml catches tomllib's
+        errors.items.append(ConfigError("", "config nested too deeply", None, src.path))
+        config = None
+    return Loaded(config, errors.items, sources)
 
 
 def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
+    """The document, or None after reporting why not. Sizes and key lengths are checked
+    first: tomllib's cost grows with the square of a key's dotted parts (issue 11.6)."""
+    if len(src.text) > MAX_FILE_BYTES or len(src.text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        errors.items.append(ConfigError("", too_large(), None, src.path))
+        return None
+    long_key = overlong_key(src.text)
+    if long_key is not None:
+        errors.items.append(ConfigError("", long_key[1], long_key[0], src.path))
+        return None
     try:
         return dict(tomllib.loads(src.text))
     except tomllib.TOMLDecodeError as exc:
@@ -74,7 +133,12 @@ def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
             line = src.text.count("\n") + 1
         text = _TOML_POS.sub("", message)
         errors.items.append(ConfigError("", f"TOML syntax error: {text}", line, src.path))
-        return None
+    except ValueError as exc:  # tomllib's int() past 4,300 digits raises a plain ValueError
+        text = "an integer of more than 4,300 digits" if "digits" in str(exc) else str(exc)
+        errors.items.append(ConfigError("", f"TOML error: {text}", None, src.path))
+    except RecursionError:  # arrays or inline tables nested some hundred levels deep
+        errors.items.append(ConfigError("", "TOML nested too deeply", None, src.path))
+    return None
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -82,20 +146,13 @@ def _did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def load_text(
-    text: str, path: str, environ: Mapping[str, str]
-) -> tuple[Config | None, list[ConfigError]]:
-    """Load a config from ``text``; ``path`` names it in errors and anchors relative paths."""
-    errors = Errors()
-    try:
-        config = _load(errors, Source(os.path.abspath(path) if path else "", text), environ)
-    except RecursionError:  # pragma: no cover - absurdly nested TOML arrays
-        errors.items.append(ConfigError("", "config nested too deeply", None, path))
-        config = None
-    return (config, []) if config is not None and not errors.items else (None, errors.items)
-
-
-def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | None:
+def _load(
+    errors: Errors,
+    src: Source,
+    environ: Mapping[str, str],
+    sources: dict[str, Source],
+    require_programs: bool,
+) -> Config | None:
     doc = _parse_toml(errors, src)
     if doc is None:
         return None
@@ -110,7 +167,7 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
     def program_name(value: object) -> str:
         text = want_str(value)
         if not NAME.fullmatch(text):
-            raise ValueError(f"invalid name {text!r} (letters, digits, '_', '.', '-')")
+            raise ValueError(f"invalid name {show(text)} (letters, digits, '_', '.', '-')")
         return text
 
     pinit_raw: dict[str, object] = {}
@@ -136,8 +193,9 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
     ctx = ProgramContext(environ=environ, log_dir=log_dir, stop_timeout=stop_timeout)
     defined: dict[str, Source] = {}
     programs: list[Program] = []
-    sources = [src, *_includes(errors, src, here, include)]
-    for file in sources:
+    included = _includes(errors, src, here, include)
+    sources.update((file.path, file) for file in included)
+    for file in [src, *included]:
         for prog_name, raw in _program_tables(errors, file, doc if file is src else None):
             if prog_name in defined:
                 errors.add(
@@ -158,37 +216,19 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
             if prog is not None:
                 programs.append(prog)
 
-    if main is not None and main not in defined:
-        errors.add(src, "pinit.main", f"no such program {main!r}{_did_you_mean(main, defined)}")
-    for prog in programs:
-        file = defined[prog.name]
-        for i, dep in enumerate(prog.after):
-            if dep not in defined:
-                errors.add(
-                    file,
-                    f"programs.{prog.name}.after[{i}]",
-                    f"no such program {dep!r}{_did_you_mean(dep, defined)}",
-                )
-    for i, dep in enumerate(cmd_after or ()):
-        if dep not in defined:
-            errors.add(
-                src,
-                f"pinit.cmd_after[{i}]",
-                f"no such program {dep!r}{_did_you_mean(dep, defined)}",
-            )
-    cycle = find_cycle(programs)
-    if cycle is not None:
-        errors.add(
-            defined[cycle[0]],
-            f"programs.{cycle[0]}.after",
-            "dependency cycle: " + " -> ".join(cycle),
-        )
-    if errors.items:
-        return None
+    _check_program_set(
+        errors,
+        src,
+        defined,
+        programs,
+        main=main,
+        cmd_after=cmd_after,
+        require_programs=require_programs,
+    )
     return Config(
         programs=tuple(programs),
         name=name,
-        main=main,
+        main=main if main in defined else None,
         on_fatal=on_fatal,
         stop_timeout=stop_timeout,
         stop_budget=stop_budget,
@@ -197,6 +237,58 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
         control_socket=control_socket,
         path=src.path,
     )
+
+
+def _check_program_set(
+    errors: Errors,
+    src: Source,
+    defined: dict[str, Source],
+    programs: list[Program],
+    *,
+    main: str | None,
+    cmd_after: list[str] | None,
+    require_programs: bool,
+) -> None:
+    """What only the whole set of programs shows: references, cycles, count and size.
+
+    An empty config is refused (issue 11.13): pinit would otherwise run forever supervising
+    nothing, which is never what the author meant (an empty ``conf.d`` included alone is the
+    usual cause). It is said only when nothing else is wrong: after ``[progams.web]`` it
+    would be noise."""
+    if require_programs and not defined and not errors.items:  # else likely a consequence
+        errors.add(src, "programs", NO_PROGRAMS)
+    if len(defined) > MAX_PROGRAMS:
+        errors.add(src, "programs", f"{len(defined)} programs; at most {MAX_PROGRAMS} allowed")
+    processes = sum(p.numprocs for p in programs)
+    if processes > MAX_NUMPROCS:
+        msg = f"{processes} processes in all (numprocs summed); at most {MAX_NUMPROCS} allowed"
+        errors.add(src, "programs", msg)
+    if main is not None and main not in defined:
+        msg = f"no such program {show(main)}{_did_you_mean(main, defined)}"
+        errors.add(src, "pinit.main", msg)
+    for prog in programs:
+        file = defined[prog.name]
+        for i, dep in enumerate(prog.after):
+            if dep not in defined:
+                errors.add(
+                    file,
+                    f"programs.{prog.name}.after[{i}]",
+                    f"no such program {show(dep)}{_did_you_mean(dep, defined)}",
+                )
+    for i, dep in enumerate(cmd_after or ()):
+        if dep not in defined:
+            errors.add(
+                src,
+                f"pinit.cmd_after[{i}]",
+                f"no such program {show(dep)}{_did_you_mean(dep, defined)}",
+            )
+    cycle = find_cycle(programs)
+    if cycle is not None:
+        errors.add(
+            defined[cycle[0]],
+            f"programs.{cycle[0]}.after",
+            "dependency cycle: " + " -> ".join(cycle),
+        )
 
 
 def _program_tables(
@@ -221,22 +313,36 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
     """Read every file the ``include`` globs match, in sorted order, each once.
 
     A glob matching nothing is fine (an empty ``conf.d`` is normal); a plain path that does not
-    exist is a mistake and reported.
+    exist is a mistake and reported. Only regular files are read, each capped, and all of them
+    together capped at MAX_TOTAL_BYTES (issue 11.9: ``/dev/zero`` and FIFOs; see ``read``).
     """
     out: list[Source] = []
     seen = {src.path}
+    budget = MAX_TOTAL_BYTES - len(src.text)
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(os.path.join(here, pattern))
-        matches = sorted(glob.glob(full))
+        matches = sorted(itertools.islice(glob.iglob(full), MAX_INCLUDE_MATCHES + 1))
+        if len(matches) > MAX_INCLUDE_MATCHES:
+            msg = f"matches more than {MAX_INCLUDE_MATCHES} files"
+            errors.add(src, f"pinit.include[{i}]", msg)
+            continue
         if not matches and not any(c in pattern for c in "*?["):
-            errors.add(src, f"pinit.include[{i}]", f"no such file {full!r}")
+            errors.add(src, f"pinit.include[{i}]", f"no such file {show(full, 300)}")
         for match in matches:
             path = os.path.abspath(match)
             if path in seen:
                 continue
             seen.add(path)
             try:
-                out.append(Source(path, _read(path)))
-            except (OSError, UnicodeDecodeError) as exc:
-                errors.add(src, f"pinit.include[{i}]", f"cannot read {path!r}: {_reason(exc)}")
+                text = read_config(path)
+            except ReadError as exc:
+                errors.add(src, f"pinit.include[{i}]", f"cannot read {show(path, 300)}: {exc}")
+                continue
+            budget -= len(text)
+            if budget < 0:
+                limit = MAX_TOTAL_BYTES >> 10
+                msg = f"cannot read {show(path, 300)}: config and includes exceed {limit} KiB"
+                errors.add(src, f"pinit.include[{i}]", msg)
+                return out
+            out.append(Source(path, text))
     return out

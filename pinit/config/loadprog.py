@@ -7,10 +7,7 @@ not the container it will run in.
 
 from __future__ import annotations
 
-import ipaddress
 import os.path
-import shlex
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -33,16 +30,23 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
-from pinit.config.schema import Backoff, LogSpec, Program, Readiness, ReadyKind, Restart
+from pinit.config.loadready import duration, parse_argv, parse_ready, positive_duration
+from pinit.config.schema import Backoff, LogSpec, Program, Restart
+from pinit.config.units import show
 
 PROGRAM_KEYS = reference.keys("programs.NAME")
 RLIMIT_NAMES = reference.keys("programs.NAME.rlimits")
 BACKOFF_KEYS = reference.keys("programs.NAME.backoff")
-READY_KEYS = reference.keys("programs.NAME.ready")
 LOG_KEYS = reference.keys("programs.NAME.stdout")  # stdout and stderr tables alike
 UNLIMITED = -1
-
-duration = unit(units.parse_duration)
+# uid_t/gid_t are 32 bits and (uid_t)-1 means "leave unchanged" to setresuid(2): the largest
+# id a process can have is 2**32 - 2. Python's getpwuid raises OverflowError past it.
+MAX_ID = 2**32 - 2
+# rlim_t is 64 bits and RLIM_INFINITY is its all-ones value (spelled "unlimited" here).
+MAX_RLIMIT = 2**63 - 1
+# Rotation renames every backup; a billion of them stalled output (issue 11.10). 1,000 is far
+# past any retention a log file rotated by size needs; 0 means "drop the file at rotation".
+MAX_BACKUPS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,35 +56,6 @@ class ProgramContext:
     environ: Mapping[str, str]
     log_dir: str  # absolute, or "" (then log files resolve against the defining file's dir)
     stop_timeout: float  # [pinit].stop_timeout, the per-program default
-
-
-def _expand_items(items: list[str], lookup: Callable[[str], str | None]) -> tuple[str, ...]:
-    problems: list[tuple[str, str]] = []
-    out: list[str] = []
-    for i, item in enumerate(items):
-        try:
-            out.append(expand(item, lookup))
-        except ExpandError as exc:
-            problems.append((f"[{i}]", str(exc)))
-    if problems:
-        raise FieldError(items=problems)
-    return tuple(out)
-
-
-def parse_argv(value: object, lookup: Callable[[str], str | None]) -> tuple[str, ...]:
-    """A list of strings, or one string split like a shell would (shlex, no expansion)."""
-    if isinstance(value, str):
-        try:
-            items = shlex.split(value)
-        except ValueError as exc:
-            raise FieldError(f"cannot split command string: {exc}") from None
-    else:
-        items = want_str_list(value)
-    if not items:
-        raise FieldError("must not be empty")
-    if not items[0]:
-        raise FieldError("program name must not be empty", sub="[0]")
-    return _expand_items(items, lookup)
 
 
 def parse_environment(value: object, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -93,12 +68,10 @@ def parse_environment(value: object, environ: Mapping[str, str]) -> tuple[tuple[
     for key, item in want_table(value).items():
         if not key or "=" in key or "\0" in key:
             problems.append((f".{key}", "invalid environment variable name"))
-        elif not isinstance(item, str):
-            problems.append((f".{key}", f"expected a string, got {type_name(item)} {item!r}"))
         else:
             try:
-                own[key] = expand(item, lookup)
-            except ExpandError as exc:
+                own[key] = expand(want_str(item), lookup)
+            except (ExpandError, FieldError) as exc:
                 problems.append((f".{key}", str(exc)))
     if problems:
         raise FieldError(items=problems)
@@ -106,12 +79,20 @@ def parse_environment(value: object, environ: Mapping[str, str]) -> tuple[tuple[
 
 
 def parse_ident(value: object) -> str:
-    """A user or group: a name, or a numeric id (TOML int or digit string)."""
+    """A user or group: a name, or a numeric id (TOML int or ASCII digit string).
+
+    ``"²"`` and ``"٣"`` are digits to ``str.isdigit``: the first made ``int()`` raise in the
+    loader, the second would have been read as id 3 (issue 11.4). Only ASCII counts as a number.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(want_int(value, 0))
+        return str(want_int(value, 0, MAX_ID))
     text = want_str(value)
     if not text:
         raise FieldError("must not be empty")
+    if text.isdigit() and not text.isascii():
+        raise FieldError(f"a numeric id must be written in ASCII digits, got {show(text)}")
+    if text.isascii() and text.isdigit() and (len(text) > 10 or int(text) > MAX_ID):
+        raise FieldError(f"must be <= {MAX_ID}, got {show(text)}")
     return text
 
 
@@ -119,8 +100,8 @@ def _limit(value: object) -> int:
     if value == "unlimited":
         return UNLIMITED
     if isinstance(value, str):
-        raise FieldError(f"expected an integer or 'unlimited', got {value!r}")
-    return want_int(value, 0)
+        raise FieldError(f"expected an integer or 'unlimited', got {show(value)}")
+    return want_int(value, 0, MAX_RLIMIT)
 
 
 def parse_rlimits(value: object) -> tuple[tuple[str, int, int], ...]:
@@ -179,10 +160,14 @@ def parse_backoff(value: object) -> Backoff:
 def _number_at_least(low: float) -> Callable[[object], float]:
     def parse(value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FieldError(f"expected a number, got {type_name(value)} {value!r}")
-        if not low <= float(value) < float("inf"):
-            raise FieldError(f"must be >= {low}, got {value}")
-        return float(value)
+            raise FieldError(f"expected a number, got {type_name(value)} {show(value)}")
+        try:
+            number = float(value)
+        except OverflowError:  # an int past 1.8e308
+            number = float("inf")
+        if not low <= number < float("inf"):
+            raise FieldError(f"must be a finite number >= {low}, got {show(value)}")
+        return number
 
     return parse
 
@@ -190,102 +175,13 @@ def _number_at_least(low: float) -> Callable[[object], float]:
 def _fraction(value: object) -> float:
     number = _number_at_least(0.0)(value)
     if number > 1.0:
-        raise FieldError(f"must be between 0 and 1, got {value}")
+        raise FieldError(f"must be between 0 and 1, got {show(value)}")
     return number
-
-
-def _positive_duration(value: object) -> float:
-    seconds = duration(value)
-    if seconds <= 0:
-        raise FieldError(f"must be greater than zero, got {value!r}")
-    return seconds
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise FieldError(f"expected 'host:port', got {text!r}", sub=".tcp")
-    _numeric_host(host)
-    return host, int(port)
 
 
 # Each process costs pids, fds and /proc scans; a typo like 100000000000 must be an error,
 # not an attempt. 10,000 is far past any real container and below default pid_max.
 MAX_NUMPROCS = 10_000
-
-
-def _numeric_host(host: str) -> None:
-    """Readiness probes run in PID 1's loop, where a DNS lookup would block reaping and
-    signals for as long as the resolver takes (20 s for a silent one): only addresses and
-    "localhost" are accepted. A program's readiness is local by nature."""
-    if host == "localhost":
-        return
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise FieldError(
-            f"expected an IP address or 'localhost', got {host!r} "
-            "(a name lookup would block pinit's event loop)"
-        ) from None
-
-
-def _expanded(value: object, lookup: Callable[[str], str | None]) -> str:
-    try:
-        return expand(want_str(value), lookup)
-    except ExpandError as exc:
-        raise FieldError(str(exc)) from None
-
-
-def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness:
-    """``"started"`` or a table naming exactly one probe; see ``schema.ReadyKind``.
-
-    ``${VAR}`` expands in the tcp/http address and the command too, so a port defined once in
-    ``environment`` serves both the server's argv and its readiness probe.
-    """
-    if value == "started":
-        return Readiness()
-    if isinstance(value, str):
-        raise FieldError(
-            f"expected 'started' or a table such as {{ tcp = 'host:port' }}, got {value!r}"
-        )
-    raw = want_table(value)
-    kinds = [k for k in reference.READY_PROBES if k in raw]
-    problems = unknown_keys(raw, READY_KEYS)
-    if len(kinds) != 1:
-        problems.append(("", "needs exactly one of tcp, http, command, notify"))
-    base = Readiness()
-    interval = sub_field(raw, "interval", _positive_duration, base.interval, problems)
-    timeout = sub_field(raw, "timeout", _positive_duration, base.timeout, problems)
-    if problems:
-        raise FieldError(items=problems)
-    kind, probe = kinds[0], raw[kinds[0]]
-    try:
-        if kind == "tcp":
-            host, port = _host_port(_expanded(probe, lookup))
-            return Readiness(ReadyKind.TCP, host, port, interval=interval, timeout=timeout)
-        if kind == "http":
-            url = _expanded(probe, lookup)
-            parts = urllib.parse.urlsplit(url)
-            try:
-                port = parts.port or 80
-            except ValueError:
-                port = 0
-            if parts.scheme != "http" or not parts.hostname or not port:
-                raise FieldError(f"expected 'http://host:port/path', got {url!r}")
-            _numeric_host(parts.hostname)
-            return Readiness(
-                ReadyKind.HTTP, parts.hostname, port, url, interval=interval, timeout=timeout
-            )
-        if kind == "notify":
-            if probe is not True:
-                raise FieldError(f"must be true, got {probe!r}")
-            return Readiness(ReadyKind.NOTIFY, interval=interval, timeout=timeout)
-        argv = parse_argv(probe, lookup)
-        return Readiness(ReadyKind.COMMAND, command=argv, interval=interval, timeout=timeout)
-    except FieldError as exc:
-        located = [(sub if sub.startswith(".") else f".{kind}{sub}", m) for sub, m in exc.items]
-        raise FieldError(items=located) from None
 
 
 def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
@@ -297,13 +193,15 @@ def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
     if allow_same and value == "stdout":
         return None
     if isinstance(value, str):
-        return LogSpec(file=os.path.join(base_dir, value) if value else "")
+        return LogSpec(file=os.path.join(base_dir, want_str(value)) if value else "")
     raw = want_table(value)
     problems = unknown_keys(raw, LOG_KEYS)
     base = LogSpec()
     file = sub_field(raw, "file", want_str, base.file, problems)
     max_bytes = sub_field(raw, "max_bytes", unit(units.parse_size), base.max_bytes, problems)
-    backups = sub_field(raw, "backups", lambda v: want_int(v, 0), base.backups, problems)
+    backups = sub_field(
+        raw, "backups", lambda v: want_int(v, 0, MAX_BACKUPS), base.backups, problems
+    )
     passthrough = sub_field(raw, "passthrough", want_bool, base.passthrough, problems)
     if problems:
         raise FieldError(items=problems)
@@ -368,7 +266,7 @@ def parse_program(
         start_seconds=r.get("start_seconds", duration, default.start_seconds),
         start_retries=r.get("start_retries", lambda v: want_int(v, 0), default.start_retries),
         backoff=r.get("backoff", parse_backoff, default.backoff),
-        flap_window=r.get("flap_window", _positive_duration, default.flap_window),
+        flap_window=r.get("flap_window", positive_duration, default.flap_window),
         flap_max=r.get("flap_max", lambda v: want_int(v, 1), default.flap_max),
         stop_signal=r.get("stop_signal", unit(units.parse_signal), default.stop_signal),
         stop_timeout=r.get("stop_timeout", duration, ctx.stop_timeout),

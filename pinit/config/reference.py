@@ -594,11 +594,12 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         f"{LOG}.backups",
-        "integer >= 0",
+        "integer 0..1000",
         "5",
-        "Rotated files to keep (`web.log.1` .. `web.log.N`); the oldest is dropped.",
+        "Rotated files to keep (`web.log.1` .. `web.log.N`); the oldest is dropped; `0` "
+        "drops the file itself at rotation. At most 1000: each rotation renames them all.",
         "2",
-        ({"type": "integer", "minimum": 0},),
+        ({"type": "integer", "minimum": 0, "maximum": 1000},),
     ),
     Entry(
         f"{LOG}.passthrough",

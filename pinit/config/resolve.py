@@ -15,7 +15,8 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pinit.config.locate import locate
+from pinit.config.locate import key_lines, locate_in
+from pinit.config.read import ReadError, read_config
 from pinit.config.schema import Config, ConfigError, Program
 
 __all__ = ["Identity", "check_host", "environment", "identity", "load_checked"]
@@ -33,15 +34,22 @@ class Identity:
     shell: str
 
 
+def _numeric(spec: str) -> bool:
+    """An id written in ASCII digits that fits an id_t ("²".isdigit() is True, and "٣" would
+    be read as 3 by int(): issue 11.4). The loader refuses the rest; a Program built in code
+    gets the same answer here, never an exception."""
+    return spec.isascii() and spec.isdigit() and len(spec) <= 10 and int(spec) <= 2**32 - 2
+
+
 def _user_entry(spec: str) -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(spec)
-    except KeyError:
+    except (KeyError, ValueError):  # ValueError: a NUL in the name
         pass
-    if spec.isdigit():
+    if _numeric(spec):
         try:
             return pwd.getpwuid(int(spec))
-        except KeyError:
+        except (KeyError, OverflowError):
             return None
     return None
 
@@ -51,9 +59,9 @@ def _group_id(spec: str) -> int | None:
     does not care, and images often run with a gid that only the orchestrator knows)."""
     try:
         return grp.getgrnam(spec).gr_gid
-    except KeyError:
+    except (KeyError, ValueError):
         pass
-    return int(spec) if spec.isdigit() else None
+    return int(spec) if _numeric(spec) else None
 
 
 def _resolve(prog: Program) -> tuple[Identity | None, list[tuple[str, str]]]:
@@ -80,7 +88,7 @@ def _resolve(prog: Program) -> tuple[Identity | None, list[tuple[str, str]]]:
         return Identity(uid, gid, tuple(os.getgroups()), name, home, shell), problems
     entry = _user_entry(prog.user)
     if entry is None:
-        if not prog.user.isdigit():
+        if not _numeric(prog.user):
             problems.append(("user", f"no such user {prog.user!r}"))
             return None, problems
         # A bare uid without a passwd entry (`docker run --user 1000`): Docker then picks gid 0,
@@ -130,20 +138,25 @@ def environment(
 
 
 class _Lines:
-    """Key-path -> line through the source file of each program (read once per file)."""
+    """Key-path -> line through the text of each program's file, as the loader read it (a
+    second read could meet a different file, or a FIFO put in its place: issue 11.9)."""
 
-    def __init__(self) -> None:
-        self.texts: dict[str, str] = {}
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self.texts = texts
+        self.lines: dict[str, dict[str, int]] = {}
 
     def error(self, file: str, key_path: str, message: str) -> ConfigError:
-        if file and file not in self.texts:
-            try:
-                with open(file, encoding="utf-8") as fh:
-                    self.texts[file] = fh.read()
-            except (OSError, UnicodeDecodeError):
-                self.texts[file] = ""
-        line = locate(self.texts[file], key_path) if file else None
-        return ConfigError(key_path, message, line, file)
+        if file not in self.lines:
+            self.lines[file] = key_lines(self._text(file))
+        return ConfigError(key_path, message, locate_in(self.lines[file], key_path), file)
+
+    def _text(self, file: str) -> str:
+        if file in self.texts or not file:
+            return self.texts.get(file, "")
+        try:
+            return read_config(file)
+        except ReadError:
+            return ""
 
 
 def _executable_problem(argv0: str, cwd: str | None, path_var: str) -> str | None:
@@ -161,15 +174,20 @@ def _executable_problem(argv0: str, cwd: str | None, path_var: str) -> str | Non
     return None
 
 
-def check_host(config: Config, environ: Mapping[str, str] | None = None) -> list[ConfigError]:
+def check_host(
+    config: Config,
+    environ: Mapping[str, str] | None = None,
+    texts: Mapping[str, str] | None = None,
+) -> list[ConfigError]:
     """Everything that can only be known on this host, each problem located like load's.
 
     ``environ`` is pinit's own environment (default ``os.environ``): the PATH a program sees is
     built from it, so a command found from the checking shell may still be missing at run time.
     Executability is checked with pinit's own uid (``os.access``), not the target user's.
+    ``texts`` maps each file to its text as loaded, for line numbers (else the file is read).
     """
     base = os.environ if environ is None else environ
-    lines = _Lines()
+    lines = _Lines(texts or {})
     errors: list[ConfigError] = []
     if config.log_dir and not os.path.isdir(config.log_dir):
         parent = os.path.dirname(config.log_dir)
@@ -208,13 +226,25 @@ def check_host(config: Config, environ: Mapping[str, str] | None = None) -> list
     return errors
 
 
-def load_checked(path: str, environ: Mapping[str, str]) -> tuple[Config | None, list[ConfigError]]:
+def load_checked(
+    path: str, environ: Mapping[str, str], require_programs: bool = True
+) -> tuple[Config | None, list[ConfigError]]:
     """The one gate every consumer uses (start, HUP reload, `pinit check`): a config is
     accepted only when it both loads and fits this host, so "check passes" means "run and
-    reload will not refuse it"."""
-    from pinit.config.load import load_file
+    reload will not refuse it".
 
-    config, errors = load_file(path, environ)
-    if config is not None:
-        errors = check_host(config, environ)
-    return (config, []) if config is not None and not errors else (None, errors)
+    Every error comes in one run (issue 7.3): the host checks also run on the programs that
+    parsed when others did not, and all errors are listed in file and line order.
+    """
+    from pinit.config.load import load_partial
+
+    loaded = load_partial(path, environ, require_programs)
+    errors = list(loaded.errors)
+    if loaded.config is not None:
+        texts = {name: src.text for name, src in loaded.sources.items()}
+        errors += check_host(loaded.config, environ, texts)
+    if loaded.config is not None and not errors:
+        return loaded.config, []
+    order = {name: i for i, name in enumerate(loaded.sources)}
+    errors.sort(key=lambda e: (order.get(e.file, len(order)), e.line or 0))
+    return None, errors

@@ -116,9 +116,25 @@ class Config:
         raise KeyError(name)
 
 
+MAX_SHOWN_KEY = 120  # characters of a key path in a message; the line number finds the rest
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character escaped as Python would (``\\n``,
+    ``\\x1b``, ``\\u202e``): key names, values and paths come from the config's author, and a
+    raw newline forges a second error line while an ESC sequence reaches the terminal
+    (issue 11.13)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigError:
-    """One problem, located: `programs.web.user: no such user 'wwwdata'` (line 12)."""
+    """One problem, located: `programs.web.user: no such user 'wwwdata'` (line 12).
+
+    The fields hold what was found, raw; ``str()`` is the one rendering for people (check,
+    start, reload refused), escaped and with an overlong key path shortened."""
 
     key_path: str
     message: str
@@ -129,4 +145,8 @@ class ConfigError:
         where = f"{self.file}:{self.line}: " if self.file and self.line else ""
         if not where and self.file:
             where = f"{self.file}: "
-        return f"{where}{self.key_path}: {self.message}" if self.key_path else where + self.message
+        key = self.key_path
+        if len(key) > MAX_SHOWN_KEY:
+            key = f"{key[: MAX_SHOWN_KEY - 20]}...({len(key)} characters)"
+        text = f"{where}{key}: {self.message}" if key else where + self.message
+        return printable(text)

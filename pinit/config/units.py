@@ -14,7 +14,21 @@ import math
 import re
 import signal
 
-__all__ = ["parse_duration", "parse_signal", "parse_size", "parse_umask"]
+__all__ = ["parse_duration", "parse_signal", "parse_size", "parse_umask", "show"]
+
+
+def show(value: object, limit: int = 40) -> str:
+    """``repr`` for messages, short, and safe for any TOML value: ``repr`` of an int of more
+    than 4,300 digits raises ValueError (CPython's int_max_str_digits), and TOML's ``0x...``
+    spelling makes such ints cheap to write (issue 11.4)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<{'-' if value < 0 else ''}{value.bit_length()}-bit integer>"
+    if isinstance(value, list | dict):
+        shown = f"<{'array' if isinstance(value, list) else 'table'} of {len(value)} items>"
+    else:
+        shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
 
 _DURATION_UNITS: dict[str, float] = {
     "us": 1e-6,
@@ -24,15 +38,20 @@ _DURATION_UNITS: dict[str, float] = {
     "h": 3600.0,
     "d": 86400.0,
 }
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h|d)")
-_DURATION_WHOLE = re.compile(r"(?:\s*(?:\d+(?:\.\d+)?|\.\d+)\s*(?:us|ms|s|m|h|d))+\s*")
+# re.ASCII: \d would also take "٣" (float() reads it as 3); a config is written in ASCII digits.
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h|d)", re.ASCII)
+_DURATION_WHOLE = re.compile(r"(?:\s*(?:\d+(?:\.\d+)?|\.\d+)\s*(?:us|ms|s|m|h|d))+\s*", re.ASCII)
+_PLAIN_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
 
 
-def _finite_number(value: object) -> float | None:
+def _number(value: object) -> float | None:
+    """A TOML int or float as a float (inf for ints too large for one), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        return math.inf if value > 0 else -math.inf
 
 
 MAX_DURATION = 366 * 86400.0
@@ -47,34 +66,37 @@ def parse_duration(value: object) -> float:
     every duration ends up as a timer deadline (select() overflows time_t on absurd ones).
     """
     seconds = _parse_duration(value)
+    if math.isnan(seconds):
+        raise ValueError(f"invalid duration {show(value)} (not a number)")
+    if seconds < 0:
+        raise ValueError(f"duration must not be negative, got {show(value)}")
     if seconds > MAX_DURATION:
-        raise ValueError(f"duration {value!r} is longer than a year")
+        raise ValueError(f"duration {show(value)} is longer than a year")
     return seconds
 
 
 def _parse_duration(value: object) -> float:
-    number = _finite_number(value)
+    """Seconds, possibly negative, infinite or NaN: the caller's range check refuses those.
+    A plain number must be written in ASCII digits (float() would take "nan", "inf", "٣")."""
+    number = _number(value)
     if number is not None:
-        if number < 0:
-            raise ValueError(f"duration must not be negative, got {value!r}")
         return number
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration (string like '250ms' or a number), got {value!r}")
+        raise ValueError(
+            f"expected a duration (string like '250ms' or a number), got {show(value)}"
+        )
+    if _PLAIN_NUMBER.fullmatch(value):
+        return float(value)
     text = value.strip()
-    try:
-        plain = float(text)
-    except ValueError:
-        plain = None
-    if plain is not None:
-        if not math.isfinite(plain) or plain < 0:
-            raise ValueError(f"invalid duration {value!r}")
-        return plain
     if not text or not _DURATION_WHOLE.fullmatch(text):
-        raise ValueError(f"invalid duration {value!r} (use 250ms, 1.5s, 2m, 1h)")
+        raise ValueError(f"invalid duration {show(value)} (use 250ms, 1.5s, 2m, 1h)")
     return sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
 
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*")
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*", re.ASCII)
+# Far past any log file, yet exact in a float and in every C off_t: "9" * 400 + "K" is refused
+# with this message instead of overflowing round() (issue 11.4).
+MAX_SIZE = 1 << 53
 _SIZE_UNITS: dict[str, int] = {
     "": 1,
     "b": 1,
@@ -102,22 +124,30 @@ def parse_size(value: object) -> int:
     case-insensitive; there are no bit units. Fractions are allowed when the result is whole
     enough to round (``"1.5K"`` = 1536).
     """
+    size = _parse_size(value)
+    if size > MAX_SIZE:
+        raise ValueError(f"size {show(value)} is larger than {MAX_SIZE >> 50} PiB")
+    return size
+
+
+def _parse_size(value: object) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"expected a size, got {value!r}")
+        raise ValueError(f"expected a size, got {show(value)}")
     if isinstance(value, int):
         if value < 0:
-            raise ValueError(f"size must not be negative, got {value}")
+            raise ValueError(f"size must not be negative, got {show(value)}")
         return value
     if isinstance(value, float):
         if not math.isfinite(value) or value < 0 or not value.is_integer():
-            raise ValueError(f"size must be a whole number of bytes, got {value!r}")
-        return int(value)
+            raise ValueError(f"size must be a whole number of bytes, got {show(value)}")
+        return MAX_SIZE + 1 if value > MAX_SIZE else int(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a size (string like '10MB' or an integer), got {value!r}")
+        raise ValueError(f"expected a size (string like '10MB' or an integer), got {show(value)}")
     match = _SIZE.fullmatch(value)
     if match is None or match.group(2).lower() not in _SIZE_UNITS:
-        raise ValueError(f"invalid size {value!r} (use 512, 64KiB, 10MB, 1G)")
-    return round(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+        raise ValueError(f"invalid size {show(value)} (use 512, 64KiB, 10MB, 1G)")
+    number = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    return MAX_SIZE + 1 if not number <= MAX_SIZE else round(number)
 
 
 def parse_signal(value: object) -> signal.Signals:
@@ -127,23 +157,23 @@ def parse_signal(value: object) -> signal.Signals:
     but the number must be a signal this kernel has (checked against ``signal.Signals``).
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a signal name or number, got {value!r}")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+        raise ValueError(f"expected a signal name or number, got {show(value)}")
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()) if len(value.strip()) < 10 else 0
     if isinstance(value, int):
         try:
             return signal.Signals(value)
         except ValueError:
-            raise ValueError(f"no such signal number {value}") from None
+            raise ValueError(f"no such signal number {show(value)}") from None
     if not isinstance(value, str):
-        raise ValueError(f"expected a signal name or number, got {value!r}")
+        raise ValueError(f"expected a signal name or number, got {show(value)}")
     name = value.strip().upper()
     if not name.startswith("SIG"):
         name = "SIG" + name
     try:
         return signal.Signals[name]
     except KeyError:
-        raise ValueError(f"no such signal {value!r}") from None
+        raise ValueError(f"no such signal {show(value)}") from None
 
 
 def parse_umask(value: object) -> int:
@@ -153,14 +183,16 @@ def parse_umask(value: object) -> int:
     octal even without the leading zero because nobody writes a umask in decimal in a string.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a umask, got {value!r}")
+        raise ValueError(f"expected a umask, got {show(value)}")
     if isinstance(value, str):
         text = value.strip().lower().removeprefix("0o")
         if not text or any(c not in "01234567" for c in text):
-            raise ValueError(f"invalid umask {value!r} (an octal string like '027')")
+            raise ValueError(f"invalid umask {show(value)} (an octal string like '027')")
         value = int(text, 8)
     if not isinstance(value, int):
-        raise ValueError(f"expected a umask (octal string like '027' or an integer), got {value!r}")
+        raise ValueError(
+            f"expected a umask (octal string like '027' or an integer), got {show(value)}"
+        )
     if not 0 <= value <= 0o777:
         raise ValueError(f"umask out of range 0..0o777: {value:#o}")
     return value

@@ -466,7 +466,9 @@ class Supervisor:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
         path = self._config.path
         try:
-            config, errors = resolve.load_checked(path, self._environ)
+            config, errors = resolve.load_checked(
+                path, self._environ, require_programs=not self._command
+            )
         except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
             report_exception(exc)
             self._say(f"reload refused: {path}: internal error: {exc!r}")

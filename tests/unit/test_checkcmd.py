@@ -27,8 +27,8 @@ def test_errors_are_listed_with_file_line_and_count(tmp_path: Path) -> None:
     assert code == 1
     assert out == ""
     assert err.splitlines() == [
-        f"{conf}:4: programs.web.comand: unknown key (did you mean 'command'?)",
         f"{conf}:3: programs.web.numprocs: must be >= 1, got 0",
+        f"{conf}:4: programs.web.comand: unknown key (did you mean 'command'?)",
         "2 errors",
     ]
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import Launch, pinit_bin, run
+from tests.conftest import Launch, pinit_bin
 
 RUNS = 8
 SCRIPT = "trap '' TERM; sleep 1000 & trap 'exit 0' TERM; while :; do wait; done"
@@ -37,16 +35,3 @@ def test_a_zombie_at_the_final_sweep_is_not_reported_as_a_stray(
         assert "app: SIGTERM, gone after" in err, err  # the report was printed
         assert "stray" not in err, err
         assert rc == 0 or rc == 128 + signal.SIGKILL, err
-
-
-@pytest.mark.parametrize("body", ["", '[pinit]\nname = "shop"\n'])
-def test_a_config_without_programs_is_refused_by_run_and_check(tmp_path: Path, body: str) -> None:
-    """Issue 11.13: an empty config ran forever supervising nothing; `check` said OK."""
-    config = tmp_path / "empty.toml"
-    config.write_text(body)
-    rc, _, err = run([*pinit_bin(), "--config", str(config)], "plain", timeout=10)
-    assert rc == 2, err
-    assert "no programs to supervise" in err
-    rc, _, err = run([*pinit_bin(), "check", "--config", str(config)], "plain", timeout=10)
-    assert rc == 1, err
-    assert "no programs to supervise" in err
