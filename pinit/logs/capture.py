@@ -5,6 +5,8 @@ Who holds what:
   it, with a copy of the write end, until the instance is removed (reload) or pinit exits.
   A restart reuses the pipe, so a crashing program's last lines, still in the pipe when it
   dies, are read like any others (s6 keeps its logger pipe open across restarts for this).
+  Each exit marks the run's end at its offset in the pipe; the partial line is ended there,
+  also when back-pressure delays the reading (issue 11.5).
 - The loop reads the read end (non-blocking, 64 KiB per wake-up), frames it into blocks of
   whole lines (logs.framing) and hands each block to its destinations: a rotating file
   (logs.rotate) and/or pinit's stdout with a `NAME | ` prefix (passthrough). `stderr =
@@ -41,7 +43,6 @@ import fcntl
 import os
 import select
 import sys
-import termios
 import time
 from collections import deque
 from collections.abc import Callable
@@ -80,7 +81,12 @@ class _Stream:
 
 
 def _unread(fd: int) -> int:
-    """Bytes waiting in a pipe (FIONREAD), without reading them."""
+    """Bytes waiting in a pipe (FIONREAD), without reading them.
+
+    termios is imported here, at a program's first exit, not on PID 1's start path (0.4 ms).
+    """
+    import termios
+
     try:
         got = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
     except OSError:
