@@ -37,7 +37,7 @@ echo "crash start $$ 0" >> "$EVENTS"
 read go < "$GO"
 if [ "$SPLIT" = 1 ]; then
   printf 'first\\n'
-  read go < "$GO"
+  read go < "$GO2"
   printf 'last words'
 else
   printf 'first\\nlast words'
@@ -81,8 +81,9 @@ def test_an_exit_ends_the_partial_line_while_the_stream_is_paused(
     """read-at-exit: pinit read "first\\nlast words" and paused on "first", then the exit.
     unread-at-exit: paused on "first", then "last words" and the exit: the partial line is
     still in the pipe, before the next run's output, and is ended at its FIONREAD mark."""
-    go = tmp_path / "go.fifo"
-    os.mkfifo(go)
+    go, go2 = tmp_path / "go.fifo", tmp_path / "go2.fifo"  # two: a FIFO reopened at once
+    os.mkfifo(go)  # by the reader could still see the test's first open and read its EOF
+    os.mkfifo(go2)
     crash = tmp_path / "crash.sh"
     crash.write_text(CRASH_ONCE)
     pinit, events = start(
@@ -95,9 +96,13 @@ def test_an_exit_ends_the_partial_line_while_the_stream_is_paused(
 
         [programs.crash]
         command = ["sh", "{crash}"]
-        environment = {{ MARK = "{tmp_path / "mark"}", GO = "{go}", SPLIT = "{int(split)}" }}
         backoff = {{ initial = "10ms" }}
         stdout = {{ passthrough = true }}
+        [programs.crash.environment]
+        MARK = "{tmp_path / "mark"}"
+        GO = "{go}"
+        GO2 = "{go2}"
+        SPLIT = "{int(split)}"
         """,
         mode="plain",
     )
@@ -109,7 +114,7 @@ def test_an_exit_ends_the_partial_line_while_the_stream_is_paused(
         f.write("go\n")
     if split:
         wait_for(lambda: paused(pinit.proc.pid, first.pid), 10, "crash never paused")
-        with open(go, "w") as f:
+        with open(go2, "w") as f:
             f.write("go\n")
     second = events.wait("crash", "second")
     assert second.pid != first.pid
