@@ -145,7 +145,7 @@ class RotatingFile:
                 raise self._unsafe(exc.errno, "it is a symbolic link") from None
             if exc.errno == errno.ENXIO:
                 raise self._unsafe(exc.errno, "it is a FIFO or socket") from None
-            raise
+            raise OSError(exc.errno, f"cannot open {self.path}: {exc.strerror}") from None
         st = os.fstat(fd)
         cause = ""
         if not stat.S_ISREG(st.st_mode):

@@ -195,6 +195,16 @@ def test_a_hard_link_is_refused(tmp_path: Path) -> None:
     assert target.read_bytes() == b"root only\n"
 
 
+def test_a_directory_at_the_name_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.mkdir()
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    with pytest.raises(OSError) as err:
+        out.write(b"one\n")
+    assert err.value.strerror == f"cannot open {path}: Is a directory"
+    out.close()
+
+
 def test_close_releases_the_file_and_the_directory(tmp_path: Path) -> None:
     before = set(os.listdir("/proc/self/fd"))
     out = RotatingFile(str(tmp_path / "x.log"), max_bytes=1000, backups=1)
