@@ -4,7 +4,8 @@ A program running as an unprivileged user, in a log directory it owns, replaced 
 with a symbolic link to a root-only file; pinit (root) appended the program's next lines to
 that file on the next reopen. Now the file is opened with O_NOFOLLOW relative to a held
 directory fd, the link is refused with one message naming the path and the cause, the lines
-are dropped and counted, and the program keeps running.
+are dropped and counted, and the program keeps running; once the link is gone, writing resumes
+and the loss is reported.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ rm -f "$LOG" && ln -s "$SECRET" "$LOG"
 i=0
 while [ $i -lt 40 ]; do echo "after the swap, line $i"; i=$((i + 1)); done
 echo "app swapped $$ 0" >> "$EVENTS"
+read go < "$GO2"
+echo back
 exec sleep 1000
 """
 
@@ -45,9 +48,10 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
     secret = tmp_path / "secret"  # under pytest's 0700 tmp: root only
     secret.write_bytes(b"root only\n")
     secret.chmod(0o600)
-    go = shared_dir / "go.fifo"
-    os.mkfifo(go)
-    go.chmod(0o666)
+    go, go2 = shared_dir / "go.fifo", shared_dir / "go2.fifo"
+    for fifo in (go, go2):
+        os.mkfifo(fifo)
+        fifo.chmod(0o666)
     script = shared_dir / "swap.sh"
     script.write_text(SWAPPER)
     script.chmod(0o644)
@@ -58,7 +62,7 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
         [programs.app]
         command = ["sh", "{script}"]
         user = "{USER}"
-        environment = {{ LOG = "{log}", SECRET = "{secret}", GO = "{go}" }}
+        environment = {{ LOG = "{log}", SECRET = "{secret}", GO = "{go}", GO2 = "{go2}" }}
         stdout = {{ file = "{log}", max_bytes = 200, backups = 2 }}
         """,
         mode="plain",
@@ -73,10 +77,14 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
     assert f"app: log write failed: refusing to write {log}: it is a symbolic link" in said
     assert secret.read_bytes() == b"root only\n"
     assert pid_alive(app.pid)  # the program runs on; its lines are dropped, not followed
+    log.unlink()  # the operator removes the link: writing resumes, with the loss counted
+    with open(go2, "w") as f:
+        f.write("go\n")
+    pinit.wait_stderr("app: log writes resumed (40 lines dropped)")
+    assert log.read_bytes() == b"back\n"
     pinit.signal(signal.SIGTERM)
     code, _, err = pinit.finish()
     assert code == 0
     assert "Traceback" not in err
     assert err.count("refusing to write") == 1  # one message, not one per block
     assert secret.read_bytes() == b"root only\n"
-    assert log.is_symlink()
