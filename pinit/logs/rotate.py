@@ -26,9 +26,9 @@ with fstatat(AT_SYMLINK_NOFOLLOW) and fstat, renames and unlinks are renameat/un
 never follow a link in their last component. What opens must be a regular file with one link
 (a FIFO would block the writer; a hard link to a root-only file, possible where
 `fs.protected_hardlinks` is off, is the same attack as a symlink). Anything else is refused
-with an UnsafeLogFileError error naming the path and the cause; the writer drops and counts lines
-until the name is a plain file again. The directories *above* the log file are resolved once,
-by path: pinit trusts them not to be writable by its programs' users.
+with an UnsafeLogFileError naming the path and the cause; the writer drops and counts lines
+until the name is a plain file again. The path *to* the directory is walked by logs.dirs,
+which refuses a directory on the way that another user could change.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ import errno
 import os
 import stat
 
+from pinit.logs.dirs import UntrustedPathError, open_trusted_dir
+
 __all__ = ["RotatingFile", "UnsafeLogFileError"]
 
 _OPEN = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NOCTTY
 # O_NONBLOCK: a FIFO planted at the name must fail (ENXIO, no reader), not hang the writer.
 # It changes nothing for a regular file, and is cleared once the file is known to be one.
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 class UnsafeLogFileError(OSError):
@@ -124,7 +125,10 @@ class RotatingFile:
                 return
             os.close(self._dir)
             self._dir = -1
-        self._dir = os.open(self.directory, _DIR)
+        try:
+            self._dir = open_trusted_dir(self.directory)
+        except UntrustedPathError as exc:
+            raise self._unsafe(errno.EPERM, str(exc.strerror)) from None
 
     def _ensure_open(self) -> None:
         if self._fd >= 0:
