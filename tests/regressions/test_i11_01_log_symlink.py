@@ -22,14 +22,14 @@ from tests.integration.test_identity import USER, shared_dir, test_user  # noqa:
 from tests.integration.test_logs import wait_for
 
 SWAPPER = """\
+D=$(dirname "$0")
 echo first
 echo "app start $$ 0" >> "$EVENTS"
-read go < "$GO"
+read go < "$D/go.fifo"
 rm -f "$LOG" && ln -s "$SECRET" "$LOG"
-i=0
-while [ $i -lt 40 ]; do echo "after the swap, line $i"; i=$((i + 1)); done
+cat "$D/payload"
 echo "app swapped $$ 0" >> "$EVENTS"
-read go < "$GO2"
+read go < "$D/go2.fifo"
 echo back
 exec sleep 1000
 """
@@ -52,6 +52,9 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
     for fifo in (go, go2):
         os.mkfifo(fifo)
         fifo.chmod(0o666)
+    payload = shared_dir / "payload"  # 40 lines, 1 KB: one atomic write, so one block
+    payload.write_text("".join(f"after the swap, line {i}\n" for i in range(40)))
+    payload.chmod(0o644)
     script = shared_dir / "swap.sh"
     script.write_text(SWAPPER)
     script.chmod(0o644)
@@ -62,7 +65,7 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
         [programs.app]
         command = ["sh", "{script}"]
         user = "{USER}"
-        environment = {{ LOG = "{log}", SECRET = "{secret}", GO = "{go}", GO2 = "{go2}" }}
+        environment = {{ LOG = "{log}", SECRET = "{secret}" }}
         stdout = {{ file = "{log}", max_bytes = 200, backups = 2 }}
         """,
         mode="plain",
