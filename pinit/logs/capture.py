@@ -5,6 +5,8 @@ Who holds what:
   it, with a copy of the write end, until the instance is removed (reload) or pinit exits.
   A restart reuses the pipe, so a crashing program's last lines, still in the pipe when it
   dies, are read like any others (s6 keeps its logger pipe open across restarts for this).
+  Each exit marks the run's end at its offset in the pipe; the partial line is ended there,
+  also when back-pressure delays the reading (issue 11.5).
 - The loop reads the read end (non-blocking, 64 KiB per wake-up), frames it into blocks of
   whole lines (logs.framing) and hands each block to its destinations: a rotating file
   (logs.rotate) and/or pinit's stdout with a `NAME | ` prefix (passthrough). `stderr =
@@ -40,7 +42,9 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import sys
 import time
+from collections import deque
 from collections.abc import Callable
 
 from pinit.config.schema import LogSpec, Program
@@ -60,7 +64,7 @@ Route = tuple[Writer, bytes]  # destination, prefix (b"" for a file)
 class _Stream:
     """One pipe: its ends, its framing and where its lines go."""
 
-    __slots__ = ("framer", "paused", "read_fd", "routes", "write_fd")
+    __slots__ = ("ends", "framer", "paused", "read_fd", "routes", "taken", "write_fd")
 
     def __init__(self, routes: list[Route]) -> None:
         self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
@@ -72,6 +76,22 @@ class _Stream:
         self.framer = Framer()
         self.routes = routes
         self.paused = False
+        self.taken = 0  # bytes read from the pipe so far
+        self.ends: deque[int] = deque()  # values of `taken` at which a run ended (exited)
+
+
+def _unread(fd: int) -> int:
+    """Bytes waiting in a pipe (FIONREAD), without reading them.
+
+    termios is imported here, at a program's first exit, not on PID 1's start path (0.4 ms).
+    """
+    import termios
+
+    try:
+        got = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+    except OSError:
+        return 0
+    return int.from_bytes(got, sys.byteorder)
 
 
 class LogRouter:
@@ -103,18 +123,24 @@ class LogRouter:
         """The main process died: take what it left in its pipes, and end a partial line.
 
         The data is already in the pipe (a write to a pipe is complete when write returns),
-        so reading until EAGAIN gets all of it. The reads are bounded (a surviving worker of
-        the group may still be writing), and a paused stream is left alone, its carry too.
+        so the run's output ends where the pipe's unread bytes (FIONREAD) end now. That
+        position is recorded, and the partial line is ended when reading gets there: at once
+        if the stream is flowing (the reads are bounded: a surviving worker of the group may
+        still be writing), or later, when a stream paused by back-pressure resumes. Without
+        the mark the dead run's last partial line was glued to the next run's first line
+        (issue 11.5); the next run writes into the same pipe, after the mark.
         """
         for stream_name in ("out", "err"):
             stream = self._streams.get((name, stream_name))
-            if stream is None or stream.paused:
+            if stream is None:
                 continue
+            end = stream.taken + _unread(stream.read_fd)
+            if not stream.ends or stream.ends[-1] != end:
+                stream.ends.append(end)
             reads = PIPE_SIZE // READ_SIZE + 1
-            while reads and self._read(stream) and not stream.paused:
+            while reads and stream.ends and not stream.paused and self._read(stream):
                 reads -= 1
-            if reads and not stream.paused:
-                self._deliver(stream, stream.framer.flush())
+            self._take(stream, b"")  # a run that ended where reading already is
 
     def forget(self, name: str) -> None:
         """The instance is gone (reload): drop pinit's write ends, read on until EOF."""
@@ -180,8 +206,23 @@ class LogRouter:
         if not data:
             self._end(stream)
             return False
-        self._deliver(stream, stream.framer.feed(data))
+        self._take(stream, data)
         return True
+
+    def _take(self, stream: _Stream, data: bytes) -> None:
+        """Frame what was read, ending the partial line at each run's end inside it."""
+        pos = stream.taken
+        stream.taken += len(data)
+        ends = stream.ends
+        while ends and ends[0] <= stream.taken:
+            cut = max(0, ends.popleft() - pos)
+            if cut:
+                self._deliver(stream, stream.framer.feed(data[:cut]))
+                data = data[cut:]
+                pos += cut
+            self._deliver(stream, stream.framer.flush())
+        if data:
+            self._deliver(stream, stream.framer.feed(data))
 
     def _deliver(self, stream: _Stream, block: bytes) -> None:
         if not block:
@@ -192,7 +233,9 @@ class LogRouter:
 
     # -- back-pressure ---------------------------------------------------------------------------
     def _pause(self, stream: _Stream, writer: Writer) -> None:
-        self._waiting.setdefault(writer, []).append(stream)
+        waiting = self._waiting.setdefault(writer, [])
+        if stream not in waiting:
+            waiting.append(stream)
         if not stream.paused:
             stream.paused = True
             self._reactor.remove(stream.read_fd)
@@ -219,10 +262,12 @@ class LogRouter:
         writer = self._writers.get(path)
         if writer is None:
             sink: Sink = fd_sink(self._stdout_fd)
+            finish = None
             if path:
                 rotating = self._files[path] = RotatingFile(path, spec.max_bytes, spec.backups)
-                sink = rotating.write
-            writer = self._writers[path] = Writer(label, sink, self._reactor, self._say)
+                sink, finish = rotating.write, rotating.close
+            writer = Writer(label, sink, self._reactor, self._say, finish)
+            self._writers[path] = writer
             writer.on_drained(self._drained(writer))
             self._paths[writer] = path
         elif path:

@@ -12,28 +12,73 @@ writer thread (logs.capture), never on the loop. It raises OSError and lets the 
 what a full disk means; after an error the file is reopened on the next write, which is how a
 writer recovers once space is back.
 
-Logrotate-style outside moves are noticed: before each write the path is stat'ed, and if it no
-longer names the open file (renamed or removed), the file is reopened at the path.
+Logrotate-style outside moves are noticed: before each write the name is lstat'ed, and if it
+no longer names the open file (renamed or removed), the file is reopened at the path.
+
+Why a held directory fd and O_NOFOLLOW (issue 11.1): pinit runs as root and its programs often
+do not, and a log directory may be writable by a program's user. Such a user can replace the
+log file with a symbolic link to a root-only file (`/etc/shadow`, `authorized_keys`); a root
+`open(path, O_APPEND)` would then follow it. Checking ownership first and opening afterwards
+is a race the user wins; instead every operation on the file is one system call relative to
+the directory, opened once (before the programs that write there start) and held: the leaf is
+opened with O_NOFOLLOW (a link there fails with ELOOP, atomically), identities are compared
+with fstatat(AT_SYMLINK_NOFOLLOW) and fstat, renames and unlinks are renameat/unlinkat, which
+never follow a link in their last component. What opens must be a regular file with one link
+(a FIFO would block the writer; a hard link to a root-only file, possible where
+`fs.protected_hardlinks` is off, is the same attack as a symlink). Anything else is refused
+with an UnsafeLogFileError naming the path and the cause; the writer drops and counts lines
+until the name is a plain file again. The path *to* the directory is walked by logs.dirs,
+which refuses a directory on the way that another user could change.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
-__all__ = ["RotatingFile"]
+from pinit.logs.dirs import UntrustedPathError, open_trusted_dir
+
+__all__ = ["RotatingFile", "UnsafeLogFileError"]
+
+_OPEN = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NOCTTY
+# O_NONBLOCK: a FIFO planted at the name must fail (ENXIO, no reader), not hang the writer.
+# It changes nothing for a regular file, and is cleared once the file is known to be one.
+
+
+class UnsafeLogFileError(OSError):
+    """The log path names something pinit refuses to write to; strerror says what and why."""
 
 
 class RotatingFile:
-    __slots__ = ("_fd", "_ident", "_size", "backups", "max_bytes", "mode", "path")
+    __slots__ = (
+        "_dir",
+        "_fd",
+        "_ident",
+        "_name",
+        "_size",
+        "backups",
+        "directory",
+        "max_bytes",
+        "mode",
+        "path",
+    )
 
     def __init__(self, path: str, max_bytes: int, backups: int, mode: int = 0o640) -> None:
         self.path = path
+        self.directory, self._name = os.path.split(path)
+        self.directory = self.directory or "."
         self.max_bytes = max(1, max_bytes)
         self.backups = max(0, backups)
         self.mode = mode
         self._fd = -1
+        self._dir = -1
         self._size = 0
         self._ident = (0, 0)
+        try:
+            self._open_dir()  # now, on the loop, before a program writing here is spawned
+        except OSError:
+            pass  # not there yet: retried on the first write
 
     def write(self, data: bytes) -> None:
         """Append a block of whole lines, rotating before any line that would not fit."""
@@ -58,27 +103,69 @@ class RotatingFile:
                 self._rotate()
 
     def close(self) -> None:
+        """Release both fds (the writer thread calls this when its destination retires)."""
+        self._close_file()
+        if self._dir >= 0:
+            fd, self._dir = self._dir, -1
+            os.close(fd)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _close_file(self) -> None:
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
             os.close(fd)
 
-    # -- internals ---------------------------------------------------------------------------
+    def _lstat(self, name: str) -> os.stat_result:
+        return os.stat(name, dir_fd=self._dir, follow_symlinks=False)
+
+    def _open_dir(self) -> None:
+        """Hold the directory; open it again only if the held one was removed (nlink 0)."""
+        if self._dir >= 0:
+            if os.fstat(self._dir).st_nlink > 0:
+                return
+            os.close(self._dir)
+            self._dir = -1
+        try:
+            self._dir = open_trusted_dir(self.directory)
+        except UntrustedPathError as exc:
+            raise self._unsafe(errno.EPERM, str(exc.strerror)) from None
+
     def _ensure_open(self) -> None:
         if self._fd >= 0:
             try:
-                st = os.stat(self.path)
+                st = self._lstat(self._name)
             except FileNotFoundError:
-                self.close()  # removed from outside: start a new file at the path
+                self._close_file()  # removed from outside: start a new file at the path
             else:
                 if (st.st_dev, st.st_ino) != self._ident:
-                    self.close()  # renamed away (logrotate without copytruncate)
+                    self._close_file()  # renamed away, or replaced (by a link: refused below)
                 else:
                     return
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path, flags, self.mode)
-        st = os.fstat(self._fd)
+        self._open_dir()
+        try:
+            fd = os.open(self._name, _OPEN | os.O_NONBLOCK, self.mode, dir_fd=self._dir)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise self._unsafe(exc.errno, "it is a symbolic link") from None
+            if exc.errno == errno.ENXIO:
+                raise self._unsafe(exc.errno, "it is a FIFO or socket") from None
+            raise OSError(exc.errno, f"cannot open {self.path}: {exc.strerror}") from None
+        st = os.fstat(fd)
+        cause = ""
+        if not stat.S_ISREG(st.st_mode):
+            cause = "it is not a regular file"
+        elif st.st_nlink != 1:
+            cause = f"it has {st.st_nlink} hard links"
+        if cause:
+            os.close(fd)
+            raise self._unsafe(errno.EPERM, cause)
+        os.set_blocking(fd, True)
+        self._fd = fd
         self._size = st.st_size
         self._ident = (st.st_dev, st.st_ino)
+
+    def _unsafe(self, code: int, cause: str) -> UnsafeLogFileError:
+        return UnsafeLogFileError(code, f"refusing to write {self.path}: {cause}")
 
     def _append(self, view: memoryview) -> None:
         before = self._size
@@ -94,24 +181,36 @@ class RotatingFile:
                 os.ftruncate(self._fd, before)
             except OSError:
                 pass
-            self.close()
+            self._close_file()
             raise
 
     def _rotate(self) -> None:
-        self.close()
+        """Shift the backups that exist, then start a new file.
+
+        Only the names that exist are touched (issue 11.10): the first missing `file.K` ends
+        the chain, so a rotation costs one lstat and one rename per existing backup, whatever
+        `backups` says. renameat/unlinkat on the held directory never follow a link in the
+        last component: a link planted at a backup name is moved or replaced, never written.
+        """
+        self._close_file()
+        name, d = self._name, self._dir
         if self.backups == 0:
             try:
-                os.unlink(self.path)
+                os.unlink(name, dir_fd=d)
             except FileNotFoundError:
                 pass
         else:
-            for n in range(self.backups - 1, 0, -1):
+            top = 1  # the first backup index that is free (or the last one kept)
+            while top < self.backups:
                 try:
-                    os.replace(f"{self.path}.{n}", f"{self.path}.{n + 1}")
+                    self._lstat(f"{name}.{top}")
                 except FileNotFoundError:
-                    pass
-            try:
-                os.replace(self.path, f"{self.path}.1")
-            except FileNotFoundError:
-                pass
+                    break
+                top += 1
+            for n in range(top, 0, -1):
+                older = f"{name}.{n - 1}" if n > 1 else name
+                try:
+                    os.replace(older, f"{name}.{n}", src_dir_fd=d, dst_dir_fd=d)
+                except FileNotFoundError:
+                    pass  # removed from outside meanwhile
         self._ensure_open()

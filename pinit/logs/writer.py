@@ -9,11 +9,11 @@ then stops reading the programs that feed it, so they block in write() as on a s
 When the thread has brought the backlog down to LOW_WATER it wakes the loop with
 `call_soon_threadsafe`, and reading resumes. Nothing is dropped, except on a write error.
 
-A write error (ENOSPC, EIO, EPIPE) drops the lines of that write: blocking until space comes
-back would stall every program feeding the destination, and retrying forever would hold their
-lines in pinit's memory. It is reported once on pinit's stderr, and once more when writes
-succeed again, with the number of lines dropped. Both reports go through the loop thread, so
-pinit's stderr has one writer.
+A write error (ENOSPC, EIO, EPIPE, or a log path logs.rotate refuses as unsafe) drops the
+lines of that write: blocking until space comes back would stall every program feeding the
+destination, and retrying forever would hold their lines in pinit's memory. It is reported
+once on pinit's stderr, and once more when writes succeed again, with the number of lines
+dropped. Both reports go through the loop thread, so pinit's stderr has one writer.
 
 Fork safety: pinit forks its programs from the loop thread while these threads run. The child
 only makes os-level calls before exec (runtime/spawn.py) and never touches a Writer, and the
@@ -66,8 +66,16 @@ def fd_sink(fd: int) -> Sink:
 class Writer:
     """A destination's thread and backlog. `put`, `close` and `on_drained` are loop-side."""
 
-    def __init__(self, label: str, sink: Sink, reactor: Reactor, say: Say) -> None:
+    def __init__(
+        self,
+        label: str,
+        sink: Sink,
+        reactor: Reactor,
+        say: Say,
+        finish: Callable[[], None] | None = None,
+    ) -> None:
         self.label = label
+        self._finish = finish  # run by the thread after its last write: closes the file
         self.users = 0  # streams routed here; the capture side closes the writer at zero
         self._sink = sink
         self._reactor = reactor
@@ -119,7 +127,7 @@ class Writer:
                 while not self._blocks and not self._closing:
                     self._cond.wait()
                 if not self._blocks:
-                    return
+                    break
                 blocks, self._blocks = self._blocks, []
             data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
             self._write(data)
@@ -130,6 +138,13 @@ class Writer:
                     self._wanted = False
             if wake and self._on_drained is not None:
                 self._reactor.call_soon_threadsafe(self._on_drained)
+        if self._finish is not None:
+            # A retired destination's fds go with its thread (issue 11.2: a reload that moved
+            # a program to another file used to keep the old file open for good).
+            try:
+                self._finish()
+            except OSError:
+                pass
 
     def _write(self, data: bytes) -> None:
         try:
@@ -137,7 +152,8 @@ class Writer:
         except OSError as exc:
             if self._failed is None:
                 self._failed = exc
-                self._tell(f"log write failed: {exc.strerror or exc} (lines are being dropped)")
+                reason = exc.strerror or str(exc)
+                self._tell(f"log write failed: {reason} (lines are being dropped)")
             self._dropped += data.count(b"\n")
             return
         except ValueError:  # a sink closed under us at exit

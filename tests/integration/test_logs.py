@@ -326,7 +326,9 @@ def test_a_stalled_stdout_holds_programs_back_but_not_the_loop(
     nums = [int(t.split()[3]) for t in lines]
     missing = sorted(set(range(written)) - set(nums))
     assert not missing, (missing[:5], missing[-5:], len(missing), written, len(lines))
-    assert len(lines) == written  # nothing lost while the reader was stalled
+    # Nothing lost while the reader was stalled. One more line than counted is possible: the
+    # SIGTERM handler can run after a line's os.write returned and before `written += 1`.
+    assert len(lines) in (written, written + 1)
     for i, text in enumerate(lines):
         assert text.startswith(f"flood | flood {i:010d} y"), text[:80]
         assert len(text) == len("flood | ") + 96

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinit.logs.rotate import RotatingFile
+from pinit.logs.rotate import RotatingFile, UnsafeLogFileError
 
 
 def numbered(lo: int, hi: int) -> bytes:
@@ -118,11 +118,97 @@ def test_a_failed_write_raises_and_the_next_one_recovers(tmp_path: Path) -> None
     assert path.read_bytes() == b"two\n"
 
 
-def test_a_full_disk_is_an_error_for_the_caller() -> None:
-    """/dev/full answers every write with ENOSPC, as a full filesystem does."""
+def test_a_device_is_refused_not_written() -> None:
+    """/dev/full answers every write with ENOSPC; a log path naming a device is refused first
+    (the full-disk case is tests/integration/test_logs_soak.py, on a real tmpfs)."""
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")
     out = RotatingFile("/dev/full", max_bytes=1 << 30, backups=0)
-    with pytest.raises(OSError) as err:
+    with pytest.raises(UnsafeLogFileError, match="refusing to write /dev/full: it is not a reg"):
         out.write(b"x\n")
-    assert err.value.errno == 28  # ENOSPC
+    out.close()
+
+
+def test_a_symlink_at_the_name_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "secret"
+    target.write_bytes(b"root only\n")
+    path = tmp_path / "x.log"
+    path.symlink_to(target)
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    with pytest.raises(UnsafeLogFileError) as err:
+        out.write(b"one\n")
+    assert err.value.strerror == f"refusing to write {path}: it is a symbolic link"
+    path.unlink()  # a plain file again: writing resumes there
+    out.write(b"two\n")
+    out.close()
+    assert target.read_bytes() == b"root only\n"
+    assert path.read_bytes() == b"two\n"
+
+
+def test_a_symlink_swapped_in_after_open_is_noticed_before_the_next_write(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "secret"
+    target.write_bytes(b"root only\n")
+    path = tmp_path / "x.log"
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    out.write(b"one\n")
+    path.unlink()
+    path.symlink_to(target)
+    with pytest.raises(UnsafeLogFileError, match="symbolic link"):
+        out.write(b"two\n")
+    out.close()
+    assert target.read_bytes() == b"root only\n"
+
+
+def test_a_link_planted_at_a_backup_name_is_moved_not_written(tmp_path: Path) -> None:
+    target = tmp_path / "secret"
+    target.write_bytes(b"root only\n")
+    path = tmp_path / "x.log"
+    Path(f"{path}.1").symlink_to(target)
+    out = RotatingFile(str(path), max_bytes=12, backups=3)
+    out.write(numbered(0, 3))  # two rotations: the link goes x.log.1 -> .2 -> .3
+    out.close()
+    assert target.read_bytes() == b"root only\n"
+    assert Path(f"{path}.3").is_symlink()
+    assert [Path(f"{path}.{n}").read_bytes() for n in (2, 1)] == [numbered(0, 1), numbered(1, 2)]
+
+
+def test_a_fifo_is_refused_without_blocking_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    os.mkfifo(path)
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    with pytest.raises(UnsafeLogFileError, match="FIFO"):
+        out.write(b"one\n")  # without O_NONBLOCK this open would wait for a reader forever
+    out.close()
+
+
+def test_a_hard_link_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "secret"
+    target.write_bytes(b"root only\n")
+    path = tmp_path / "x.log"
+    os.link(target, path)
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    with pytest.raises(UnsafeLogFileError, match="it has 2 hard links"):
+        out.write(b"one\n")
+    out.close()
+    assert target.read_bytes() == b"root only\n"
+
+
+def test_a_directory_at_the_name_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.mkdir()
+    out = RotatingFile(str(path), max_bytes=1000, backups=1)
+    with pytest.raises(OSError) as err:
+        out.write(b"one\n")
+    assert err.value.strerror == f"cannot open {path}: Is a directory"
+    out.close()
+
+
+def test_close_releases_the_file_and_the_directory(tmp_path: Path) -> None:
+    before = set(os.listdir("/proc/self/fd"))
+    out = RotatingFile(str(tmp_path / "x.log"), max_bytes=1000, backups=1)
+    out.write(b"one\n")
+    assert len(set(os.listdir("/proc/self/fd")) - before) == 2  # the file and its directory
+    out.close()
+    assert set(os.listdir("/proc/self/fd")) == before
