@@ -217,7 +217,7 @@ def _ctl_parser() -> argparse.ArgumentParser:
             "NAME is a program (all its instances), an instance (web-2) or 'all'.\n"
             "The socket: --socket, else [pinit].control_socket of --config, else\n"
             "$PINIT_CONTROL_SOCKET (set for every program pinit runs), else\n"
-            "/run/pinit/NAME.sock or ${XDG_RUNTIME_DIR:-/tmp}/pinit-NAME-UID.sock.\n"
+            "/run/pinit/NAME.sock or ${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock.\n"
             "exit status: 0 ok, 1 pinit answered with an error, 2 usage, 3 cannot connect"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,

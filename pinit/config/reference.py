@@ -238,7 +238,7 @@ ENTRIES: tuple[Entry, ...] = (
         '""',
         "Path of the control socket `pinit ctl` talks to (mode 0600). Empty: "
         "`/run/pinit/NAME.sock` when /run is writable, else "
-        "`${XDG_RUNTIME_DIR:-/tmp}/pinit-NAME-UID.sock`.",
+        "`${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock`.",
         '"/run/pinit.sock"',
         (STRING,),
     ),

@@ -103,6 +103,7 @@ def test_kubernetes_grace_period_covers_pinits_stop_budget() -> None:
     budget = worst_case_stop(config)  # what `pinit check --explain` prints, sweep included
     spec = _kind("Deployment")["spec"]["template"]["spec"]  # type: ignore[index]
     assert spec["terminationGracePeriodSeconds"] > budget
+    assert budget <= config.stop_budget < spec["terminationGracePeriodSeconds"]
     container = spec["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
