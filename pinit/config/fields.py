@@ -10,7 +10,6 @@ fix-one-rerun-find-the-next loop.
 from __future__ import annotations
 
 import datetime
-import difflib
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -156,6 +155,8 @@ def unknown_keys(raw: dict[str, object], allowed: Iterable[str]) -> list[tuple[s
     for key in raw:
         if key in known:
             continue
+        import difflib  # only on an error: off PID 1's start path (issue 7, speed)
+
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         out.append((f".{key}", f"unknown key{hint}"))

@@ -11,8 +11,6 @@ settings, so it is never ambiguous which ``main`` or ``stop_timeout`` wins.
 
 from __future__ import annotations
 
-import difflib
-import glob
 import os.path
 import re
 import tomllib
@@ -78,6 +76,8 @@ def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    import difflib  # only on an error: off PID 1's start path (issue 7, speed)
+
     close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -212,6 +212,8 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
     A glob matching nothing is fine (an empty ``conf.d`` is normal); a plain path that does not
     exist is a mistake and reported.
     """
+    import glob  # only with includes: off PID 1's start path (issue 7, speed)
+
     out: list[Source] = []
     seen = {src.path}
     for i, pattern in enumerate(patterns):

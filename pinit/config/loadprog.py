@@ -7,10 +7,7 @@ not the container it will run in.
 
 from __future__ import annotations
 
-import ipaddress
 import os.path
-import shlex
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -70,6 +67,8 @@ def _expand_items(items: list[str], lookup: Callable[[str], str | None]) -> tupl
 def parse_argv(value: object, lookup: Callable[[str], str | None]) -> tuple[str, ...]:
     """A list of strings, or one string split like a shell would (shlex, no expansion)."""
     if isinstance(value, str):
+        import shlex  # only for a command string (issue 7, speed)
+
         try:
             items = shlex.split(value)
         except ValueError as exc:
@@ -221,6 +220,8 @@ def _numeric_host(host: str) -> None:
     "localhost" are accepted. A program's readiness is local by nature."""
     if host == "localhost":
         return
+    import ipaddress  # only with a probe: off PID 1's start path (issue 7, speed)
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -266,6 +267,8 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
             return Readiness(ReadyKind.TCP, host, port, interval=interval, timeout=timeout)
         if kind == "http":
             url = _expanded(probe, lookup)
+            import urllib.parse  # only with an http probe (issue 7, speed)
+
             parts = urllib.parse.urlsplit(url)
             try:
                 port = parts.port or 80

@@ -21,7 +21,6 @@ running (it ends only when main *exits* or gives up). What is left for the runti
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -240,6 +239,8 @@ class Operator:
             except Exception as exc:  # the client must get an answer whatever happened
                 reply = proto.error(f"logs: {exc!r}")
             self._host.call_soon_threadsafe(lambda: respond(reply))
+
+        import threading  # at the first `ctl logs`, not at PID 1's start (issue 7, speed)
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
 
