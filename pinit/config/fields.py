@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pinit.config.locate import locate
 from pinit.config.schema import ConfigError
+from pinit.records import dataclass, field
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)

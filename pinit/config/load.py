@@ -212,9 +212,11 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
     A glob matching nothing is fine (an empty ``conf.d`` is normal); a plain path that does not
     exist is a mistake and reported.
     """
+    out: list[Source] = []
+    if not patterns:
+        return out
     import glob  # only with includes: off PID 1's start path (issue 7, speed)
 
-    out: list[Source] = []
     seen = {src.path}
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(os.path.join(here, pattern))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os.path
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from pinit.config import reference, units
 from pinit.config.expand import ExpandError, expand
@@ -31,6 +30,7 @@ from pinit.config.fields import (
     want_table,
 )
 from pinit.config.schema import Backoff, LogSpec, Program, Readiness, ReadyKind, Restart
+from pinit.records import dataclass
 
 PROGRAM_KEYS = reference.keys("programs.NAME")
 RLIMIT_NAMES = reference.keys("programs.NAME.rlimits")

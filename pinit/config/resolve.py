@@ -12,10 +12,10 @@ import os
 import os.path
 import pwd
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pinit.config.locate import locate
 from pinit.config.schema import Config, ConfigError, Program
+from pinit.records import dataclass
 
 __all__ = ["Identity", "check_host", "environment", "identity", "load_checked"]
 

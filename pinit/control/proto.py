@@ -22,7 +22,8 @@ fields of each.
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
+
+from pinit.records import dataclass
 
 __all__ = [
     "COMMANDS",

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from pinit.config.schema import Config
 from pinit.control import paths, proto
@@ -31,6 +30,7 @@ from pinit.control.server import ControlServer, Reactor, Respond
 from pinit.model import plan as planner
 from pinit.model.events import Event, StartRequested, StopRequested
 from pinit.model.instance import Instance, State
+from pinit.records import dataclass
 from pinit.stats import Sampler
 
 __all__ = ["Operator"]
