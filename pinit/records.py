@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from types import CellType, CodeType, FunctionType
 from typing import Any, TypeVar, dataclass_transform, overload
 
 __all__ = ["FrozenInstanceError", "dataclass", "field", "replace"]
@@ -127,34 +128,60 @@ def _fields(cls: type) -> list[Field]:
     return out
 
 
-def _init_source(cls: type, fields: list[Field], frozen: bool) -> Callable[..., None]:
-    """One compiled `__init__` with the real signature (positional or keyword, defaults)."""
-    params, body, env = [], [], {"__MISSING": MISSING, "__set": object.__setattr__}
-    for spec in fields:
-        name = spec.name
-        if spec.default_factory is not MISSING:
-            env[f"__f_{name}"] = spec.default_factory
-            params.append(f"{name}=__MISSING")
-            value = f"__f_{name}() if {name} is __MISSING else {name}"
-        elif spec.default is not MISSING:
-            env[f"__d_{name}"] = spec.default
-            params.append(f"{name}=__d_{name}")
-            value = name
-        else:
-            params.append(name)
-            value = name
-        body.append(f"  __set(self, {name!r}, {value})" if frozen else f"  self.{name} = {value}")
-    if "__post_init__" in cls.__dict__:
-        body.append("  self.__post_init__()")
-    text = (
-        f"def __make({', '.join(env)}):\n"
-        f" def __init__(self, {', '.join(params)}) -> None:\n"
-        + "\n".join(" " + line for line in body or ["  pass"])
-        + "\n return __init__\n"
+_TEMPLATES: dict[tuple[int, bool, bool], CodeType] = {}
+_FREE = ("_MISSING", "_factories", "_set")
+
+
+def _template(count: int, frozen: bool, post_init: bool) -> CodeType:
+    """The compiled `__init__` for `count` fields named _f0, _f1, ...: one compile per shape
+    (a handful in pinit) instead of one per class; `_init` renames it for each class."""
+    key = (count, frozen, post_init)
+    code = _TEMPLATES.get(key)
+    if code is None:
+        body = []
+        for i in range(count):
+            body.append(f"  if _f{i} is _MISSING: _f{i} = _factories[{i}]()")
+            body.append(f"  _set(self, '_f{i}', _f{i})" if frozen else f"  self._f{i} = _f{i}")
+        if post_init:
+            body.append("  self.__post_init__()")
+        params = "".join(f", _f{i}" for i in range(count))
+        text = (
+            f"def _make({', '.join(_FREE)}):\n def __init__(self{params}):\n"
+            + "\n".join(" " + line for line in body or ["  pass"])
+            + "\n return __init__\n"
+        )
+        namespace: dict[str, Any] = {}
+        exec(text, {}, namespace)  # placeholders only: replace() sets the real names
+        code = namespace["_make"](MISSING, (), None).__code__
+        _TEMPLATES[key] = code
+    return code
+
+
+def _init(cls: type, fields: list[Field], frozen: bool) -> Callable[..., None]:
+    """`__init__` with the real signature (positional or keyword, defaults), made from the
+    template of its shape by renaming its parameters and the attribute names it sets."""
+    names = [spec.name for spec in fields]
+    clash = {"self", *_FREE} & set(names)
+    if clash:
+        raise TypeError(f"{cls.__name__}: field name(s) {sorted(clash)} not supported here")
+    template = _template(len(fields), frozen, "__post_init__" in cls.__dict__)
+    rename = {f"_f{i}": name for i, name in enumerate(names)}
+    code = template.replace(
+        co_name="__init__",
+        co_qualname=f"{cls.__qualname__}.__init__",
+        co_varnames=tuple(rename.get(v, v) for v in template.co_varnames),
+        co_names=tuple(rename.get(n, n) for n in template.co_names),
+        co_consts=tuple(rename.get(c, c) if isinstance(c, str) else c for c in template.co_consts),
     )
-    namespace: dict[str, Any] = {}
-    exec(text, {}, namespace)
-    init: Callable[..., None] = namespace["__make"](**env)
+    factories = tuple(spec.default_factory for spec in fields)
+    defaults = tuple(
+        MISSING if spec.default_factory is not MISSING else spec.default
+        for spec in fields
+        if spec.default is not MISSING or spec.default_factory is not MISSING
+    )
+    cells = {"_MISSING": MISSING, "_factories": factories, "_set": object.__setattr__}
+    closure = tuple(CellType(cells[name]) for name in code.co_freevars)
+    init: Callable[..., None] = FunctionType(code, {}, "__init__", defaults or None, closure)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__annotations__ = {spec.name: spec.type for spec in fields} | {"return": None}
     return init
@@ -245,7 +272,7 @@ def _process(cls: type[_T], frozen: bool, slots: bool) -> type[_T]:
     }
     own = cls.__dict__
     if "__init__" not in own:
-        attrs["__init__"] = _init_source(cls, fields, frozen)
+        attrs["__init__"] = _init(cls, fields, frozen)
     if "__repr__" not in own:
         attrs["__repr__"] = _repr
     if "__eq__" not in own:

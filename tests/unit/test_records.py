@@ -137,3 +137,41 @@ def test_explicit_methods_are_kept() -> None:
 
     assert repr(Rec(1)) == "mine"
     assert hash(Rec(1)) == 7
+
+
+def test_init_signature_and_argument_errors_as_stdlib() -> None:
+    import inspect
+
+    ours, std = _pair(frozen=True, slots=True)
+    assert str(inspect.signature(ours)) == str(inspect.signature(std)).replace(
+        "<factory>", "MISSING"
+    )
+    for cls in (ours, std):
+        assert cls(name="a", count=1).count == 1
+        with pytest.raises(TypeError):
+            cls("a", name="b")
+        with pytest.raises(TypeError):
+            cls("a", colour="red")
+        with pytest.raises(TypeError):
+            cls("a", 1, [], "n", "extra")
+
+
+def test_shapes_share_a_template_but_not_names() -> None:
+    @records.dataclass(frozen=True)
+    class A:
+        x: int
+        y: int = 2
+
+    @records.dataclass(frozen=True)
+    class B:
+        p: str
+        q: str = "q"
+
+    @records.dataclass
+    class Empty:
+        pass
+
+    assert (A(1).x, A(1).y, B("p").p, B("p").q) == (1, 2, "p", "q")
+    assert A.__init__.__code__.co_varnames[:3] == ("self", "x", "y")
+    assert repr(Empty()) == f"{Empty.__qualname__}()"
+    assert Empty() == Empty()
