@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pinit.records import dataclass
 
 if TYPE_CHECKING:
     import psutil

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from types import ModuleType
+
+_C_NAME = "setproctitle._setproctitle"
 
 
-def _c_module() -> Callable[[str], None] | None:
-    """setproctitle's C function, loaded without importlib.util (another ~4 ms)."""
+def _c_module() -> ModuleType | None:
+    """setproctitle's C module, loaded without importlib.util (another ~4 ms) and kept in
+    sys.modules, so a later ordinary import of setproctitle finds it."""
+    loaded = sys.modules.get(_C_NAME)
+    if loaded is not None:
+        return loaded
     try:
         from importlib.machinery import (
             EXTENSION_SUFFIXES,
@@ -27,25 +34,40 @@ def _c_module() -> Callable[[str], None] | None:
         package = PathFinder.find_spec("setproctitle")
         if package is None or not package.submodule_search_locations:
             return None
-        name = "setproctitle._setproctitle"
         for folder in package.submodule_search_locations:
             for suffix in EXTENSION_SUFFIXES:
                 path = f"{folder}/_setproctitle{suffix}"
-                loader = ExtensionFileLoader(name, path)
+                loader = ExtensionFileLoader(_C_NAME, path)
                 try:
-                    module = loader.create_module(ModuleSpec(name, loader, origin=path))
+                    module = loader.create_module(ModuleSpec(_C_NAME, loader, origin=path))
                 except (ImportError, OSError):
                     continue
                 loader.exec_module(module)
-                title: Callable[[str], None] = module.setproctitle
-                return title
+                sys.modules[_C_NAME] = module
+                return module
     except (ImportError, AttributeError, ValueError):
         return None
     return None
 
 
+def prepare() -> None:
+    """Let setproctitle take its copy of argv and environ now, before anything edits
+    os.environ (the frozen build's runtime hook calls this first thing)."""
+    module = _c_module()
+    try:
+        if module is not None:
+            module.getproctitle()
+        else:
+            from setproctitle import getproctitle
+
+            getproctitle()
+    except Exception:  # cosmetic; never fatal for PID 1
+        return
+
+
 def set_title(title: str) -> None:
-    setter = _c_module()
+    module = _c_module()
+    setter: Callable[[str], None] | None = None if module is None else module.setproctitle
     if setter is None:
         try:
             from setproctitle import setproctitle

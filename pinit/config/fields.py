@@ -10,15 +10,14 @@ fix-one-rerun-find-the-next loop.
 from __future__ import annotations
 
 import datetime
-import difflib
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pinit.config.locate import key_lines, locate_in
 from pinit.config.schema import ConfigError
 from pinit.config.units import show
+from pinit.records import dataclass, field
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -32,7 +31,7 @@ class Source:
     text: str
     # Key path -> line, lexed on the first error and dropped with the Source: a cache that
     # lives exactly as long as one load (a module-level one kept refused configs, issue 11.6).
-    lines: dict[str, int] | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] | None = field(default=None, compare=False)
 
     def locate(self, key_path: str) -> int | None:
         if self.lines is None:
@@ -169,6 +168,8 @@ def unknown_keys(raw: dict[str, object], allowed: Iterable[str]) -> list[tuple[s
     for key in raw:
         if key in known:
             continue
+        import difflib  # only on an error: off PID 1's start path (issue 7, speed)
+
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         out.append((f".{key}", f"unknown key{hint}"))

@@ -15,14 +15,11 @@ reports every error (issue 7.3), not the host errors only once the rest is fixed
 
 from __future__ import annotations
 
-import difflib
-import glob
 import itertools
 import os.path
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from pinit.config import reference, units
 from pinit.config.fields import (
@@ -42,6 +39,7 @@ from pinit.config.read import MAX_FILE_BYTES, MAX_TOTAL_BYTES, ReadError, read_c
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
 from pinit.config.units import show
 from pinit.model.graph import find_cycle
+from pinit.records import dataclass, field
 
 __all__ = ["Loaded", "load_file", "load_partial", "load_text"]
 
@@ -142,6 +140,8 @@ def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    import difflib  # only on an error: off PID 1's start path (issue 7, speed)
+
     close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -317,6 +317,10 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
     together capped at MAX_TOTAL_BYTES (issue 11.9: ``/dev/zero`` and FIFOs; see ``read``).
     """
     out: list[Source] = []
+    if not patterns:
+        return out
+    import glob  # only with includes: off PID 1's start path (issue 7, speed)
+
     seen = {src.path}
     budget = MAX_TOTAL_BYTES - len(src.text)
     for i, pattern in enumerate(patterns):

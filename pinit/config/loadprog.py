@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os.path
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from pinit.config import reference, units
 from pinit.config.expand import ExpandError, expand
@@ -33,6 +32,7 @@ from pinit.config.fields import (
 from pinit.config.loadready import duration, parse_argv, parse_ready, positive_duration
 from pinit.config.schema import Backoff, LogSpec, Program, Restart
 from pinit.config.units import show
+from pinit.records import dataclass
 
 PROGRAM_KEYS = reference.keys("programs.NAME")
 RLIMIT_NAMES = reference.keys("programs.NAME.rlimits")

@@ -7,9 +7,6 @@ request line (issue 11.4 found ``http://[::1/`` and ``"²"`` ports raising in th
 
 from __future__ import annotations
 
-import ipaddress
-import shlex
-import urllib.parse
 from collections.abc import Callable
 
 from pinit.config import reference, units
@@ -49,6 +46,8 @@ def _expand_items(items: list[str], lookup: Callable[[str], str | None]) -> tupl
 def parse_argv(value: object, lookup: Callable[[str], str | None]) -> tuple[str, ...]:
     """A list of strings, or one string split like a shell would (shlex, no expansion)."""
     if isinstance(value, str):
+        import shlex  # only for a command string: off PID 1's start path (issue 7, speed)
+
         try:
             items = shlex.split(want_str(value))
         except ValueError as exc:
@@ -85,6 +84,8 @@ def _numeric_host(host: str) -> None:
     "localhost" are accepted. A program's readiness is local by nature."""
     if host == "localhost":
         return
+    import ipaddress  # only with a probe: off PID 1's start path (issue 7, speed)
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -109,6 +110,8 @@ def _http_address(url: str) -> tuple[str, int]:
     if not url.isascii() or not url.isprintable() or " " in url:
         raise wrong
     try:
+        import urllib.parse  # only with an http probe (issue 7, speed)
+
         parts = urllib.parse.urlsplit(url)
         port = 80 if parts.port is None else parts.port
         host = parts.hostname

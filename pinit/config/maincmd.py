@@ -16,9 +16,9 @@ by the CLI, ``pinit check`` and the supervisor, so the three never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from pinit.config.schema import Config, Program, Restart
+from pinit.records import replace
 
 __all__ = ["CMD_NAME", "with_command"]
 

@@ -2,10 +2,11 @@
 
 This is the single source of three things that must never disagree: the keys the loader
 accepts (``load.py`` / ``loadprog.py`` take their allowed-key sets from ``keys()``), the config
-reference in the README (``markdown()``) and the JSON Schema editors use (``json_schema()``,
-written to ``pinit.schema.json`` by ``scripts/gen-docs``). A key added to the loader without a
-line here is an "unknown key"; a line here without loader support fails
-``tests/unit/test_reference.py``.
+reference in the README and the JSON Schema editors use (``pinit.schema.json``), both generated
+from this table by ``docgen.py`` for ``scripts/gen-docs``. The generators live there so that
+PID 1's start path (the loader imports this module) carries only the table (issue 7, speed).
+A key added to the loader without a line here is an "unknown key"; a line here without loader
+support fails ``tests/unit/test_reference.py``.
 
 A path names a key from the top of the file: ``pinit.stop_timeout``,
 ``programs.NAME.backoff.initial``; ``NAME`` stands for any program name. ``default`` is written
@@ -19,9 +20,8 @@ __all__ = [
     "ENTRIES",
     "READY_PROBES",
     "Entry",
-    "json_schema",
+    "children",
     "keys",
-    "markdown",
 ]
 
 Json = dict[str, object]
@@ -622,20 +622,20 @@ ENTRIES: tuple[Entry, ...] = (
     ),
 )
 
-_BY_PATH = {e.path: e for e in ENTRIES}
+BY_PATH = {e.path: e for e in ENTRIES}
 
 
-def _parent(path: str) -> str:
+def parent(path: str) -> str:
     return path.rpartition(".")[0]
 
 
-def _leaf(path: str) -> str:
+def leaf(path: str) -> str:
     return path.rpartition(".")[2]
 
 
 _CHILDREN: dict[str, frozenset[str]] = {}
 for _e in ENTRIES:
-    _CHILDREN[_parent(_e.path)] = _CHILDREN.get(_parent(_e.path), frozenset()) | {_leaf(_e.path)}
+    _CHILDREN[parent(_e.path)] = _CHILDREN.get(parent(_e.path), frozenset()) | {leaf(_e.path)}
 
 
 def keys(table: str) -> frozenset[str]:
@@ -645,136 +645,4 @@ def keys(table: str) -> frozenset[str]:
 
 
 def children(table: str) -> list[Entry]:
-    return [e for e in ENTRIES if _parent(e.path) == table]
-
-
-# -- JSON Schema ------------------------------------------------------------------------------
-
-
-def _toml_value(text: str) -> tuple[bool, object]:
-    import tomllib
-
-    try:
-        return True, tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return False, None
-
-
-def _table_schema(table: str) -> Json:
-    props: dict[str, object] = {}
-    for entry in children(table):
-        props[_leaf(entry.path)] = _key_schema(entry)
-    out: Json = {"type": "object", "additionalProperties": False, "properties": props}
-    required = [_leaf(e.path) for e in children(table) if e.required]
-    if required:
-        out["required"] = required
-    return out
-
-
-def _key_schema(entry: Entry) -> Json:
-    forms: list[Json] = list(entry.forms)
-    if entry.table:
-        forms.append({**_table_schema(entry.table), **entry.extra})
-    schema: Json = dict(forms[0]) if len(forms) == 1 else {"anyOf": forms}
-    schema["description"] = _plain(entry.meaning)
-    fine, default = _toml_value(entry.default)
-    if fine:
-        schema["default"] = default
-    fine, sample = _toml_value(entry.sample)
-    if fine:
-        schema["examples"] = [sample]
-    return schema
-
-
-def _plain(text: str) -> str:
-    return text.replace("`", "")
-
-
-def json_schema() -> Json:
-    """Draft-07 JSON Schema of a pinit config (main file or an included one)."""
-    program = _key_schema(_BY_PATH[P])
-    return {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": "https://pinit.invalid/pinit.schema.json",
-        "title": "pinit config",
-        "description": "The TOML config of pinit, a container init and process supervisor "
-        "(generated from pinit/config/reference.py by scripts/gen-docs).",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "pinit": _key_schema(_BY_PATH["pinit"]),
-            "programs": {
-                "type": "object",
-                "description": _plain(_BY_PATH["programs"].meaning),
-                "propertyNames": {"pattern": NAME_PATTERN},
-                "additionalProperties": program,
-            },
-        },
-    }
-
-
-# -- Markdown ---------------------------------------------------------------------------------
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _default_cell(text: str) -> str:
-    if not text:
-        return ""
-    return text if text.startswith("(") else f"`{text}`"
-
-
-def markdown() -> str:
-    """The config reference as README markdown: one table per TOML table."""
-    out = [
-        "Types: a *duration* is a number of seconds or a string with units "
-        '(`"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"1m30s"`; units `us ms s m h d`); a *size* is '
-        'bytes or a string (`"512"`, `"64KiB"`, `"10MB"` = 10^7, `"1G"` = 2^30). Unknown keys '
-        "are errors (with a did-you-mean), so a typo never silently keeps a default.",
-        "",
-    ]
-    sections = (
-        ("[pinit]", "pinit", "pinit."),
-        ("[programs.NAME]", P, f"{P}."),
-    )
-    for title, table, prefix in sections:
-        out += [f"#### `{title}`", "", _cell(_BY_PATH[table].meaning), ""]
-        out += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
-        for entry in ENTRIES:
-            if not entry.path.startswith(prefix) or not entry.listed:
-                continue
-            key = entry.path.removeprefix(prefix)
-            if entry.path.startswith(LOG + "."):
-                key = "stdout/stderr." + _leaf(entry.path)
-            req = " **required**" if entry.required else ""
-            out.append(
-                f"| `{key}`{req} | {_cell(entry.toml)} | {_cell(_default_cell(entry.default))}"
-                f" | {_cell(entry.meaning)} |"
-            )
-        out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
-
-
-# -- Generated files (scripts/gen-docs writes them; tests compare) ----------------------------
-
-README_START = "<!-- config-reference:start -->"
-README_END = "<!-- config-reference:end -->"
-
-
-def schema_text() -> str:
-    """The content of ``pinit.schema.json``."""
-    import json
-
-    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-def splice_readme(text: str) -> str:
-    """``text`` with the section between the config-reference markers regenerated."""
-    start = text.find(README_START)
-    end = text.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"README needs {README_START} ... {README_END}")
-    head = text[: start + len(README_START)]
-    return head + "\n\n" + markdown() + "\n" + text[end:]
+    return [e for e in ENTRIES if parent(e.path) == table]

@@ -11,13 +11,12 @@ import grp
 import os
 import os.path
 import pwd
-import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pinit.config.locate import key_lines, locate_in
 from pinit.config.read import ReadError, read_config
 from pinit.config.schema import Config, ConfigError, Program
+from pinit.records import dataclass
 
 __all__ = ["Identity", "check_host", "environment", "identity", "load_checked"]
 
@@ -169,6 +168,8 @@ def _executable_problem(argv0: str, cwd: str | None, path_var: str) -> str | Non
             return f"{full!r} is not executable"
         return None
     # Popen searches the PATH of the env it is given (os.get_exec_path(env)), not pinit's.
+    import shutil  # with bz2, lzma: ~2 ms of PID 1's start for one call (issue 7, speed)
+
     if shutil.which(argv0, path=path_var) is None:
         return f"{argv0!r} not found on PATH ({path_var})"
     return None

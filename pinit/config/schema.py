@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 import signal
-from dataclasses import dataclass, field
+
+from pinit.records import dataclass, field
 
 
 class Restart(enum.Enum):

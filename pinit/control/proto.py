@@ -21,9 +21,9 @@ fields of each.
 
 from __future__ import annotations
 
-import json
 import signal
-from dataclasses import dataclass
+
+from pinit.records import dataclass
 
 __all__ = [
     "COMMANDS",
@@ -93,6 +93,8 @@ def parse_request(line: bytes) -> Request | str:
     """One request line (without its newline) -> a Request, or an error message for the reply."""
     if len(line) > MAX_LINE:
         return f"request longer than {MAX_LINE} bytes"
+    import json  # at the first client, not at PID 1's start (issue 7, speed)
+
     try:
         obj = json.loads(line)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and bad UTF-8 are ValueErrors
@@ -142,6 +144,8 @@ def request_json(req: Request) -> dict[str, object]:
 
 def encode(obj: dict[str, object]) -> bytes:
     """One line; ensure_ascii keeps a reply valid whatever a log file held."""
+    import json
+
     return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
 
 
@@ -151,6 +155,8 @@ def error(message: str) -> dict[str, object]:
 
 def decode_reply(line: bytes) -> dict[str, object]:
     """A reply line -> its object; ValueError if it is not one."""
+    import json
+
     obj = json.loads(line)
     if not isinstance(obj, dict) or not isinstance(obj.get("ok"), bool):
         raise ValueError("not a pinit control reply")

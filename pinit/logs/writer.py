@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -80,6 +79,8 @@ class Writer:
         self._sink = sink
         self._reactor = reactor
         self._say = say
+        import threading  # only for a log file: off PID 1's start path (issue 7, speed)
+
         self._cond = threading.Condition(threading.Lock())
         self._blocks: list[bytes] = []
         self._queued = 0  # bytes in _blocks plus the block being written

@@ -28,8 +28,9 @@ Contract with the runtime (``runtime/supervisor.py``):
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pinit.records import dataclass
 
 if TYPE_CHECKING:  # state imports events; the reverse is for annotations only
     from pinit.model.state import State

@@ -7,10 +7,10 @@ Split from ``state.py`` only so that the handlers (``transitions.py``) and the t
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from pinit.config.schema import Program
 from pinit.model.events import exit_code
+from pinit.records import dataclass
 
 __all__ = ["DOWN", "Instance", "State"]
 

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
 from pinit.model.events import Emit
 from pinit.model.graph import stop_layers
 from pinit.model.instance import Instance, State
+from pinit.records import dataclass, field, replace
 
 __all__ = [
     "ArmStopBudget",

@@ -6,7 +6,6 @@ Kept apart from ``plan.py`` only for size; ``plan.apply_reload`` is the entry po
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from pinit.config.schema import Config, Program
 from pinit.model.events import Emit
@@ -20,6 +19,7 @@ from pinit.model.plan import (
     StopInstance,
     issue_starts,
 )
+from pinit.records import replace
 
 __all__ = ["apply_reload"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TypedDict, Unpack, cast
 
 from pinit.config.schema import ReadyKind, Restart
@@ -31,6 +30,7 @@ from pinit.model.events import (
     TimerFired,
 )
 from pinit.model.instance import Instance, State
+from pinit.records import dataclass, field, replace
 
 __all__ = ["Handler", "Step"]
 

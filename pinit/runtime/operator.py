@@ -21,10 +21,8 @@ running (it ends only when main *exits* or gives up). What is left for the runti
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from pinit.config.schema import Config
 from pinit.control import paths, proto
@@ -32,6 +30,7 @@ from pinit.control.server import ControlServer, Reactor, Respond
 from pinit.model import plan as planner
 from pinit.model.events import Event, StartRequested, StopRequested
 from pinit.model.instance import Instance, State
+from pinit.records import dataclass
 from pinit.stats import Sampler
 
 __all__ = ["Operator"]
@@ -240,6 +239,8 @@ class Operator:
             except Exception as exc:  # the client must get an answer whatever happened
                 reply = proto.error(f"logs: {exc!r}")
             self._host.call_soon_threadsafe(lambda: respond(reply))
+
+        import threading  # at the first `ctl logs`, not at PID 1's start (issue 7, speed)
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
 

@@ -9,7 +9,6 @@ so failure is a warning here, never fatal).
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable, Collection, Iterator
 
@@ -24,7 +23,14 @@ def become_subreaper(say: Callable[[str], None]) -> None:
 
 
 def set_subreaper() -> str | None:
-    """Register as child subreaper; return an error text instead of raising."""
+    """Register as child subreaper; return an error text instead of raising.
+
+    PID 1 of a namespace gets every orphan anyway, so it skips the call and ctypes (~3 ms of
+    start, issue 7 speed); elsewhere prctl(2) is only reachable through ctypes."""
+    if os.getpid() == 1:
+        return None
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from pinit.config import reference
+from pinit.config import docgen
 from pinit.config.load import load_text
 from tests.conftest import ROOT
 
@@ -28,7 +28,7 @@ def test_the_loader_takes_0_to_1000_backups() -> None:
 
 
 def test_the_schema_in_the_repository_bounds_backups() -> None:
-    for schema in (reference.json_schema(), json.loads((ROOT / "pinit.schema.json").read_text())):
+    for schema in (docgen.json_schema(), json.loads((ROOT / "pinit.schema.json").read_text())):
         text = json.dumps(schema)
         assert '"maximum": 1000' in text
     table = json.loads((ROOT / "pinit.schema.json").read_text())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pinit import cli
-from pinit.config import reference
+from pinit.config import docgen, reference
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -60,23 +60,23 @@ def test_readme_documents_the_real_check_help(
 def test_readme_generated_sections_are_current() -> None:
     text = README.read_text()
     assert gen_docs().render_readme(text) == text, "README.md " + FIX
-    section = text[text.index(reference.README_START) : text.index(reference.README_END)]
-    assert reference.markdown() in section
+    section = text[text.index(docgen.README_START) : text.index(docgen.README_END)]
+    assert docgen.markdown() in section
 
 
 def test_schema_file_is_current() -> None:
-    assert (ROOT / "pinit.schema.json").read_text() == reference.schema_text(), (
+    assert (ROOT / "pinit.schema.json").read_text() == docgen.schema_text(), (
         "pinit.schema.json " + FIX
     )
 
 
 def test_splice_replaces_only_between_the_markers() -> None:
-    text = f"top\n{reference.README_START}\nstale\n{reference.README_END}\nbottom\n"
-    out = reference.splice_readme(text)
-    assert out.startswith("top\n") and out.endswith(f"{reference.README_END}\nbottom\n")
+    text = f"top\n{docgen.README_START}\nstale\n{docgen.README_END}\nbottom\n"
+    out = docgen.splice_readme(text)
+    assert out.startswith("top\n") and out.endswith(f"{docgen.README_END}\nbottom\n")
     assert "stale" not in out and "`stop_timeout`" in out
     with pytest.raises(ValueError, match="config-reference"):
-        reference.splice_readme("no markers")
+        docgen.splice_readme("no markers")
 
 
 def test_readme_keeps_its_fixed_parts() -> None:

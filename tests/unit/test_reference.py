@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pinit.config import docgen, loadprog, reference
 from pinit.config import load as load_mod
-from pinit.config import loadprog, reference
 from pinit.config.load import load_text
 from pinit.config.schema import Backoff, Config, LogSpec, Program
 
@@ -154,7 +154,7 @@ def test_every_rlimit_name_is_a_real_limit() -> None:
 
 
 def test_markdown_has_a_row_for_every_listed_key() -> None:
-    text = reference.markdown()
+    text = docgen.markdown()
     for entry in reference.ENTRIES:
         if not entry.listed or entry.path in ("pinit", "programs", "programs.NAME"):
             continue
@@ -169,7 +169,7 @@ def test_markdown_has_a_row_for_every_listed_key() -> None:
 def test_the_json_schema_accepts_every_documented_sample(entry: reference.Entry) -> None:
     jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[dev]'")
     doc = tomllib.loads(config_text(entry.path, entry.sample))
-    jsonschema.Draft7Validator(reference.json_schema()).validate(doc)
+    jsonschema.Draft7Validator(docgen.json_schema()).validate(doc)
 
 
 @pytest.mark.parametrize(
@@ -191,5 +191,5 @@ def test_the_json_schema_refuses_what_the_loader_refuses(key: str, value: str) -
     jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[dev]'")
     text = config_text(PROGRAM_PREFIX + key, value)
     assert load_text(text, PATH, ENV)[0] is None
-    validator = jsonschema.Draft7Validator(reference.json_schema())
+    validator = jsonschema.Draft7Validator(docgen.json_schema())
     assert not validator.is_valid(tomllib.loads(text))

@@ -1,0 +1,71 @@
+"""Issue 7, speed: `pinit --config` imported ~180 modules before its first program ran
+(dataclasses with inspect, json, difflib, shutil, the config docs generators, ...): 88 ms
+from launch to the program against s6's 13. The start path imports only what it needs;
+the rest loads at first use (an error message, an include, a probe, a control client).
+
+Run from the source tree with `-S` (no site: the editable install's finder would import
+pathlib, urllib and more before pinit does), the venv's site-packages appended to sys.path.
+"""
+
+from __future__ import annotations
+
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NOT_ON_START_PATH = {
+    "argparse",
+    "dataclasses",
+    "inspect",
+    "json",
+    "difflib",
+    "glob",
+    "shutil",
+    "ipaddress",
+    "urllib.parse",
+    "shlex",
+    "threading",
+    "psutil",
+    "pinit.config.docgen",
+    "pinit.checkcmd",
+    "pinit.control.client",
+}
+
+RUN = """
+import sys
+sys.path[:0] = [{root!r}]
+sys.path += {site!r}
+from pinit.cli import main
+sys.exit(main(["--config", {config!r}]))
+"""
+
+
+def test_config_start_imports_only_what_it_needs(tmp_path: Path) -> None:
+    config = tmp_path / "pinit.toml"
+    config.write_text(
+        "[programs.once]\n"
+        # the program stops pinit: its start is the end of the start path
+        'command = ["/bin/sh", "-c", "kill -TERM $PPID; exec sleep 30"]\n'
+        'restart = "never"\n'
+        "stop_timeout = 5\n"
+    )
+    script = RUN.format(root=str(ROOT), site=site.getsitepackages(), config=str(config))
+    done = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert "once: started pid" in done.stderr, done.stderr[-2000:]
+    imported = {
+        line.rpartition("|")[2].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pinit.runtime.supervisor" in imported  # the measure saw the start path
+    assert sorted(imported & NOT_ON_START_PATH) == []
