@@ -25,6 +25,7 @@ from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import Sweep
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGCHLD = int(signal.SIGCHLD)  # a plain int: comparing with the enum costs an __eq__ call
 
 
 class SingleChild:
@@ -76,8 +77,10 @@ class SingleChild:
         return self._code if self._code is not None else 1
 
     def _on_signals(self, signums: list[int]) -> None:
-        for signum in dict.fromkeys(signums):  # collapse repeats, keep order
-            if signum == signal.SIGCHLD:
+        if len(signums) > 1:
+            signums = list(dict.fromkeys(signums))  # collapse repeats, keep order
+        for signum in signums:
+            if signum == SIGCHLD:
                 self._reap()
             elif self._code is None:
                 self._forward(signum)
@@ -85,6 +88,7 @@ class SingleChild:
                 self._sweep.hurry()
 
     def _forward(self, signum: int) -> None:
+        """The latency measured against tini (issue 7): nothing before the kill but the kill."""
         try:
             if self._group:
                 os.killpg(self._pid, signum)
@@ -92,8 +96,9 @@ class SingleChild:
                 os.kill(self._pid, signum)
         except ProcessLookupError:
             return
-        target = "process group" if self._group else "pid"
-        self._debug(f"forwarded {signals.name(signum)} to {target} {self._pid}")
+        if self._verbose:
+            target = "process group" if self._group else "pid"
+            say(f"forwarded {signals.name(signum)} to {target} {self._pid}")
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
