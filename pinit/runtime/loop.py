@@ -23,12 +23,11 @@ import itertools
 import os
 import select
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from pinit.runtime import sigfd
+from pinit.runtime import log, sigfd
 from pinit.runtime.signals import SELF_CAUSED, handled_here
 
 ReadCallback = Callable[[int], None]
@@ -42,16 +41,13 @@ MAX_WAIT = 86400.0
 def report_exception(exc: BaseException) -> None:
     """A traceback on stderr, or at least one line: the traceback module is imported only
     here (~3 ms of PID 1's start otherwise), and that import itself can fail when the error
-    was running out of file descriptors."""
+    was running out of file descriptors. Through log's bounded writer, never blocking."""
     try:
         import traceback
 
-        traceback.print_exception(exc, file=sys.stderr)
+        log.write("".join(traceback.format_exception(exc)))
     except Exception:
-        try:
-            sys.stderr.write(f"pinit: internal error: {exc!r}\n")
-        except Exception:
-            pass
+        log.say(f"internal error: {exc!r}")
 
 
 class Timer:
@@ -93,6 +89,7 @@ class Loop:
         self._soon: deque[TimerCallback] = deque()  # append/popleft are atomic: no lock
         self._sigfd = -1
         self._pid = os.getpid()
+        log.STDERR.attach(self)  # pinit's own lines wait in the loop for a slow stderr
         self.add_reader(self._wake_r, self._drain_wakeup)
 
     # -- signals -----------------------------------------------------------------------------
@@ -261,6 +258,8 @@ class Loop:
         if self._sigfd >= 0:
             os.close(self._sigfd)  # the signals stay blocked: pinit is about to exit
             self._sigfd = -1
+        log.STDERR.attach(None)
+        log.STDERR.drain(log.EXIT_FLUSH)
         self._epoll.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
