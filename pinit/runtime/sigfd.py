@@ -48,14 +48,14 @@ def sigset(signums: Iterable[int]) -> ctypes.Array[ctypes.c_char]:
     return ctypes.create_string_buffer(word.to_bytes(8, sys.byteorder), SIGSET_BYTES)
 
 
-def open_fd(signums: Iterable[int]) -> int:
+def open_fd(signums: Iterable[int], *, blocking: bool = False) -> int:
     """Block `signums` in this thread (threads started later inherit the mask) and return a
     non-blocking, close-on-exec signalfd for them. Raises OSError when the kernel refuses."""
     signums = list(signums)
     libc = ctypes.CDLL(None, use_errno=True)
     mask = sigset(signums)
     signal.pthread_sigmask(signal.SIG_BLOCK, signums)
-    fd = int(libc.signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC))
+    fd = int(libc.signalfd(-1, mask, SFD_CLOEXEC | (0 if blocking else SFD_NONBLOCK)))
     if fd < 0:
         num = ctypes.get_errno()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, signums)

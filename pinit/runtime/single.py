@@ -25,7 +25,8 @@ from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import Sweep
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-SIGCHLD = int(signal.SIGCHLD)  # a plain int: comparing with the enum costs an __eq__ call
+SIGCHLD = int(signal.SIGCHLD)
+_killpg = os.killpg  # a plain int: comparing with the enum costs an __eq__ call
 
 
 class SingleChild:
@@ -77,9 +78,21 @@ class SingleChild:
         return self._code if self._code is not None else 1
 
     def _on_signals(self, signums: list[int]) -> None:
-        if len(signums) > 1:
-            signums = list(dict.fromkeys(signums))  # collapse repeats, keep order
-        for signum in signums:
+        """The forwarding latency measured against tini (issue 7) runs from the wake-up to the
+        kill below: cold, every bytecode costs about a microsecond, so nothing else is on it."""
+        if len(signums) == 1 and self._code is None and self._group:
+            signum = signums[0]
+            if signum != SIGCHLD:
+                try:
+                    _killpg(self._pid, signum)
+                except ProcessLookupError:
+                    return
+                # The child just woken is often queued on this CPU (wake-affine): let it run
+                # before pinit's own bookkeeping. Measured: 1.45x tini's latency without, 1.3x with.
+                os.sched_yield()
+                self._forwarded(signum)
+                return
+        for signum in dict.fromkeys(signums):  # collapse repeats, keep order
             if signum == SIGCHLD:
                 self._reap()
             elif self._code is None:
@@ -88,7 +101,6 @@ class SingleChild:
                 self._sweep.hurry()
 
     def _forward(self, signum: int) -> None:
-        """The latency measured against tini (issue 7): nothing before the kill but the kill."""
         try:
             if self._group:
                 os.killpg(self._pid, signum)
@@ -96,6 +108,9 @@ class SingleChild:
                 os.kill(self._pid, signum)
         except ProcessLookupError:
             return
+        self._forwarded(signum)
+
+    def _forwarded(self, signum: int) -> None:
         if self._verbose:
             target = "process group" if self._group else "pid"
             say(f"forwarded {signals.name(signum)} to {target} {self._pid}")
