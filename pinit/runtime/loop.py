@@ -113,12 +113,15 @@ class Loop:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         try:
             self._sigfd = sigfd.open_fd(signums)
-            self._sigfd_blocking = sigfd.open_fd(signums, blocking=True)
-            self._signums = signums
         except (OSError, AttributeError):  # no signalfd: the handler path, blind to senders
             self._watch_with_handlers([s for s in signums if s not in SELF_CAUSED])
             return
+        self._signums = signums
         self.add_reader(self._sigfd, self._read_signalfd)
+        try:
+            self._sigfd_blocking = sigfd.open_fd(signums, blocking=True)
+        except OSError:
+            pass  # EMFILE at start: the epoll path serves alone
 
     def _watch_with_handlers(self, signums: list[int]) -> None:
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
@@ -241,8 +244,13 @@ class Loop:
         handlers = self._handlers
         while self._running:
             timeout = self._next_timeout()
-            if len(handlers) == 2 and self._sigfd >= 0 and _thread._count() == 0:
-                self._wait_for_a_signal(timeout)  # nothing but signals to wait for
+            if len(handlers) == 2 and self._sigfd_blocking >= 0 and _thread._count() == 0:
+                try:
+                    self._wait_for_a_signal(timeout)  # nothing but signals to wait for
+                except OSError as exc:  # never expected; the epoll path still works
+                    report_exception(exc)
+                    os.close(self._sigfd_blocking)
+                    self._sigfd_blocking = -1
                 self._fire_due()
                 continue
             try:
@@ -269,11 +277,16 @@ class Loop:
         from 1.65x tini's latency to about 1.3x (issue 7). Any other fd (a stalled stderr, a
         thread) brings the epoll path back at the next turn.
         """
-        if timeout is None:  # a blocking read of a second signalfd: no set to convert
-            try:
-                self._read_signalfd(self._sigfd_blocking)
-            except Exception as exc:
-                report_exception(exc)
+        if timeout is None:  # a blocking read of a second signalfd, one record at a time
+            data = os.read(self._sigfd_blocking, _ONE_RECORD)
+            signo = data[_SIGNO]
+            if signo in SELF_CAUSED and sigfd.sender(data, 0) == self._pid:
+                return  # pinit's own broken pipe or file size limit, as in _read_signalfd
+            if self._on_signals is not None:
+                try:
+                    self._on_signals([signo])
+                except Exception as exc:
+                    report_exception(exc)
             return
         info = signal.sigtimedwait(self._signums, timeout)
         if info is None or self._on_signals is None:
@@ -297,8 +310,10 @@ class Loop:
         signal.set_wakeup_fd(-1)
         if self._sigfd >= 0:
             os.close(self._sigfd)  # the signals stay blocked: pinit is about to exit
+            self._sigfd = -1
+        if self._sigfd_blocking >= 0:
             os.close(self._sigfd_blocking)
-            self._sigfd = self._sigfd_blocking = -1
+            self._sigfd_blocking = -1
         log.STDERR.attach(None)
         log.STDERR.drain(log.EXIT_FLUSH)
         self._epoll.close()
