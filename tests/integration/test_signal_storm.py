@@ -53,12 +53,12 @@ def test_storm_against_pinit_cmd(launch: type[Launch], tmp_path: Path) -> None:
     control = tmp_path / "control.fifo"
     os.mkfifo(control)
     run = launch([*pinit_bin(), "--", *STORM, str(control)], "pid1")
-    assert run.readline().startswith("ready")
+    assert run.readline(timeout=30).startswith("ready")
     assert storm(run) >= RATE * SECONDS
     quiet_and_count_zombies(run, control)
     sent = time.monotonic()
     run.signal(signal.SIGTERM)
-    counts = dict(item.split("=") for item in run.readline(timeout=10).split()[1:])
+    counts = dict(item.split("=") for item in run.readline(timeout=15).split()[1:])
     assert all(int(n) > 0 for n in counts.values()), counts  # the storm reached the program
     rc, _, err = run.finish(timeout=15)
     assert rc == 7, err  # the program's own status, through pinit
@@ -73,12 +73,12 @@ def test_storm_against_the_supervisor(launch: type[Launch], tmp_path: Path) -> N
     argv = ", ".join(f'"{a}"' for a in [*STORM, str(control)])
     config.write_text(f"[programs.storm]\ncommand = [{argv}]\nstop_timeout = '5s'\n")
     run = launch([*pinit_bin(), "--config", str(config)], "pid1")
-    assert run.readline().startswith("ready")
+    assert run.readline(timeout=30).startswith("ready")
     assert storm(run) >= RATE * SECONDS
     quiet_and_count_zombies(run, control)
     sent = time.monotonic()
     run.signal(signal.SIGTERM)
-    counts = dict(item.split("=") for item in run.readline(timeout=10).split()[1:])
+    counts = dict(item.split("=") for item in run.readline(timeout=15).split()[1:])
     assert all(int(n) > 0 for n in counts.values()), counts
     rc, _, err = run.finish(timeout=15)
     assert rc == 7, err  # its only program's status, as the shutdown report says
