@@ -93,6 +93,9 @@ class Loop:
         self._sigfd = -1
         self._signums: list[int] = []
         self._sigfd_blocking = -1
+        self._direct_pgid = 0
+        self._direct_keep: frozenset[int] = SELF_CAUSED
+        self._direct_done: Callable[[int], None] | None = None
         self._pid = os.getpid()
         log.STDERR.attach(self)  # pinit's own lines wait in the loop for a slow stderr
         self.add_reader(self._wake_r, self._drain_wakeup)
@@ -122,6 +125,18 @@ class Loop:
             self._sigfd_blocking = sigfd.open_fd(signums, blocking=True)
         except OSError:
             pass  # EMFILE at start: the epoll path serves alone
+
+    def forward_directly(
+        self, pgid: int, keep: Iterable[int] = (), done: Callable[[int], None] | None = None
+    ) -> None:
+        """While `pgid` is set (0 turns it off), every signal but `keep` (and SIGPIPE/SIGXFSZ,
+        whose sender must be checked) goes to process group `pgid` straight from the signal
+        wait, before any callback runs; `done(signum)` is told afterwards, the signal callback
+        never sees it. This is `pinit -- CMD`'s forwarding, on the path measured against tini
+        (issue 7): with the kill in the loop itself, nothing stands between wake-up and kill."""
+        self._direct_pgid = pgid
+        self._direct_keep = frozenset(keep) | SELF_CAUSED
+        self._direct_done = done
 
     def _watch_with_handlers(self, signums: list[int]) -> None:
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
@@ -278,8 +293,23 @@ class Loop:
         thread) brings the epoll path back at the next turn.
         """
         if timeout is None:  # a blocking read of a second signalfd, one record at a time
-            data = os.read(self._sigfd_blocking, _ONE_RECORD)
+            # Everything the forwarding needs is a local before the read blocks: after it, in
+            # a cold process, each other object touched (a module global, an instance's dict,
+            # another function's code) is a cache and TLB miss, about a microsecond each.
+            read, killpg, pgid, keep = os.read, os.killpg, self._direct_pgid, self._direct_keep
+            data = read(self._sigfd_blocking, _ONE_RECORD)
             signo = data[_SIGNO]
+            if pgid and signo not in keep:
+                try:
+                    killpg(pgid, signo)
+                except OSError:
+                    return  # the group is gone: nothing to forward to, as with os.kill
+                # The child just woken is often queued on this very CPU (wake-affine): let
+                # it run before pinit's own bookkeeping does.
+                os.sched_yield()
+                if self._direct_done is not None:
+                    self._direct_done(signo)
+                return
             if signo in SELF_CAUSED and sigfd.sender(data, 0) == self._pid:
                 return  # pinit's own broken pipe or file size limit, as in _read_signalfd
             if self._on_signals is not None:

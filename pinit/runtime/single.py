@@ -25,8 +25,7 @@ from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import Sweep
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-SIGCHLD = int(signal.SIGCHLD)
-_killpg = os.killpg  # a plain int: comparing with the enum costs an __eq__ call
+SIGCHLD = int(signal.SIGCHLD)  # a plain int: comparing with the enum costs an __eq__ call
 
 
 class SingleChild:
@@ -68,6 +67,8 @@ class SingleChild:
             self._sweep.start()
         else:
             self._debug(f"started {self._argv[0]!r} as pid {self._pid}")
+            if self._group:  # the loop kills the group itself, the latency path (issue 7)
+                self._loop.forward_directly(self._pid, (SIGCHLD,), self._forwarded)
             self._upstream.ready(f"running {self._argv[0]}")
         watchdog.start(self._loop, self._upstream, lambda: self._code is None)
         self._reap()  # a child that died before the handlers ran still raised SIGCHLD
@@ -78,20 +79,6 @@ class SingleChild:
         return self._code if self._code is not None else 1
 
     def _on_signals(self, signums: list[int]) -> None:
-        """The forwarding latency measured against tini (issue 7) runs from the wake-up to the
-        kill below: cold, every bytecode costs about a microsecond, so nothing else is on it."""
-        if len(signums) == 1 and self._code is None and self._group:
-            signum = signums[0]
-            if signum != SIGCHLD:
-                try:
-                    _killpg(self._pid, signum)
-                except ProcessLookupError:
-                    return
-                # The child just woken is often queued on this CPU (wake-affine): let it run
-                # before pinit's own bookkeeping. Measured: 1.45x tini's latency without, 1.3x with.
-                os.sched_yield()
-                self._forwarded(signum)
-                return
         for signum in dict.fromkeys(signums):  # collapse repeats, keep order
             if signum == SIGCHLD:
                 self._reap()
@@ -118,6 +105,7 @@ class SingleChild:
     def _reap(self) -> None:
         for pid, status in reaper.drain():
             if pid == self._pid and self._code is None:
+                self._loop.forward_directly(0)  # from now on TERM/INT hurry the sweep
                 self._code = signals.exit_code(status)
                 self._debug(f"main process {pid} ended: {signals.describe_status(status)}")
                 self._upstream.stopping(f"main process {signals.describe_status(status)}")
