@@ -129,11 +129,13 @@ class Loop:
     def forward_directly(
         self, pgid: int, keep: Iterable[int] = (), done: Callable[[int], None] | None = None
     ) -> None:
-        """While `pgid` is set (0 turns it off), every signal but `keep` (and SIGPIPE/SIGXFSZ,
-        whose sender must be checked) goes to process group `pgid` straight from the signal
-        wait, before any callback runs; `done(signum)` is told afterwards, the signal callback
-        never sees it. This is `pinit -- CMD`'s forwarding, on the path measured against tini
-        (issue 7): with the kill in the loop itself, nothing stands between wake-up and kill."""
+        """While `pgid` is set (0 turns it off) and the loop waits on signals alone, every
+        signal but `keep` (and SIGPIPE/SIGXFSZ, whose sender must be checked) goes to process
+        group `pgid` straight from the signal wait, before any callback runs; `done(signum)` is
+        told afterwards and the signal callback never sees it. On the epoll path (another fd
+        or a thread is active) signals reach the callback as usual, which must then forward
+        them itself. This is `pinit -- CMD`'s forwarding, on the path measured against tini
+        (issue 7): with the kill in the loop, nothing stands between wake-up and kill."""
         self._direct_pgid = pgid
         self._direct_keep = frozenset(keep) | SELF_CAUSED
         self._direct_done = done
