@@ -261,7 +261,14 @@ class Loop:
         handlers = self._handlers
         while self._running:
             timeout = self._next_timeout()
-            if len(handlers) == 2 and self._sigfd_blocking >= 0 and _thread._count() == 0:
+            # Only signals to wait for: no other fd, no callback queued by a thread that may
+            # already have ended, and no thread alive that could queue one.
+            if (
+                len(handlers) == 2
+                and self._sigfd_blocking >= 0
+                and not self._soon
+                and _thread._count() == 0
+            ):
                 try:
                     self._wait_for_a_signal(timeout)  # nothing but signals to wait for
                 except OSError as exc:  # never expected; the epoll path still works

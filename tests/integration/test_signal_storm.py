@@ -54,7 +54,7 @@ def test_storm_against_pinit_cmd(launch: type[Launch], tmp_path: Path) -> None:
     os.mkfifo(control)
     run = launch([*pinit_bin(), "--", *STORM, str(control)], "pid1")
     assert run.readline(timeout=30).startswith("ready")
-    assert storm(run) >= RATE * SECONDS
+    assert storm(run) >= RATE * SECONDS * 0.95
     quiet_and_count_zombies(run, control)
     sent = time.monotonic()
     run.signal(signal.SIGTERM)
@@ -74,7 +74,7 @@ def test_storm_against_the_supervisor(launch: type[Launch], tmp_path: Path) -> N
     config.write_text(f"[programs.storm]\ncommand = [{argv}]\nstop_timeout = '5s'\n")
     run = launch([*pinit_bin(), "--config", str(config)], "pid1")
     assert run.readline(timeout=30).startswith("ready")
-    assert storm(run) >= RATE * SECONDS
+    assert storm(run) >= RATE * SECONDS * 0.95
     quiet_and_count_zombies(run, control)
     sent = time.monotonic()
     run.signal(signal.SIGTERM)
