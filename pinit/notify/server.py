@@ -1,7 +1,14 @@
 """pinit's own NOTIFY_SOCKET, so children that speak sd_notify work unchanged in a container.
 
 SO_PASSCRED makes the kernel attach the sender's pid to every datagram, so a message cannot
-claim to be from another program: the supervisor maps that pid to an instance. The socket is
+claim to be from another program: the supervisor maps that pid to an instance.
+
+Anyone in the network namespace can send to an abstract socket: an unprivileged user's flood
+of 1.36 M datagrams in 12 s cut the restart rate from 9.5/s to 5.4/s (issue 11.12). So the
+supervisor's `accept(pid, uid)` decides from the kernel's credentials, before any parsing,
+whether the sender belongs to a program; and one readiness reads at most MAX_PER_TURN
+datagrams, the rest waiting for the next loop turn, so a flood cannot starve the other events.
+ The socket is
 abstract ("@pinit-PID-RANDOM-notify") by default: it needs no writable directory, which matters on a
 read-only root filesystem (the s6-overlay #397/#578 class of failures).
 """
@@ -17,7 +24,9 @@ from typing import Protocol
 from pinit.notify import proto
 
 OnMessage = Callable[[int, dict[str, str]], None]
+Accept = Callable[[int, int], bool]  # (pid, uid) -> does this sender belong to a program?
 _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+MAX_PER_TURN = 64
 
 
 class Reactor(Protocol):
@@ -28,12 +37,23 @@ class Reactor(Protocol):
 
 
 class NotifyServer:
-    def __init__(self, loop: Reactor, on_message: OnMessage, address: str = "") -> None:
+    def __init__(
+        self,
+        loop: Reactor,
+        on_message: OnMessage,
+        address: str = "",
+        *,
+        accept: Accept | None = None,
+        debug: Callable[[str], None] | None = None,
+    ) -> None:
         # Abstract names are per network namespace, not per PID namespace: two pinits that
         # are both PID 1 (containers sharing a pod's network) would both claim "@pinit-1-...".
         self.address = address or f"@pinit-{os.getpid()}-{os.urandom(4).hex()}-notify"
         self._loop = loop
         self._on_message = on_message
+        self._accept = accept
+        self._debug = debug
+        self.refused = 0  # datagrams dropped unparsed: no credentials or not a program's
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self._sock.setblocking(False)
@@ -42,19 +62,30 @@ class NotifyServer:
         loop.add_reader(self._sock.fileno(), self._readable)
 
     def _readable(self, fd: int) -> None:
-        while True:
+        for _ in range(MAX_PER_TURN):  # the socket stays readable: the rest comes next turn
             try:
                 data, ancdata, _, _ = self._sock.recvmsg(
                     proto.MAX_DATAGRAM, socket.CMSG_SPACE(_CREDS.size)
                 )
             except (BlockingIOError, InterruptedError):
                 return
-            pid = 0
+            pid = uid = 0
             for level, kind, payload in ancdata:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                    pid = _CREDS.unpack(payload[: _CREDS.size])[0]
-            if pid > 0:
+                    pid, uid, _ = _CREDS.unpack(payload[: _CREDS.size])
+            if pid > 0 and (self._accept is None or self._accept(pid, uid)):
                 self._on_message(pid, proto.parse(data))
+            else:
+                self._refuse(pid, uid)
+
+    def _refuse(self, pid: int, uid: int) -> None:
+        """Counted, and said (with -v) at 1, 2, 4, 8... refusals: a flood costs log2 lines."""
+        self.refused += 1
+        if self._debug is not None and self.refused & (self.refused - 1) == 0:
+            self._debug(
+                f"notify: {self.refused} datagrams refused unparsed so far "
+                f"(latest from pid {pid} uid {uid}: not a program's process)"
+            )
 
     def close(self) -> None:
         self._loop.remove(self._sock.fileno())

@@ -25,6 +25,7 @@ from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import Sweep
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGCHLD = int(signal.SIGCHLD)  # a plain int: comparing with the enum costs an __eq__ call
 
 
 class SingleChild:
@@ -66,6 +67,8 @@ class SingleChild:
             self._sweep.start()
         else:
             self._debug(f"started {self._argv[0]!r} as pid {self._pid}")
+            if self._group:  # the loop kills the group itself, the latency path (issue 7)
+                self._loop.forward_directly(self._pid, (SIGCHLD,), self._forwarded)
             self._upstream.ready(f"running {self._argv[0]}")
         watchdog.start(self._loop, self._upstream, lambda: self._code is None)
         self._reap()  # a child that died before the handlers ran still raised SIGCHLD
@@ -77,7 +80,7 @@ class SingleChild:
 
     def _on_signals(self, signums: list[int]) -> None:
         for signum in dict.fromkeys(signums):  # collapse repeats, keep order
-            if signum == signal.SIGCHLD:
+            if signum == SIGCHLD:
                 self._reap()
             elif self._code is None:
                 self._forward(signum)
@@ -92,12 +95,17 @@ class SingleChild:
                 os.kill(self._pid, signum)
         except ProcessLookupError:
             return
-        target = "process group" if self._group else "pid"
-        self._debug(f"forwarded {signals.name(signum)} to {target} {self._pid}")
+        self._forwarded(signum)
+
+    def _forwarded(self, signum: int) -> None:
+        if self._verbose:
+            target = "process group" if self._group else "pid"
+            say(f"forwarded {signals.name(signum)} to {target} {self._pid}")
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
             if pid == self._pid and self._code is None:
+                self._loop.forward_directly(0)  # from now on TERM/INT hurry the sweep
                 self._code = signals.exit_code(status)
                 self._debug(f"main process {pid} ended: {signals.describe_status(status)}")
                 self._upstream.stopping(f"main process {signals.describe_status(status)}")

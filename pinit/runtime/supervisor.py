@@ -116,7 +116,9 @@ class Supervisor:
         pid1.become_subreaper(say)
         pid1.cloexec_inherited_fds()
         try:
-            self._notify = NotifyServer(self._loop, self._on_notify)
+            self._notify = NotifyServer(
+                self._loop, self._on_notify, accept=self._notify_accepts, debug=self._debug
+            )
         except OSError as exc:
             self._say(f"warning: no notify socket for programs ({exc})")
         if self._config.log_dir:
@@ -512,6 +514,11 @@ class Supervisor:
             status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
             self._debug(f"{self._name(key)}: status: {status}")
         self._drain_queue()
+
+    def _notify_accepts(self, pid: int, uid: int) -> bool:
+        """Issue 11.12: only a program's processes may speak on the notify socket (a main
+        pid, or a process in an instance's group), checked before the datagram is parsed."""
+        return pid in self._mains or self._owner_by_group(pid) is not None
 
     def _owner_by_group(self, pid: int) -> Key | None:
         try:

@@ -1,0 +1,85 @@
+"""The program under a signal storm (issue 11 soak): counts what reaches it, makes orphans.
+
+  storm.py CONTROL_FIFO
+
+Counts SIGUSR1, SIGUSR2 and SIGWINCH; meanwhile double-forks an orphan every few ms, so the
+init gets a steady SIGCHLD stream from exiting children it adopted. A line on CONTROL_FIFO
+ends the orphan making: it then waits (bounded) until no zombie is left in its PID namespace
+and prints "zombies N". SIGTERM prints the counts and exits 7, an exit status of its own so the
+test can see it pass through the init.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+import time
+
+COUNTED = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+counts = dict.fromkeys(COUNTED, 0)
+
+
+def say(text: str) -> None:
+    os.write(1, (text + "\n").encode())
+
+
+def count(signum: int, frame: object) -> None:
+    counts[signal.Signals(signum)] += 1
+
+
+def term(signum: int, frame: object) -> None:
+    say("term " + " ".join(f"{s.name}={n}" for s, n in counts.items()))
+    os._exit(7)
+
+
+def orphan() -> None:
+    pid = os.fork()
+    if pid == 0:
+        if os.fork() == 0:
+            os._exit(0)
+        os._exit(0)
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return
+
+
+def zombies() -> int:
+    found = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            found += data[data.rfind(b")") + 2 :].split()[0] == b"Z"
+    return found
+
+
+def main() -> None:
+    for sig in COUNTED:
+        signal.signal(sig, count)
+    signal.signal(signal.SIGTERM, term)
+    control = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+    keep = os.open(sys.argv[1], os.O_WRONLY)  # so the FIFO never reads as EOF
+    say(f"ready {os.getpid()}")
+    while not select.select([control], [], [], 0.005)[0]:
+        orphan()
+    os.close(keep)
+    deadline = time.monotonic() + 5
+    while (left := zombies()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    say(f"zombies {left}")
+    while True:
+        signal.pause()
+
+
+if __name__ == "__main__":
+    main()
