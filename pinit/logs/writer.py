@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["HIGH_WATER", "LOW_WATER", "Reactor", "Say", "Sink", "Writer", "fd_sink"]
+__all__ = ["HIGH_WATER", "LOW_WATER", "LogReactor", "Say", "Sink", "Writer", "fd_sink"]
 
 # 1 MiB per destination: ~10,000 lines of 100 bytes, room for a burst from many programs and
 # big enough blocks for the thread; a 4 MiB bound was no faster and cost pinit 8 MB more PSS
@@ -41,7 +41,7 @@ Sink = Callable[[bytes], None]
 Say = Callable[[str], None]
 
 
-class Reactor(Protocol):
+class LogReactor(Protocol):
     """The slice of runtime.loop.Loop that logs needs; logs must not import the runtime."""
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
@@ -66,7 +66,7 @@ def fd_sink(fd: int) -> Sink:
 class Writer:
     """A destination's thread and backlog. `put`, `close` and `on_drained` are loop-side."""
 
-    def __init__(self, label: str, sink: Sink, reactor: Reactor, say: Say) -> None:
+    def __init__(self, label: str, sink: Sink, reactor: LogReactor, say: Say) -> None:
         self.label = label
         self.users = 0  # streams routed here; the capture side closes the writer at zero
         self._sink = sink

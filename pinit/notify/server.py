@@ -20,7 +20,7 @@ OnMessage = Callable[[int, dict[str, str]], None]
 _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 
 
-class Reactor(Protocol):
+class NotifyReactor(Protocol):
     """The slice of runtime.loop.Loop this needs; notify must not import the runtime."""
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
@@ -28,7 +28,7 @@ class Reactor(Protocol):
 
 
 class NotifyServer:
-    def __init__(self, loop: Reactor, on_message: OnMessage, address: str = "") -> None:
+    def __init__(self, loop: NotifyReactor, on_message: OnMessage, address: str = "") -> None:
         # Abstract names are per network namespace, not per PID namespace: two pinits that
         # are both PID 1 (containers sharing a pod's network) would both claim "@pinit-1-...".
         self.address = address or f"@pinit-{os.getpid()}-{os.urandom(4).hex()}-notify"

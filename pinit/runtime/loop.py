@@ -83,6 +83,7 @@ class Loop:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._on_signals: SignalCallback | None = None
         self._soon: deque[TimerCallback] = deque()  # append/popleft are atomic: no lock
+        self._after_turn: TimerCallback | None = None
         self._selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wakeup)
 
     # -- signals -----------------------------------------------------------------------------
@@ -179,9 +180,20 @@ class Loop:
     def stop(self) -> None:
         self._running = False
 
+    def after_turn(self, callback: TimerCallback) -> None:
+        """Run `callback` once per turn, after that turn's fd, signal and timer callbacks (and
+        once before the first wait). gunicorn's arbiter shape: callbacks only queue events, and
+        this hook handles the queue, so one turn reads as one pass (the supervisor steps its
+        model here, once, instead of after every callback)."""
+        self._after_turn = callback
+
     def run(self) -> None:
         self._running = True
         while self._running:
+            if self._after_turn is not None:
+                self._guard(self._after_turn)  # before select: it may arm the next deadline
+                if not self._running:
+                    return
             for key, _ in self._selector.select(self._next_timeout()):
                 callback: ReadCallback = key.data
                 self._guard(functools.partial(callback, key.fd))

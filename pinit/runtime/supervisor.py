@@ -3,8 +3,13 @@
 The split follows gunicorn's arbiter vocabulary (spawn, reap, murder) and s6's supervise loop
 (no polling: deadlines and one state-by-event table). Everything with a decision in it lives
 in `pinit.model`; this module only turns fds, signals and deadlines into events, and actions
-into syscalls. Events raised while acting (a spawn that failed, a group already empty) go
-through a queue, so a step never runs inside another step.
+into syscalls.
+
+One turn (gunicorn's arbiter): the loop's callbacks (signals, reaps, timers, probes, notify
+datagrams, `pinit ctl` requests) only post events on a queue; the loop's after-turn hook
+(`_end_turn`) steps them through the model, once per turn, and carries out the actions. Events
+raised while acting (a spawn that failed, a group already empty) join the same queue, so a step
+never runs inside another step.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pinit.config import resolve
 from pinit.config.schema import Config
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
+from pinit.model import reload as reloader
 from pinit.model import state as model
 from pinit.model.events import (
     Action,
@@ -40,8 +46,9 @@ from pinit.model.events import (
     StateChanged,
     StopProbe,
     StopRequested,
-    TimerFired,
+    TimerEvent,
 )
+from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
@@ -53,7 +60,6 @@ from pinit.runtime.report import ShutdownReport
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import Sweep
 
-Key = tuple[str, int]
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 # After KillGroup, a member that is not our child (its parent is alive) dies without telling
@@ -74,7 +80,8 @@ class Supervisor:
         self._handled = tuple(signals.watched())
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
-        self._timers: dict[tuple[Key, str], Timer] = {}
+        self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
+        self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
         self._mains: dict[int, Key] = {}  # main pid -> instance
         self._watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
         self._probes: dict[Key, Probe] = {}
@@ -121,7 +128,7 @@ class Supervisor:
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
         self._apply(self._plan_step(planner.boot(self._plan)))
-        self._drain_queue()
+        self._loop.after_turn(self._end_turn)  # its first call steps the boot's starts
         if not self._sweep.done:
             self._loop.run()
         self._operator.close()
@@ -138,10 +145,25 @@ class Supervisor:
     def _post(self, key: Key, event: Event) -> None:
         self._queue.append((key, event))
 
-    def _drain_queue(self) -> None:
-        # Every drain starts from a fresh look at /proc (taken lazily, once, if needed):
-        # between two drains processes may have forked, exited or left their group.
+    def _end_turn(self) -> None:
+        """The loop's after-turn hook: step every queued event, then answer `ctl` requests.
+
+        Starts from a fresh look at /proc (taken lazily, once, if needed): between two turns
+        processes may have forked, exited or left their group."""
+        if not self._queue and not self._after_drain:
+            return
         self._fresh_view()
+        while self._queue or self._after_drain:
+            self._drain_queue()
+            replies = self._after_drain[:]
+            self._after_drain.clear()  # in place: the operator's Host holds its append
+            for reply in replies:
+                try:
+                    reply()
+                except Exception as exc:
+                    report_exception(exc)
+
+    def _drain_queue(self) -> None:
         while self._queue:
             key, event = self._queue.popleft()
             inst = self._plan.instances.get(key)
@@ -154,7 +176,6 @@ class Supervisor:
                 if key not in self._plan.instances:  # a reload retired it once it was down
                     self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
-                self._operator.on_change(key, inst, new)
             for action in actions:
                 try:
                     self._act(key, action)
@@ -193,15 +214,15 @@ class Supervisor:
         if isinstance(action, Spawn):
             self._spawn(key)
         elif isinstance(action, SignalGroup):
-            self._signal_instance(key, action.pgid, action.sig)
+            self._signal_instance(key, action.pgid, action.sig, stop=action.stop)
         elif isinstance(action, KillGroup):
             self._signal_instance(key, action.pgid, signal.SIGKILL)
             self._report.killed(self._name(key))
             self._arm_recheck()
         elif isinstance(action, Arm):
-            self._arm(key, action.key, action.deadline)
+            self._arm(key, action.timer, action.deadline)
         elif isinstance(action, Disarm):
-            timer = self._timers.pop((key, action.key), None)
+            timer = self._timers.pop((key, action.timer), None)
             if timer is not None:
                 timer.cancel()
         elif isinstance(action, StartProbe):
@@ -249,33 +270,33 @@ class Supervisor:
         self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
         self._post(key, Spawned(pid, pid))
 
-    def _signal_instance(self, key: Key, pgid: int, sig: int) -> None:
+    def _signal_instance(self, key: Key, pgid: int, sig: int, *, stop: bool = True) -> None:
+        """The one path of a signal to an instance: its group, then members that left it
+        (setsid) but carry its tag. Stop signals, KILL and `ctl signal` all come here."""
         reached = pid1.kill_group(pgid, sig)
         for pid in self._members(key, pgid):
             reached = pid1.kill_pid(pid, sig) or reached
-        if reached and sig != signal.SIGKILL:
+        if reached and stop and sig != signal.SIGKILL:
             # Only a signal something received is a stop worth reporting: the cleanup signal
             # to the empty group of a program that exited by itself is not.
             self._report.signalled(self._name(key), signals.name(sig))
         self._check_gone()
 
-    def _arm(self, key: Key, tkey: str, deadline: float) -> None:
-        old = self._timers.pop((key, tkey), None)
+    def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
+        old = self._timers.pop((key, timeout), None)
         if old is not None:
             old.cancel()
 
         def fire() -> None:
-            self._timers.pop((key, tkey), None)
-            self._post(key, TimerFired(tkey))
-            self._drain_queue()
+            self._timers.pop((key, timeout), None)
+            self._post(key, timeout)
 
-        self._timers[(key, tkey)] = self._loop.call_at(deadline, fire)
+        self._timers[(key, timeout)] = self._loop.call_at(deadline, fire)
 
     def _start_probe(self, key: Key) -> None:
         def ready() -> None:
             self._probes.pop(key, None)
             self._post(key, ReadyObserved())
-            self._drain_queue()
 
         probe = Probe(self._loop, self._plan.instances[key].program.ready, ready, self._run_check)
         self._probes[key] = probe
@@ -340,7 +361,6 @@ class Supervisor:
             self._recheck = None
             self._fresh_view()
             self._check_gone()
-            self._drain_queue()
             if self._awaiting_gone:
                 self._arm_recheck()
 
@@ -358,7 +378,6 @@ class Supervisor:
                 self._reload()
             else:
                 self._forward(signum)
-        self._drain_queue()
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
@@ -366,8 +385,7 @@ class Supervisor:
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:
                 self._logs.exited(inst.name)  # its last lines before the news of its death
-                self._info(f"{inst.name}: pid {pid} {signals.describe_status(status)}")
-                self._post(key, Exited(pid, status))
+                self._post(key, Exited(pid, status))  # the model logs the death, once
                 if inst.pgid is not None:
                     self._awaiting_gone[key] = inst.pgid
                 continue
@@ -376,9 +394,7 @@ class Supervisor:
                 watcher(status)
             else:
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
-        self._drain_queue()
-        self._check_gone()
-        self._drain_queue()
+        self._check_gone()  # GroupGone queues behind the Exited it follows
         self._sweep.check()
 
     def _forward(self, signum: int) -> None:
@@ -415,7 +431,7 @@ class Supervisor:
         self._upstream.reloading()
         self._config = config
         before = {inst.name for inst in self._plan.instances.values()}
-        self._apply(self._plan_step(planner.apply_reload(self._plan, config)))
+        self._apply(self._plan_step(reloader.apply_reload(self._plan, config)))
         for name in before - {inst.name for inst in self._plan.instances.values()}:
             self._logs.forget(name)  # dropped at once: it was already down
         if self._plan.phase is planner.Phase.RUNNING:
@@ -435,7 +451,6 @@ class Supervisor:
         if "STATUS" in fields:
             status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
             self._debug(f"{self._name(key)}: status: {status}")
-        self._drain_queue()
 
     def _owner_by_group(self, pid: int) -> Key | None:
         try:
@@ -448,11 +463,8 @@ class Supervisor:
         return None
 
     def _host(self) -> Host:
-        def replace_plan(plan: planner.Plan) -> None:
-            self._plan = plan
-
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(plan, replace_plan, self._post, self._drain_queue, self._reload, soon)
+        return Host(plan, self._post, self._after_drain.append, self._reload, soon)
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:

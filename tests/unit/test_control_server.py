@@ -16,7 +16,7 @@ from pinit.control.server import ControlServer, Respond
 
 
 class Turns:
-    """A Reactor that runs only when the test says so: one select pass per turn()."""
+    """A ControlReactor that runs only when the test says so: one select pass per turn()."""
 
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
