@@ -12,9 +12,9 @@ import shlex
 from collections.abc import Mapping
 from typing import TextIO
 
+from pinit.config.graph import start_layers, stop_layers
 from pinit.config.resolve import environment, identity, load_checked
 from pinit.config.schema import Config, LogSpec, Program, Readiness, ReadyKind
-from pinit.model.graph import start_layers, stop_layers
 
 __all__ = ["STOP_MARGIN", "process_names", "run_check", "worst_case_stop"]
 

@@ -30,9 +30,9 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
+from pinit.config.graph import find_cycle
 from pinit.config.loadprog import ProgramContext, parse_program
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
-from pinit.model.graph import find_cycle
 
 __all__ = ["load_file", "load_text"]
 

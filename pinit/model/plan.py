@@ -32,10 +32,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
 from pinit.model.events import Emit
-from pinit.model.graph import stop_layers
 from pinit.model.instance import Instance, Key, State
 
 __all__ = [

@@ -284,4 +284,3 @@ class Core:
             assert inst.pid is not None and inst.pid == self.pids.get(key)
         if inst.state is State.STARTING:
             assert (inst.pid is None) == (key in self.spawning)
-
