@@ -35,7 +35,7 @@ from pinit.model.events import (
     StopRequested,
 )
 from pinit.model.instance import Instance, Key
-from pinit.stats import Sampler
+from pinit.stats import Sampler, UsageSampler
 
 __all__ = ["Operator"]
 
@@ -61,11 +61,11 @@ class Host:
 
 class Operator:
     def __init__(
-        self, host: Host, say: Callable[[str], None], sampler: Sampler | None = None
+        self, host: Host, say: Callable[[str], None], sampler: UsageSampler | None = None
     ) -> None:
         self._host = host
         self._say = say
-        self._sampler = sampler if sampler is not None else Sampler()
+        self._sampler: UsageSampler = sampler if sampler is not None else Sampler()
         self.server: ControlServer | None = None
 
     # -- the socket --------------------------------------------------------------------------

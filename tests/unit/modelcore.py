@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pinit.config.schema import Config, Program
 from pinit.control.proto import Request
@@ -53,7 +53,7 @@ __all__ = ["Core", "NoSampler"]
 class NoSampler:
     """``stats.Sampler`` stand-in: unit tests never sample the host's processes."""
 
-    def sample(self, groups: object) -> dict[str, Usage]:
+    def sample(self, groups: Mapping[str, tuple[int | None, int | None]]) -> dict[str, Usage]:
         return {}
 
 
@@ -176,7 +176,7 @@ class Core:
             host = Host(
                 lambda: self.plan, self.post, self.after_turn.append, lambda: [], lambda cb: cb()
             )
-            self.operator = Operator(host, lambda _msg: None, NoSampler())  # type: ignore[arg-type]
+            self.operator = Operator(host, lambda _msg: None, NoSampler())
         got: list[dict[str, object]] = []
         self.operator.handle(Request(cmd, target, **kw), got.append)  # type: ignore[arg-type]
         self.drain()
