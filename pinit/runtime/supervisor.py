@@ -34,7 +34,6 @@ from pinit.model.events import (
     Emit,
     Event,
     Exited,
-    GroupGone,
     KillGroup,
     ReadyObserved,
     SignalGroup,
@@ -52,6 +51,7 @@ from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
+from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, Timer, report_exception
 from pinit.runtime.operator import Host, Operator
@@ -62,9 +62,6 @@ from pinit.runtime.sweep import Sweep
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
-# After KillGroup, a member that is not our child (its parent is alive) dies without telling
-# us; this bounded re-check is the only polling pinit does, and only in that state.
-GONE_RECHECK = 0.05
 
 
 class Supervisor:
@@ -85,12 +82,11 @@ class Supervisor:
         self._mains: dict[int, Key] = {}  # main pid -> instance
         self._watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
         self._probes: dict[Key, Probe] = {}
-        self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
-        self._recheck: Timer | None = None
-        self._procs = pid1.ProcTable()
-        self._groups: set[int] | None = None
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
+        self._groups = Groups(
+            self._loop, lambda: self._plan.instances, self._name, self._post, self._report
+        )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
         self._upstream = Upstream(environ)
@@ -152,7 +148,7 @@ class Supervisor:
         processes may have forked, exited or left their group."""
         if not self._queue and not self._after_drain:
             return
-        self._fresh_view()
+        self._groups.fresh_view()
         while self._queue or self._after_drain:
             self._drain_queue()
             replies = self._after_drain[:]
@@ -214,11 +210,9 @@ class Supervisor:
         if isinstance(action, Spawn):
             self._spawn(key)
         elif isinstance(action, SignalGroup):
-            self._signal_instance(key, action.pgid, action.sig, stop=action.stop)
+            self._groups.signal(key, action.pgid, action.sig, stop=action.stop)
         elif isinstance(action, KillGroup):
-            self._signal_instance(key, action.pgid, signal.SIGKILL)
-            self._report.killed(self._name(key))
-            self._arm_recheck()
+            self._groups.kill(key, action.pgid)
         elif isinstance(action, Arm):
             self._arm(key, action.timer, action.deadline)
         elif isinstance(action, Disarm):
@@ -270,18 +264,6 @@ class Supervisor:
         self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
         self._post(key, Spawned(pid, pid))
 
-    def _signal_instance(self, key: Key, pgid: int, sig: int, *, stop: bool = True) -> None:
-        """The one path of a signal to an instance: its group, then members that left it
-        (setsid) but carry its tag. Stop signals, KILL and `ctl signal` all come here."""
-        reached = pid1.kill_group(pgid, sig)
-        for pid in self._members(key, pgid):
-            reached = pid1.kill_pid(pid, sig) or reached
-        if reached and stop and sig != signal.SIGKILL:
-            # Only a signal something received is a stop worth reporting: the cleanup signal
-            # to the empty group of a program that exited by itself is not.
-            self._report.signalled(self._name(key), signals.name(sig))
-        self._check_gone()
-
     def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
         old = self._timers.pop((key, timeout), None)
         if old is not None:
@@ -331,44 +313,9 @@ class Supervisor:
         self._watchers[pid] = done
         return pid
 
-    # -- groups that outlive their main process -------------------------------------------------
-    def _check_gone(self) -> None:
-        for key, pgid in list(self._awaiting_gone.items()):
-            inst = self._plan.instances.get(key)
-            if inst is None:
-                del self._awaiting_gone[key]
-                continue
-            if not self._members(key, pgid):
-                del self._awaiting_gone[key]
-                self._report.stopped(self._name(key))
-                self._post(key, GroupGone())
-
-    def _members(self, key: Key, pgid: int) -> set[int]:
-        if self._groups is None:  # once per fresh view, not per call: stopping 500 is O(n)
-            self._groups = {i.pgid for i in self._plan.instances.values() if i.pgid}
-        return self._procs.members(pgid, procspec.tag_entry(self._name(key)), self._groups)
-
-    def _fresh_view(self) -> None:
-        """Forget the /proc snapshot and the group set: processes may have changed since."""
-        self._procs.invalidate()
-        self._groups = None
-
-    def _arm_recheck(self) -> None:
-        if self._recheck is not None:
-            return
-
-        def again() -> None:
-            self._recheck = None
-            self._fresh_view()
-            self._check_gone()
-            if self._awaiting_gone:
-                self._arm_recheck()
-
-        self._recheck = self._loop.call_later(GONE_RECHECK, again)
-
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
-        self._fresh_view()  # a snapshot from an earlier turn may name reused pids
+        self._groups.fresh_view()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
             if signum == signal.SIGCHLD:
                 self._reap()
@@ -387,14 +334,14 @@ class Supervisor:
                 self._logs.exited(inst.name)  # its last lines before the news of its death
                 self._post(key, Exited(pid, status))  # the model logs the death, once
                 if inst.pgid is not None:
-                    self._awaiting_gone[key] = inst.pgid
+                    self._groups.await_gone(key, inst.pgid)
                 continue
             watcher = self._watchers.pop(pid, None)
             if watcher is not None:
                 watcher(status)
             else:
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
-        self._check_gone()  # GroupGone queues behind the Exited it follows
+        self._groups.check()  # GroupGone queues behind the Exited it follows
         self._sweep.check()
 
     def _forward(self, signum: int) -> None:
@@ -415,9 +362,7 @@ class Supervisor:
         self._info(f"{reason} again: SIGKILL to every program now")
         for key, inst in self._plan.instances.items():
             if inst.pgid is not None:
-                self._signal_instance(key, inst.pgid, signal.SIGKILL)
-                self._report.killed(inst.name)
-        self._arm_recheck()
+                self._groups.kill(key, inst.pgid)
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
