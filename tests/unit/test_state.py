@@ -39,7 +39,7 @@ from pinit.model.events import (
     TimerEvent,
 )
 from pinit.model.state import IGNORE, ILLEGAL, TRANSITIONS, Instance, State, step
-from pinit.model.status import exit_code
+from pinit.model.status import describe, exit_code
 from tests.unit.modelcore import Core
 
 NO_JITTER = Backoff(initial=1.0, max=8.0, factor=2.0, jitter=0.0)
@@ -541,3 +541,39 @@ def test_invariants_hold_for_any_history(
     core.settle(limit=100)
     assert core.exit is not None
     assert core.inst("web").down and not core.alive
+
+
+# --- operator requests as cells -----------------------------------------------------------------
+
+
+def test_restart_of_running_is_a_stop_with_a_pending_start() -> None:
+    inst, (acts,) = run(running(), (2.0, RestartRequested()))
+    assert (inst.state, inst.restart_pending, inst.stop_requested) == (State.STOPPING, True, True)
+    assert quiet(acts)[0] == SignalGroup(100, signal.SIGTERM)
+    inst, _ = run(inst, (2.1, StopRequested()))  # a stop while stopping calls the start off
+    assert not inst.restart_pending
+    inst, _ = run(inst, (2.2, StartRequested()))  # a start while stopping: pending again
+    assert inst.restart_pending and inst.state is State.STOPPING
+
+
+def test_stop_of_a_stopped_instance_holds_it() -> None:
+    inst, (acts,) = run(Instance(prog()), (0.0, StopRequested()))
+    assert inst.stop_requested and inst.state is State.STOPPED and quiet(acts) == ()
+    inst, _ = run(inst, (0.0, StartRequested()))
+    assert not inst.stop_requested and inst.state is State.STARTING
+
+
+def test_ctl_signal_is_not_a_stop() -> None:
+    inst, (acts,) = run(running(), (2.0, SignalRequested(signal.SIGHUP)))
+    assert acts == (SignalGroup(100, signal.SIGHUP, stop=False),)
+    assert inst.state is State.RUNNING and not inst.timers
+    starting, _ = run(Instance(prog()), (0.0, StartRequested()))
+    assert step(starting, SignalRequested(signal.SIGHUP), 0.0, random.Random(0)) == (starting, ())
+
+
+def test_one_describer_for_every_status() -> None:
+    assert describe(exited_with(3)) == "exit 3"
+    assert describe(signaled(SIGTERM)) == "killed by SIGTERM"
+    assert describe(signaled(SIGKILL) | 0x80) == "killed by SIGKILL"  # core dumped
+    assert describe(0x137F) == "stopped by SIGSTOP"
+    assert exit_code(0x137F) == 128 + 19
