@@ -16,7 +16,7 @@ from pinit.config.graph import start_layers, stop_layers
 from pinit.config.resolve import environment, identity, load_checked
 from pinit.config.schema import Config, LogSpec, Program, Readiness, ReadyKind
 
-__all__ = ["STOP_MARGIN", "process_names", "run_check", "worst_case_stop"]
+__all__ = ["STOP_MARGIN", "budget_warning", "process_names", "run_check", "worst_case_stop"]
 
 # Per stop layer, on top of the slowest stop_timeout in it: the KILL after the timeout, the
 # reap, and the loop turn before the next layer starts are not free.
@@ -38,9 +38,16 @@ def run_check(
             print(error, file=err)
         print(_plural(len(errors), "error"), file=err)
         return 1
+    if not config.programs:  # as `pinit --config` refuses it (issue 11.13)
+        print(f"{path}: no programs to supervise", file=err)
+        print(_plural(1, "error"), file=err)
+        return 1
     processes = sum(p.numprocs for p in config.programs)
     programs = _plural(len(config.programs), "program")
     print(f"{path}: OK ({programs}, {_plural(processes, 'process')})", file=out)
+    over = budget_warning(config)
+    if over:
+        print(f"{path}: warning: {over}", file=err)
     if explain:
         explain_plan(config, environ, out)
     return 0
@@ -63,6 +70,26 @@ def worst_case_stop(config: Config) -> float:
     for layer in stop_layers(config.programs):
         total += max(config.program(n).stop_timeout for n in layer) + STOP_MARGIN
     return total
+
+
+def budget_warning(config: Config) -> str:
+    """Issue 7.6: say when the per-program timeouts cannot fit in [pinit].stop_budget."""
+    worst = worst_case_stop(config)
+    if config.stop_budget <= 0 or worst <= config.stop_budget:
+        return ""
+    return (
+        f"worst-case stop {worst:.1f}s exceeds pinit.stop_budget {config.stop_budget:g}s:"
+        f" whatever still runs {config.stop_budget:g}s into a shutdown gets SIGKILL"
+    )
+
+
+def _budget_lines(config: Config) -> list[str]:
+    if config.stop_budget <= 0:
+        return ["stop budget: none ([pinit].stop_budget unset: the worst case above holds)"]
+    over = budget_warning(config)
+    if not over:
+        return [f"stop budget: {config.stop_budget:g}s (the worst case fits)"]
+    return [f"stop budget: {config.stop_budget:g}s", f"  warning: {over}"]
 
 
 def _mask(key: str, value: str) -> str:
@@ -157,6 +184,7 @@ def explain_plan(config: Config, environ: Mapping[str, str], out: TextIO) -> Non
         f"  (sum over stop layers of the slowest stop_timeout + {STOP_MARGIN}s margin each,"
         " plus the final sweep's [pinit].stop_timeout + margin)"
     )
+    lines.extend(_budget_lines(config))
     for prog in config.programs:
         lines.append("")
         lines.extend(_program_lines(prog, environ, config.main))

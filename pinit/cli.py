@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import argparse
 
 USAGE_EXIT = 2
+NO_PROGRAMS = "no programs to supervise"
 
 
 class RunArgs:
@@ -278,11 +279,16 @@ def _supervise(path: str, name: str | None, verbose: bool) -> int:
 
     environ = dict(os.environ)
     config, errors = load_checked(path, environ)
+    if config is not None and not config.programs:
+        # Issue 11.13: nothing to supervise would run forever doing nothing; as a usage
+        # error (2), the same refusal `pinit check` and the loader give.
+        print(f"pinit: {path}: {NO_PROGRAMS}", file=sys.stderr)
+        return USAGE_EXIT
     if config is None:
         for error in errors:
             print(f"pinit: {error}", file=sys.stderr)
         print(f"pinit: refusing to start: {len(errors)} error(s) in {path}", file=sys.stderr)
-        return 1
+        return USAGE_EXIT if all(NO_PROGRAMS in str(e) for e in errors) else 1
     set_title(manager_title(name or (config.name if config.name != "pinit" else None)))
     from pinit.runtime.supervisor import Supervisor
 

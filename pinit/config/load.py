@@ -126,6 +126,7 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
     main = r.get("main", want_str, None)
     on_fatal = r.get("on_fatal", lambda v: want_enum(v, OnFatal), defaults.on_fatal)
     stop_timeout = r.get("stop_timeout", unit(units.parse_duration), defaults.stop_timeout)
+    stop_budget = r.get("stop_budget", unit(units.parse_duration), defaults.stop_budget)
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
     no_include: list[str] = []
@@ -182,6 +183,7 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
         main=main,
         on_fatal=on_fatal,
         stop_timeout=stop_timeout,
+        stop_budget=stop_budget,
         log_dir=log_dir,
         control_socket=control_socket,
         path=src.path,

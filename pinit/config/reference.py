@@ -201,6 +201,20 @@ ENTRIES: tuple[Entry, ...] = (
         (DURATION,),
     ),
     Entry(
+        "pinit.stop_budget",
+        "duration",
+        '"0s"',
+        "A deadline for the whole shutdown, counted from its start (TERM, `ctl`, or the end of "
+        "`main`): whatever the per-program `stop_timeout`s add up to, everything still running "
+        "when it is spent gets SIGKILL at once (the final sweep too), the shutdown report says "
+        "so, and pinit exits. Set it a few seconds under what the orchestrator waits before "
+        "its own KILL (Kubernetes' `terminationGracePeriodSeconds`, `docker stop -t`), so the "
+        "report still gets written. `0s`: no budget. `pinit check --explain` shows the worst "
+        "case against it.",
+        '"25s"',
+        (DURATION,),
+    ),
+    Entry(
         "pinit.log_dir",
         "string (path)",
         '""',
@@ -504,7 +518,8 @@ ENTRIES: tuple[Entry, ...] = (
         "`true`",
         "(none)",
         "Ready when the program sends `READY=1` to the `$NOTIFY_SOCKET` pinit gives it "
-        "(sd_notify, as systemd's `Type=notify`).",
+        "(sd_notify, as systemd's `Type=notify`). Only these programs get the variable, and "
+        "only their `READY=1` counts: a program with another probe is ready by that probe.",
         "true",
         ({"const": True},),
     ),

@@ -103,6 +103,7 @@ class Config:
     main: str | None = None
     on_fatal: OnFatal = OnFatal.SHUTDOWN
     stop_timeout: float = 10.0
+    stop_budget: float = 0.0  # issue 7.6: a whole shutdown's deadline; 0: none
     log_dir: str = ""
     control_socket: str = ""
     path: str = ""  # the file this was loaded from; "" for a config built in code

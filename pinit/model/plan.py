@@ -12,13 +12,16 @@ API for the runtime (``runtime/supervisor.py``)::
     # a stop during CLEANUP changes stop_requested without changing state):
     plan, acts = on_instance_change(plan, key, inst)
     plan, acts = begin_shutdown(plan, "SIGTERM")     # on TERM/INT or `ctl shutdown`
+    plan, acts = stop_now(plan, "why")               # a second TERM, or the stop budget spent
     plan, acts = reload.apply_reload(plan, new_config)  # on HUP / `ctl reload` (model.reload)
 
 ``plan.instances[key]`` is the source of truth for every instance: the runtime reads an instance
 from there, steps it, and hands the result back through ``on_instance_change`` before the next
 event. Container actions: ``StartInstance(key)`` / ``StopInstance(key)`` mean "step that
 instance with StartRequested / StopRequested now"; ``ExitContainer(code)`` ends pinit;
-``PhaseChanged`` lets the runtime send READY=1 / STOPPING=1 to its own supervisor.
+``PhaseChanged`` lets the runtime send READY=1 / STOPPING=1 to its own supervisor;
+``ArmStopBudget(seconds)`` (from ``begin_shutdown``) asks for ``stop_now`` after that long;
+``KillInstances(keys)`` means SIGKILL to those instances' groups now (after their StopInstance).
 
 Operator requests (``pinit ctl``) are instance events like any other; the plan sees their
 effect here: an instance STOPPED with ``stop_requested`` leaves ``to_start`` (a ``ctl stop`` of
@@ -39,8 +42,10 @@ from pinit.model.events import Emit
 from pinit.model.instance import Instance, Key, State
 
 __all__ = [
+    "ArmStopBudget",
     "ExitContainer",
     "Key",
+    "KillInstances",
     "Phase",
     "PhaseChanged",
     "Plan",
@@ -55,6 +60,7 @@ __all__ = [
     "issue_starts",
     "next_starts",
     "on_instance_change",
+    "stop_now",
 ]
 
 
@@ -86,7 +92,30 @@ class PhaseChanged:
     new: Phase
 
 
-PlanAction = StartInstance | StopInstance | ExitContainer | PhaseChanged | Emit
+@dataclass(frozen=True, slots=True)
+class ArmStopBudget:
+    """Issue 7.6: call ``stop_now`` once ``seconds`` have passed since the shutdown began."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class KillInstances:
+    """SIGKILL to these instances' groups now; ``reason`` goes into the shutdown report."""
+
+    keys: tuple[Key, ...]
+    reason: str
+
+
+PlanAction = (
+    StartInstance
+    | StopInstance
+    | ExitContainer
+    | PhaseChanged
+    | Emit
+    | ArmStopBudget
+    | KillInstances
+)
 
 # What to do with an instance once it is down: replace it with a fresh instance of the new
 # program definition (and start it if the bool says so), or drop it (None: program removed).
@@ -280,8 +309,35 @@ def begin_shutdown(
         Emit("info", f"shutting down: {reason}"),
         PhaseChanged(old, Phase.SHUTTING_DOWN),
     ]
+    if plan.config.stop_budget > 0:
+        head.append(ArmStopBudget(plan.config.stop_budget))
     plan, acts = _advance_shutdown(plan)
     return plan, tuple(head + acts)
+
+
+def stop_now(plan: Plan, reason: str) -> tuple[Plan, tuple[PlanAction, ...]]:
+    """Stop every live instance at once, every layer, and SIGKILL them all.
+
+    For a second TERM (Ctrl-C twice) and for a spent ``stop_budget`` (issue 7.6: Kubernetes
+    KILLs at terminationGracePeriodSeconds whatever the per-program timeouts add up to). Each
+    live instance first gets its StopInstance, so a program of a later layer that the KILL
+    reaches while still RUNNING counts as stopped, not as a crash to restart.
+    """
+    if plan.phase is not Phase.SHUTTING_DOWN:
+        if plan.phase is Phase.DONE:
+            return plan, ()
+        plan, head = begin_shutdown(plan, reason)
+        if plan.phase is not Phase.SHUTTING_DOWN:
+            return plan, head
+    else:
+        head = ()
+    live = [k for k in sorted(plan.instances) if not plan.instances[k].down]
+    stops = [k for k in live if k not in plan.stop_sent and not plan.instances[k].stop_requested]
+    plan = replace(plan, stop_sent=plan.stop_sent | set(stops))
+    acts: list[PlanAction] = [StopInstance(k) for k in stops]
+    if live:
+        acts.append(KillInstances(tuple(live), reason))
+    return plan, (*head, *acts)
 
 
 def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pinit.config import resolve
-from pinit.config.schema import Program
+from pinit.config.schema import Program, ReadyKind
 from pinit.notify.client import base_environment
 from pinit.runtime.spawn import SpawnSpec
 
-__all__ = ["base_environment", "build", "tag_entry"]
+__all__ = ["base_environment", "build", "tag_entry", "uses_notify"]
 
 
 def build(
@@ -34,7 +34,7 @@ def build(
     ident = resolve.identity(prog)
     env = resolve.environment(prog, base_env, ident, index + 1)
     env["PINIT_INSTANCE"] = name
-    if notify_socket:
+    if notify_socket and uses_notify(prog):
         env["NOTIFY_SOCKET"] = notify_socket
     return SpawnSpec(
         argv=prog.command,
@@ -50,6 +50,13 @@ def build(
         stderr=stdio[1],
         handled_signals=handled_signals,
     )
+
+
+def uses_notify(prog: Program) -> bool:
+    """Only a program that talks sd_notify gets NOTIFY_SOCKET (issue 7.4), as systemd gives it
+    only to Type=notify units (or NotifyAccess=): a daemon that sees the variable sends READY=1
+    on its own schedule, which must never stand in for the probe its config asks for."""
+    return prog.ready.kind is ReadyKind.NOTIFY
 
 
 def tag_entry(name: str) -> bytes:

@@ -16,6 +16,7 @@ class ShutdownReport:
         self._gone: dict[str, float] = {}
         self._killed: set[str] = set()
         self.strays: list[tuple[int, str, str]] = []  # (pid, command, program tag or "")
+        self.budget_reason = ""  # set when [pinit].stop_budget ran out (issue 7.6)
 
     def signalled(self, name: str, sig: str) -> None:
         """The first signal of a stop counts; a stop after an earlier, finished one starts anew."""
@@ -23,6 +24,9 @@ class ShutdownReport:
             self._signal[name] = (sig, time.monotonic())
             self._gone.pop(name, None)
             self._killed.discard(name)
+
+    def budget_spent(self, reason: str) -> None:
+        self.budget_reason = reason
 
     def killed(self, name: str) -> None:
         self._killed.add(name)
@@ -32,7 +36,7 @@ class ShutdownReport:
             self._gone[name] = time.monotonic()
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"  {self.budget_reason}: SIGKILL to everything left"] if self.budget_reason else []
         for name, (sig, at) in self._signal.items():
             took = f"{self._gone[name] - at:.3f}s" if name in self._gone else "not confirmed"
             kill = ", needed SIGKILL" if name in self._killed else ""

@@ -58,7 +58,7 @@ from pinit.runtime.operator import Host, Operator
 from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
-from pinit.runtime.sweep import Sweep
+from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -82,6 +82,7 @@ class Supervisor:
         self._mains: dict[int, Key] = {}  # main pid -> instance
         self._watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
         self._probes: dict[Key, Probe] = {}
+        self._budget: Timer | None = None  # [pinit].stop_budget, armed when shutdown begins
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
         self._groups = Groups(
@@ -196,6 +197,45 @@ class Supervisor:
                 self._tell_upstream(action.new)
             elif isinstance(action, Emit):
                 self._emit(action)
+            elif isinstance(action, planner.KillInstances):
+                self._kill_instances(action.keys, action.reason)
+            elif isinstance(action, planner.ArmStopBudget):
+                self._arm_budget(action.seconds)
+
+    def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
+        """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
+        stuck = []
+        for key in keys:
+            inst = self._plan.instances.get(key)
+            if inst is None or inst.down:
+                continue
+            if inst.pgid is not None:
+                self._groups.kill(key, inst.pgid)
+            else:
+                stuck.append(inst.name)
+        if stuck:
+            # Not down and no process to kill (a spawn that was never answered): no death
+            # will ever end their stop, so pinit ends without them (issue 11.3).
+            self._force_exit(f"{', '.join(stuck)} never got a process")
+        else:
+            # SIGKILL cannot be refused, but a process in D state can take its time to die:
+            # this still ends pinit within a bounded wait.
+            self._loop.call_later(KILL_WAIT, lambda: self._force_exit("still not down"))
+
+    def _force_exit(self, why: str) -> None:
+        if self._exit_code is not None:
+            return
+        self._say(f"warning: {why} after SIGKILL: exiting without them")
+        self._finish(planner.exit_code_now(self._plan) or 1)
+
+    def _arm_budget(self, seconds: float) -> None:
+        def spent() -> None:
+            reason = f"stop budget of {seconds:g}s spent"
+            self._report.budget_spent(reason)
+            self._apply(self._plan_step(planner.stop_now(self._plan, reason)))
+            self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
+
+        self._budget = self._loop.call_later(seconds, spent)
 
     def _tell_upstream(self, phase: planner.Phase) -> None:
         """systemd learns "ready" when every program pinit was asked to start is ready."""
@@ -257,8 +297,11 @@ class Supervisor:
         except SpawnError as exc:
             self._post(key, SpawnFailed(exc.message, exc.code))
             return
-        except (LookupError, OSError) as exc:
-            self._post(key, SpawnFailed(str(exc), 126))
+        except Exception as exc:  # issue 11.3: any error at all is a failed start
+            # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
+            # TypeError...: whatever the type, the Spawn must be answered, or the instance
+            # waits in STARTING forever and its dependents and a shutdown wait with it.
+            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
             return
         self._mains[pid] = key
         self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
@@ -315,16 +358,24 @@ class Supervisor:
 
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
+        """Each signal of a batch in isolation (issue 11.4): an exception while handling one
+        (a reload that raised) is reported and never skips the others, above all a TERM."""
         self._groups.fresh_view()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
-            if signum == signal.SIGCHLD:
-                self._reap()
-            elif signum in SHUTDOWN_SIGNALS:
-                self._shutdown(f"received {signals.name(signum)}")
-            elif signum == signal.SIGHUP:
-                self._reload()
-            else:
-                self._forward(signum)
+            try:
+                self._on_signal(signum)
+            except Exception as exc:
+                report_exception(exc)
+
+    def _on_signal(self, signum: int) -> None:
+        if signum == signal.SIGCHLD:
+            self._reap()
+        elif signum in SHUTDOWN_SIGNALS:
+            self._shutdown(f"received {signals.name(signum)}")
+        elif signum == signal.SIGHUP:
+            self._reload()
+        else:
+            self._forward(signum)
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
@@ -360,14 +411,17 @@ class Supervisor:
             self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
             return
         self._info(f"{reason} again: SIGKILL to every program now")
-        for key, inst in self._plan.instances.items():
-            if inst.pgid is not None:
-                self._groups.kill(key, inst.pgid)
+        self._apply(self._plan_step(planner.stop_now(self._plan, f"{reason} again")))
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
         path = self._config.path
-        config, errors = resolve.load_checked(path, self._environ)
+        try:
+            config, errors = resolve.load_checked(path, self._environ)
+        except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
+            report_exception(exc)
+            self._say(f"reload refused: {path}: internal error: {exc!r}")
+            return [f"{path}: internal error: {exc!r}"]
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
@@ -392,7 +446,10 @@ class Supervisor:
             self._debug(f"notify message from unknown pid {pid} ignored")
             return
         if fields.get("READY") == "1":
-            self._post(key, ReadyObserved())
+            if procspec.uses_notify(self._plan.instances[key].program):
+                self._post(key, ReadyObserved())
+            else:  # issue 7.4: readiness comes from the configured probe only
+                self._debug(f"{self._name(key)}: READY=1 ignored: its readiness is its probe")
         if "STATUS" in fields:
             status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
             self._debug(f"{self._name(key)}: status: {status}")
@@ -417,3 +474,5 @@ class Supervisor:
             return
         self._exit_code = code
         self._sweep.start()
+        if self._report.budget_reason:
+            self._sweep.hurry()  # the budget is spent: no grace for leftovers either

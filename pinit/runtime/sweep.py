@@ -56,14 +56,19 @@ class Sweep:
             return
         self.active = True
         self._started = time.monotonic()
-        pids = pid1.descendants(os.getpid())
+        # Live ones only (issue 11.13): a zombie is a child that already died and waits for
+        # the reap of the next SIGCHLD batch (a group member the KILL reached in the turn that
+        # ended the shutdown), not a stray; it used to be reported as "origin unknown".
+        pids = pid1.descendants(os.getpid(), live=True)
         targets = set(groups)
         for pgid in targets:
             pid1.kill_group(pgid, sig)
         for pid in pids:
             pid1.kill_pid(pid, sig)
         self.report.signalled = len(pids)
-        self.report.strays = [(pid, *pid1.describe(pid)) for pid in sorted(pids)]
+        described = [(pid, *pid1.describe(pid)) for pid in sorted(pids)]
+        # An empty command line: it died (a zombie) between the two reads of /proc.
+        self.report.strays = [entry for entry in described if entry[1] not in ("", "?")]
         if pids:
             self._log(f"sent {signal.Signals(sig).name} to {len(pids)} remaining process(es)")
         self._timer = self._loop.call_later(self._grace, self._kill_rest)
@@ -76,7 +81,7 @@ class Sweep:
             self._kill_rest()
 
     def _kill_rest(self) -> None:
-        pids = pid1.descendants(os.getpid())
+        pids = pid1.descendants(os.getpid(), live=True)
         for pid in pids:
             pid1.kill_pid(pid, signal.SIGKILL)
         self.report.killed = len(pids)
@@ -85,7 +90,7 @@ class Sweep:
         self._timer = self._loop.call_later(KILL_WAIT, self._give_up)
 
     def _give_up(self) -> None:
-        self.report.leftover = sorted(pid1.descendants(os.getpid()))
+        self.report.leftover = sorted(pid1.descendants(os.getpid(), live=True))
         self._log(f"processes still present after SIGKILL: {self.report.leftover}")
         self._finish()
 

@@ -196,6 +196,10 @@ class Core:
             elif isinstance(a, P.ExitContainer):
                 assert self.exit is None, "ExitContainer twice"
                 self.exit = a.code
+            elif isinstance(a, P.KillInstances):  # after their StopInstance, as the runtime
+                for key in a.keys:
+                    if key in self.alive:
+                        self.die(key, 9)
 
     def deliver(self, key: Key, ev: Event) -> None:
         """Step one event now, execute its actions, hand a changed instance to the plan."""

@@ -369,3 +369,45 @@ def test_stop_holds_a_waiting_instance_out_of_the_start_list() -> None:
     sim.post(("app", 0), StartRequested())  # `ctl start` still works
     sim.drain()
     assert sim.state("app") is State.STARTING
+
+
+# --- the whole-stop budget (issue 7.6) and stop_now ---------------------------------------------
+
+
+def test_no_budget_arms_nothing() -> None:
+    sim = boot(*stack())
+    _, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    assert not [a for a in acts if isinstance(a, P.ArmStopBudget)]
+
+
+def test_stop_budget_spent_stops_and_kills_every_layer_at_once() -> None:
+    sim = boot(*stack(), stop_budget=3.0)
+    sim.stubborn = {"db", "app", "web", "cron"}
+    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    assert P.ArmStopBudget(3.0) in acts  # armed when the shutdown begins
+    sim.plan_acts(acts)
+    sim.drain()
+    assert sim.stopped == [("web", 0), ("web", 1)]  # in order, as without a budget
+    sim.plan, acts = P.stop_now(sim.plan, "stop budget of 3s spent")
+    sim.plan_acts(acts)
+    every = tuple(sorted(sim.plan.instances))
+    assert acts[-1] == P.KillInstances(every, "stop budget of 3s spent")
+    assert sorted(sim.stopped) == sorted(every)  # each stopped once, later layers too
+    assert sim.alive == {}  # the fake runtime carried out the KILL
+    sim.drain()
+    assert sim.exit == 137
+    assert all(i.state is State.STOPPED for i in sim.plan.instances.values())  # none restarted
+
+
+def test_stop_now_begins_the_shutdown_if_needed_and_is_a_no_op_when_done() -> None:
+    sim = boot(*stack())
+    sim.plan, acts = P.stop_now(sim.plan, "budget")
+    assert sim.plan.phase is P.Phase.SHUTTING_DOWN
+    assert isinstance(acts[-1], P.KillInstances)
+    sim.plan_acts(acts)
+    for key in acts[-1].keys:
+        if key in sim.alive:
+            sim.die(key, 9)
+    sim.settle()
+    assert sim.exit is not None and sim.plan.phase is P.Phase.DONE
+    assert P.stop_now(sim.plan, "again") == (sim.plan, ())
