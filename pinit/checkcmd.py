@@ -9,12 +9,13 @@ bug is not a syntax error but a default the author did not know about.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from pinit.config.graph import start_layers, stop_layers
+from pinit.config.maincmd import with_command
 from pinit.config.resolve import environment, identity, load_checked
-from pinit.config.schema import Config, LogSpec, Program, Readiness, ReadyKind
+from pinit.config.schema import Config, ConfigError, LogSpec, Program, Readiness, ReadyKind
 
 __all__ = ["STOP_MARGIN", "budget_warning", "process_names", "run_check", "worst_case_stop"]
 
@@ -29,10 +30,25 @@ def _plural(n: int, word: str) -> str:
 
 
 def run_check(
-    path: str, explain: bool, out: TextIO, err: TextIO, environ: Mapping[str, str]
+    path: str,
+    explain: bool,
+    out: TextIO,
+    err: TextIO,
+    environ: Mapping[str, str],
+    *,
+    command: Sequence[str] = (),
 ) -> int:
-    """Print every error (one per line, then a count) and return 1, or print OK and return 0."""
+    """Print every error (one per line, then a count) and return 1, or print OK and return 0.
+
+    ``command``: the CMD of ``pinit --config FILE -- CMD``, added as the main program ``cmd``
+    exactly as the run adds it (``config.maincmd``), so the plan shown is the one that runs.
+    """
     config, errors = load_checked(path, environ)
+    if config is not None and command:
+        try:
+            config = with_command(config, command)
+        except ValueError as exc:
+            errors, config = [*errors, ConfigError("", str(exc), file=path)], None
     if errors or config is None:
         for error in errors:
             print(error, file=err)

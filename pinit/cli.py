@@ -1,8 +1,8 @@
 """Command line: wires the parts together and holds no logic of its own.
 
     pinit [--name N] [--grace S] [--no-group] [-v] -- CMD [ARGS...]
-    pinit [--name N] [-v] --config FILE
-    pinit check [--config FILE] [--explain]
+    pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
+    pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
     pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs ...
     pinit version
 
@@ -103,8 +103,8 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="pinit",
         usage=(
             "pinit [options] -- CMD [ARGS...]\n"
-            "       pinit [options] --config FILE\n"
-            "       pinit check [--config FILE] [--explain]\n"
+            "       pinit [options] --config FILE [-- CMD [ARGS...]]\n"
+            "       pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]\n"
             "       pinit ctl [--socket PATH | --config FILE] COMMAND ...\n"
             "       pinit version"
         ),
@@ -113,7 +113,11 @@ def _run_parser() -> argparse.ArgumentParser:
             "  -- CMD      run CMD as the only child: forward signals to its process group,\n"
             "              reap every orphan, stop what is left when CMD exits, and exit\n"
             "              with CMD's status (128+N if CMD died of signal N)\n"
-            "  --config    start, watch, restart and stop the programs of a TOML file"
+            "  --config    start, watch, restart and stop the programs of a TOML file; with\n"
+            "              -- CMD too, CMD runs as the main program (named cmd) once every\n"
+            "              autostart program is ready ([pinit].cmd_after), and its exit\n"
+            "              status is pinit's, as with s6-overlay's /init and an image's CMD;\n"
+            "              a [pinit].main of the config then runs as an ordinary program"
         ),
         epilog=(
             "subcommands:\n"
@@ -130,7 +134,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="supervise the programs of this TOML file instead of running one CMD",
+        help="supervise the programs of this TOML file (and CMD, if given, as the main one)",
     )
     parser.add_argument("--name", help="process title becomes pinit-NAME-manager")
     parser.add_argument(
@@ -193,10 +197,16 @@ def _check(argv: list[str]) -> int:
         action="store_true",
         help="print the resolved plan: order, ids, umask, cwd, environment, stop budget",
     )
+    parser.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="after --: the CMD pinit --config FILE -- CMD would run as its main program",
+    )
     args = parser.parse_args(argv)
+    command: list[str] = args.command[1:] if args.command[:1] == ["--"] else args.command
     from pinit.checkcmd import run_check
 
-    return run_check(args.config, args.explain, sys.stdout, sys.stderr, os.environ)
+    return run_check(args.config, args.explain, sys.stdout, sys.stderr, os.environ, command=command)
 
 
 def _ctl_parser() -> argparse.ArgumentParser:
@@ -274,11 +284,25 @@ def _version() -> int:
     return 0
 
 
-def _supervise(path: str, name: str | None, verbose: bool) -> int:
+def _supervise(path: str, name: str | None, verbose: bool, command: list[str]) -> int:
     from pinit.config.resolve import load_checked
 
     environ = dict(os.environ)
     config, errors = load_checked(path, environ)
+    if config is not None and command:
+        from pinit.config.maincmd import with_command
+
+        if config.main is not None:
+            print(
+                f"pinit: CMD given: it is the main program; [pinit].main {config.main!r}"
+                " runs as an ordinary program",
+                file=sys.stderr,
+            )
+        try:
+            config = with_command(config, command)
+        except ValueError as exc:
+            print(f"pinit: error: {exc}", file=sys.stderr)
+            return USAGE_EXIT
     if config is not None and not config.programs:
         # Issue 11.13: nothing to supervise would run forever doing nothing; as a usage
         # error (2), the same refusal `pinit check` and the loader give.
@@ -292,7 +316,7 @@ def _supervise(path: str, name: str | None, verbose: bool) -> int:
     set_title(manager_title(name or (config.name if config.name != "pinit" else None)))
     from pinit.runtime.supervisor import Supervisor
 
-    return Supervisor(config, environ, verbose=verbose).run()
+    return Supervisor(config, environ, verbose=verbose, command=command).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -304,12 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_in[:1] == ["ctl"]:
         return _ctl(args_in[1:])
     args = fast_parse(args_in)
-    if args is None or (args.config is None) == (not args.command):
+    if args is None or (args.config is None and not args.command):
         args = _slow_parse(args_in)
         if args is None:
             return USAGE_EXIT
     if args.config is not None:
-        return _supervise(args.config, args.name, args.verbose)
+        return _supervise(args.config, args.name, args.verbose, args.command)
     set_title(manager_title(args.name))
     from pinit.runtime.single import SingleChild
 
@@ -326,9 +350,7 @@ def _slow_parse(args_in: list[str]) -> RunArgs | None:
     if command[:1] == ["--"]:
         command = command[1:]
     problem = ""
-    if parsed.config and command:
-        problem = "give either --config FILE or -- CMD, not both"
-    elif not parsed.config and not command:
+    if not parsed.config and not command:
         problem = "no command given (and no --config)"
     if problem:
         parser.print_usage(sys.stderr)

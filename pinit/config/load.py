@@ -127,6 +127,7 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
     on_fatal = r.get("on_fatal", lambda v: want_enum(v, OnFatal), defaults.on_fatal)
     stop_timeout = r.get("stop_timeout", unit(units.parse_duration), defaults.stop_timeout)
     stop_budget = r.get("stop_budget", unit(units.parse_duration), defaults.stop_budget)
+    cmd_after = r.get("cmd_after", want_str_list, None)
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
     no_include: list[str] = []
@@ -168,6 +169,13 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
                     f"programs.{prog.name}.after[{i}]",
                     f"no such program {dep!r}{_did_you_mean(dep, defined)}",
                 )
+    for i, dep in enumerate(cmd_after or ()):
+        if dep not in defined:
+            errors.add(
+                src,
+                f"pinit.cmd_after[{i}]",
+                f"no such program {dep!r}{_did_you_mean(dep, defined)}",
+            )
     cycle = find_cycle(programs)
     if cycle is not None:
         errors.add(
@@ -184,6 +192,7 @@ def _load(errors: Errors, src: Source, environ: Mapping[str, str]) -> Config | N
         on_fatal=on_fatal,
         stop_timeout=stop_timeout,
         stop_budget=stop_budget,
+        cmd_after=None if cmd_after is None else tuple(cmd_after),
         log_dir=log_dir,
         control_socket=control_socket,
         path=src.path,

@@ -215,6 +215,15 @@ ENTRIES: tuple[Entry, ...] = (
         (DURATION,),
     ),
     Entry(
+        "pinit.cmd_after",
+        "array of strings",
+        "(every autostart program)",
+        "With `pinit --config FILE -- CMD ARGS...`, CMD runs as the `main` program (named "
+        "`cmd`; its exit status is pinit's) once these programs are ready. `[]`: at once.",
+        '["p"]',
+        (STR_LIST,),
+    ),
+    Entry(
         "pinit.log_dir",
         "string (path)",
         '""',

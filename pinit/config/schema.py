@@ -104,6 +104,7 @@ class Config:
     on_fatal: OnFatal = OnFatal.SHUTDOWN
     stop_timeout: float = 10.0
     stop_budget: float = 0.0  # issue 7.6: a whole shutdown's deadline; 0: none
+    cmd_after: tuple[str, ...] | None = None  # issue 7.5: what `-- CMD` waits for; None: all
     log_dir: str = ""
     control_socket: str = ""
     path: str = ""  # the file this was loaded from; "" for a config built in code

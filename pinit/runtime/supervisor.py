@@ -19,10 +19,11 @@ import random
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from pinit.config import resolve
-from pinit.config.schema import Config
+from pinit.config.maincmd import with_command
+from pinit.config.schema import Config, ConfigError
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
 from pinit.model import reload as reloader
@@ -66,9 +67,15 @@ SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 class Supervisor:
     def __init__(
-        self, config: Config, environ: Mapping[str, str], *, verbose: bool = False
+        self,
+        config: Config,
+        environ: Mapping[str, str],
+        *,
+        verbose: bool = False,
+        command: Sequence[str] = (),
     ) -> None:
         self._config = config
+        self._command = tuple(command)  # `pinit --config FILE -- CMD`: re-added on reload
         self._environ = dict(environ)
         self._base_env = procspec.base_environment(environ)
         self._verbose = verbose
@@ -422,6 +429,11 @@ class Supervisor:
             report_exception(exc)
             self._say(f"reload refused: {path}: internal error: {exc!r}")
             return [f"{path}: internal error: {exc!r}"]
+        if config is not None and self._command:
+            try:
+                config = with_command(config, self._command)
+            except ValueError as exc:
+                config, errors = None, [*errors, ConfigError("", str(exc), file=path)]
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")

@@ -14,6 +14,8 @@ VALID = [
     ["--grace", "0s", "--", "true"],
     ["--config", "/etc/pinit.toml"],
     ["--config", "/etc/pinit.toml", "--name", "x", "-v"],
+    ["--config", "/etc/pinit.toml", "--", "myapp", "--port", "80"],  # issue 7.5
+    ["-v", "--config", "/etc/pinit.toml", "myapp"],
 ]
 
 
