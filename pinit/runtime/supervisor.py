@@ -29,36 +29,23 @@ from pinit.model import plan as planner
 from pinit.model import reload as reloader
 from pinit.model import state as model
 from pinit.model.events import (
-    Action,
-    Arm,
-    Disarm,
     Emit,
     Event,
     Exited,
-    KillGroup,
     ReadyObserved,
-    SignalGroup,
-    Spawn,
-    Spawned,
-    SpawnFailed,
-    StartProbe,
     StartRequested,
-    StateChanged,
-    StopProbe,
     StopRequested,
-    TimerEvent,
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
+from pinit.runtime.actions import InstanceActions
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, Timer, report_exception
 from pinit.runtime.operator import Host, Operator
-from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
-from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
@@ -84,21 +71,29 @@ class Supervisor:
         self._handled = tuple(signals.watched())
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
-        self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
-        self._mains: dict[int, Key] = {}  # main pid -> instance
-        self._watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
-        self._probes: dict[Key, Probe] = {}
         self._budget: Timer | None = None  # [pinit].stop_budget, armed when shutdown begins
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
         self._groups = Groups(
             self._loop, lambda: self._plan.instances, self._name, self._post, self._report
         )
+        self._logs = LogRouter(self._loop, self._say)
+        self._actions = InstanceActions(
+            self._loop,
+            instances=lambda: self._plan.instances,
+            name=self._name,
+            post=self._post,
+            groups=self._groups,
+            logs=self._logs,
+            notify_address=lambda: self._notify.address if self._notify else "",
+            base_env=self._base_env,
+            handled=self._handled,
+            emit=self._emit,
+        )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
         self._upstream = Upstream(environ)
-        self._logs = LogRouter(self._loop, self._say)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
         self._operator = Operator(self._host(), self._say)  # `pinit ctl` requests
 
@@ -182,7 +177,7 @@ class Supervisor:
                     self._logs.forget(inst.name)
             for action in actions:
                 try:
-                    self._act(key, action)
+                    self._actions.act(key, action)
                 except Exception as exc:  # one failed action must not drop the step's rest
                     report_exception(exc)
             self._apply(container)
@@ -252,31 +247,6 @@ class Supervisor:
         elif phase is planner.Phase.SHUTTING_DOWN:
             self._upstream.stopping(f"stopping: {self._plan.reason}")
 
-    # -- actions of one instance ---------------------------------------------------------------
-    def _act(self, key: Key, action: Action) -> None:
-        if isinstance(action, Spawn):
-            self._spawn(key)
-        elif isinstance(action, SignalGroup):
-            self._groups.signal(key, action.pgid, action.sig, stop=action.stop)
-        elif isinstance(action, KillGroup):
-            self._groups.kill(key, action.pgid)
-        elif isinstance(action, Arm):
-            self._arm(key, action.timer, action.deadline)
-        elif isinstance(action, Disarm):
-            timer = self._timers.pop((key, action.timer), None)
-            if timer is not None:
-                timer.cancel()
-        elif isinstance(action, StartProbe):
-            self._start_probe(key)
-        elif isinstance(action, StopProbe):
-            probe = self._probes.pop(key, None)
-            if probe is not None:
-                probe.stop()
-        elif isinstance(action, Emit):
-            self._emit(action)
-        elif isinstance(action, StateChanged):
-            self._debug(f"{self._name(key)}: {action.old.value} -> {action.new.value}")
-
     def _emit(self, action: Emit) -> None:
         if action.level == "debug":
             self._debug(action.message)
@@ -287,81 +257,6 @@ class Supervisor:
     def _name(self, key: Key) -> str:
         inst = self._plan.instances.get(key)
         return inst.name if inst is not None else self._gone[key]
-
-    def _spawn(self, key: Key) -> None:
-        inst = self._plan.instances[key]
-        try:
-            spec = procspec.build(
-                inst.program,
-                index=key[1],
-                name=inst.name,
-                base_env=self._base_env,
-                handled_signals=self._handled,
-                notify_socket=self._notify.address if self._notify else "",
-                stdio=self._logs.fds_for(inst.name, inst.program),
-            )
-            pid = spawn(spec)
-        except SpawnError as exc:
-            self._post(key, SpawnFailed(exc.message, exc.code))
-            return
-        except Exception as exc:  # issue 11.3: any error at all is a failed start
-            # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
-            # TypeError...: whatever the type, the Spawn must be answered, or the instance
-            # waits in STARTING forever and its dependents and a shutdown wait with it.
-            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
-            return
-        self._mains[pid] = key
-        self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
-        self._post(key, Spawned(pid, pid))
-
-    def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
-        old = self._timers.pop((key, timeout), None)
-        if old is not None:
-            old.cancel()
-
-        def fire() -> None:
-            self._timers.pop((key, timeout), None)
-            self._post(key, timeout)
-
-        self._timers[(key, timeout)] = self._loop.call_at(deadline, fire)
-
-    def _start_probe(self, key: Key) -> None:
-        def ready() -> None:
-            self._probes.pop(key, None)
-            self._post(key, ReadyObserved())
-
-        probe = Probe(self._loop, self._plan.instances[key].program.ready, ready, self._run_check)
-        self._probes[key] = probe
-        probe.start()
-
-    def _run_check(self, argv: tuple[str, ...], done: Callable[[int], None]) -> int | None:
-        try:
-            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        except OSError as exc:
-            self._debug(f"readiness check: {exc}")
-            return None
-        try:
-            pid = spawn(
-                SpawnSpec(
-                    argv,
-                    new_session=True,
-                    stdin=null,
-                    stdout=null,
-                    stderr=null,
-                    env=self._base_env,
-                    handled_signals=self._handled,
-                )
-            )
-        except SpawnError as exc:
-            self._debug(f"readiness check: {exc.message}")
-            return None
-        except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
-            self._debug(f"readiness check: {exc}")
-            return None
-        finally:
-            os.close(null)
-        self._watchers[pid] = done
-        return pid
 
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
@@ -386,7 +281,7 @@ class Supervisor:
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
-            key = self._mains.pop(pid, None)
+            key = self._actions.mains.pop(pid, None)
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:
                 self._logs.exited(inst.name)  # its last lines before the news of its death
@@ -394,7 +289,7 @@ class Supervisor:
                 if inst.pgid is not None:
                     self._groups.await_gone(key, inst.pgid)
                 continue
-            watcher = self._watchers.pop(pid, None)
+            watcher = self._actions.watchers.pop(pid, None)
             if watcher is not None:
                 watcher(status)
             else:
@@ -451,7 +346,7 @@ class Supervisor:
         return []
 
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
-        key = self._mains.get(pid)
+        key = self._actions.mains.get(pid)
         if key is None:
             key = self._owner_by_group(pid)
         if key is None:
