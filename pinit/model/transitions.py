@@ -195,14 +195,6 @@ def _finish_cleanup(s: Step) -> None:
     _enter(s, target)
 
 
-def _stop(s: Step) -> None:
-    s.stop_probe()
-    s.disarm(START, READY)
-    s.set(state=State.STOPPING, stop_requested=True, ready=False)
-    s.emit("info", "stopping")
-    s.signal_group()  # pid None (Spawn not yet answered): signal once Spawned arrives
-
-
 def _take_pid(s: Step, e: Spawned) -> bool:
     """Record the new process; False (and a warning) if one is already recorded."""
     if s.inst.pid is not None:
@@ -293,11 +285,15 @@ def hold(s: Step, _ev: Event) -> None:
 
 
 def stop(s: Step, _ev: Event) -> None:
-    _stop(s)
+    s.stop_probe()
+    s.disarm(START, READY)
+    s.set(state=State.STOPPING, stop_requested=True, ready=False)
+    s.emit("info", "stopping")
+    s.signal_group()  # pid None (Spawn not yet answered): signal once Spawned arrives
 
 
-def restart(s: Step, _ev: Event) -> None:
-    _stop(s)
+def restart(s: Step, ev: Event) -> None:
+    stop(s, ev)
     s.set(restart_pending=True)
 
 
