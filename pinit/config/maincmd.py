@@ -9,8 +9,8 @@ CMD becomes a program named ``cmd`` (the name ``pinit ctl`` and the log lines us
 A config that names its own ``main`` keeps that program as an ordinary one: CMD wins, as
 ``docker run IMAGE CMD`` overrides the image's default command.
 
-Applied after the config is loaded (and again after every reload), by the CLI, ``pinit
-check`` and the supervisor, so the three never disagree.
+Applied after the config is loaded (and again after every reload, which never changes CMD),
+by the CLI, ``pinit check`` and the supervisor, so the three never disagree.
 """
 
 from __future__ import annotations
@@ -25,14 +25,21 @@ __all__ = ["CMD_NAME", "with_command"]
 CMD_NAME = "cmd"
 
 
-def with_command(config: Config, argv: Sequence[str]) -> Config:
+def with_command(config: Config, argv: Sequence[str], running: Program | None = None) -> Config:
     """The config with CMD added as its main program. Raises ValueError when a configured
-    program already has the name ``cmd`` (the CLI reports it as a usage error)."""
+    program already has the name ``cmd`` (the CLI reports it as a usage error).
+
+    ``running``: on a reload, CMD's program as it runs now, kept as it is: a reload that adds
+    a program (and so would widen CMD's default ``after``) must not restart the container's
+    main command. ``after`` names a reload removed are ignored by the plan and the graph.
+    """
     if any(prog.name == CMD_NAME for prog in config.programs):
         raise ValueError(
             f"a program of {config.path or 'the config'} is named {CMD_NAME!r}, the name the"
             " command after -- runs under: rename it"
         )
+    if running is not None:
+        return replace(config, programs=(*config.programs, running), main=CMD_NAME)
     if config.cmd_after is None:
         after = tuple(prog.name for prog in config.programs if prog.autostart)
     else:

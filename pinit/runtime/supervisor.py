@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 from pinit.config import resolve
-from pinit.config.maincmd import with_command
+from pinit.config.maincmd import CMD_NAME, with_command
 from pinit.config.schema import Config, ConfigError
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
@@ -43,7 +43,7 @@ from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
-from pinit.runtime.loop import Loop, Timer, report_exception
+from pinit.runtime.loop import Loop, report_exception
 from pinit.runtime.operator import Host, Operator
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
@@ -72,7 +72,6 @@ class Supervisor:
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
-        self._budget: Timer | None = None  # [pinit].stop_budget, armed when shutdown begins
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
         self._groups = Groups(
@@ -206,15 +205,18 @@ class Supervisor:
 
     def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
         """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
-        stuck = []
+        stuck, killed = [], []
         for key in keys:
             inst = self._plan.instances.get(key)
             if inst is None or inst.down:
                 continue
             if inst.pgid is not None:
                 self._groups.kill(key, inst.pgid)
+                killed.append(inst.name)
             else:
                 stuck.append(inst.name)
+        if killed:
+            self._say(f"{reason}: SIGKILL to {', '.join(killed)}")
         if stuck:
             # Not down and no process to kill (a spawn that was never answered): no death
             # will ever end their stop, so pinit ends without them (issue 11.3).
@@ -237,7 +239,7 @@ class Supervisor:
             self._apply(self._plan_step(planner.stop_now(self._plan, reason)))
             self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
 
-        self._budget = self._loop.call_later(seconds, spent)
+        self._loop.call_later(seconds, spent)  # not cancelled: it bounds the final sweep too
 
     def _tell_upstream(self, phase: planner.Phase) -> None:
         """systemd learns "ready" when every program pinit was asked to start is ready."""
@@ -325,8 +327,10 @@ class Supervisor:
             self._say(f"reload refused: {path}: internal error: {exc!r}")
             return [f"{path}: internal error: {exc!r}"]
         if config is not None and self._command:
+            running = self._plan.instances.get((CMD_NAME, 0))
             try:
-                config = with_command(config, self._command)
+                keep = running.program if running is not None else None
+                config = with_command(config, self._command, keep)
             except ValueError as exc:
                 config, errors = None, [*errors, ConfigError("", str(exc), file=path)]
         if config is None:

@@ -124,3 +124,24 @@ def test_check_explain_shows_cmd_in_the_plan(tmp_path: Path) -> None:
     named = _config(tmp_path, '[programs.cmd]\ncommand = ["sleep", "1"]\n')
     rc, _, err = run([*pinit_bin(), "--config", str(named), "--", "true"], "plain", timeout=10)
     assert rc == 2 and "named 'cmd'" in err
+
+
+def test_a_reload_adding_a_program_does_not_restart_cmd(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    body = f"""
+        [programs.db]
+        command = {svc("run", "db")}
+        start_seconds = "0.1s"
+        """
+    pinit, events = _launch(launch, tmp_path, body, [*SVC, "run", "app"])
+    app = events.wait("app", "start")
+    with (tmp_path / "pinit.toml").open("a") as f:
+        f.write(f"[programs.x]\ncommand = {svc('run', 'x')}\n")
+    pinit.signal(signal.SIGHUP)
+    events.wait("x", "start")  # the reload was applied
+    assert events.count("app", "term") == 0
+    pinit.signal(signal.SIGTERM)
+    assert events.wait("app", "term").pid == app.pid  # the same CMD process all along
+    assert events.count("app", "start") == 1
+    assert pinit.finish()[0] == 0
