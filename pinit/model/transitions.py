@@ -131,28 +131,9 @@ def _become_running(s: Step) -> None:
     s.emit("info", f"running (pid {s.inst.pid})" + (", ready" if s.inst.ready else ""))
 
 
-def _enter(s: Step, target: State) -> None:
-    """Go to where a death or failed spawn leads, once no process of the instance is left."""
-    inst = s.inst
-    if target is State.BACKOFF:
-        delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
-        if delay <= 0:
-            s.emit("info", "restarting now")
-            _spawn(s)
-        else:
-            s.emit("info", f"restarting in {delay:.3g}s (failed starts: {inst.attempts})")
-            s.set(state=State.BACKOFF)
-            s.arm(BACKOFF, delay)
-    elif target is State.STARTING:
-        _spawn(s)
-    else:
-        if target is State.FATAL:
-            s.emit("error", f"gave up after {inst.attempts} failed starts")
-        s.set(state=target)
-
-
-def _decide(s: Step, status: int, failed_start: bool) -> State:
-    """Where a death leads: EXITED by policy, else BACKOFF, or FATAL past start_retries.
+def _next(s: Step, restart: bool, failed_start: bool) -> State:
+    """Where an unasked end leads: EXITED if not restarted, else BACKOFF, or FATAL past
+    start_retries.
 
     Only failed starts count toward FATAL, as in supervisord (a program that ran for a day and
     crashed is restarted at once, with attempts back at 0). Two refinements: an exit the policy
@@ -161,14 +142,9 @@ def _decide(s: Step, status: int, failed_start: bool) -> State:
     would; and more than ``flap_max`` restarts inside ``flap_window`` count as failed starts
     (systemd's StartLimitBurst), so a program crashing every few seconds still ends FATAL.
     """
-    inst = s.inst
-    if not policy.should_restart(inst.program, status, inst.stop_requested):
-        return State.STOPPED if inst.stop_requested else State.EXITED
-    return _retry_or_give_up(s, failed_start)
-
-
-def _retry_or_give_up(s: Step, failed_start: bool) -> State:
     inst, prog = s.inst, s.inst.program
+    if not restart:
+        return State.STOPPED if inst.stop_requested else State.EXITED
     restarts = (*policy.prune_restarts(inst.restarts, s.now, prog.flap_window), s.now)
     attempts = inst.attempts + 1 if failed_start else inst.attempts
     if policy.is_flapping(restarts, s.now, prog.flap_window, prog.flap_max):
@@ -184,15 +160,31 @@ def _cleanup(s: Step, target: State) -> None:
     s.disarm(START, READY)
     s.set(state=State.CLEANUP, after_cleanup=target, ready=False)
     s.signal_group()
-    if s.inst.pgid is None:  # nothing was ever spawned: no group to wait for
+    if s.inst.pgid is None:  # no process (a failed spawn): no group to wait for
         _finish_cleanup(s)
 
 
 def _finish_cleanup(s: Step) -> None:
-    target = s.inst.after_cleanup or State.EXITED
+    """Nothing of the instance is left: go where its end leads (``after_cleanup``)."""
+    inst = s.inst
+    target = inst.after_cleanup or State.EXITED
     s.disarm(STOP)
     s.set(pgid=None, after_cleanup=None)
-    _enter(s, target)
+    if target is State.BACKOFF:
+        delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
+        if delay <= 0:
+            s.emit("info", "restarting now")
+            _spawn(s)
+        else:
+            s.emit("info", f"restarting in {delay:.3g}s (failed starts: {inst.attempts})")
+            s.set(state=State.BACKOFF)
+            s.arm(BACKOFF, delay)
+    elif target is State.STARTING:
+        _spawn(s)
+    else:
+        if target is State.FATAL:
+            s.emit("error", f"gave up after {inst.attempts} failed starts")
+        s.set(state=target)
 
 
 def _take_pid(s: Step, e: Spawned) -> bool:
@@ -230,7 +222,8 @@ def _died(s: Step, e: Exited, failed_start: bool) -> None:
     unexpected = failed_start or exit_code(e.status) not in s.inst.program.exit_codes
     late = " before start_seconds" if failed_start else ""
     s.emit("warn" if unexpected else "info", f"pid {e.pid} {describe(e.status)}{late}")
-    _cleanup(s, _decide(s, e.status, failed_start))
+    restart = policy.should_restart(s.inst.program, e.status, s.inst.stop_requested)
+    _cleanup(s, _next(s, restart, failed_start))
 
 
 def _died_while_stopping(s: Step, e: Exited, on_request: bool) -> None:
@@ -344,7 +337,9 @@ def spawned_while_stopping(s: Step, ev: Event) -> None:
 
 def spawn_failed(s: Step, ev: Event) -> None:
     if _spawn_failure(s, cast(SpawnFailed, ev)):
-        _enter(s, _decide(s, s.inst.last_status or 0, failed_start=True))
+        status = s.inst.last_status or 0
+        restart = policy.should_restart(s.inst.program, status, s.inst.stop_requested)
+        _cleanup(s, _next(s, restart, failed_start=True))
 
 
 def spawn_failed_while_stopping(s: Step, ev: Event) -> None:
@@ -401,7 +396,7 @@ def start_timeout(s: Step, _ev: Event) -> None:
 def ready_timeout(s: Step, _ev: Event) -> None:
     s.emit("error", f"not ready after {s.inst.program.ready.timeout:g}s: counted as a failed start")
     never = s.inst.program.restart is Restart.NEVER
-    _cleanup(s, State.FATAL if never else _retry_or_give_up(s, failed_start=True))
+    _cleanup(s, State.FATAL if never else _next(s, restart=True, failed_start=True))
 
 
 def stop_timeout(s: Step, _ev: Event) -> None:
