@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from pinit.config.graph import start_layers, stop_layers
 from pinit.config.maincmd import with_command
 from pinit.config.resolve import environment, identity, load_checked
 from pinit.config.schema import (
@@ -24,7 +25,6 @@ from pinit.config.schema import (
     printable,
 )
 from pinit.config.units import show
-from pinit.model.graph import start_layers, stop_layers
 
 __all__ = ["STOP_MARGIN", "budget_warning", "process_names", "run_check", "worst_case_stop"]
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pinit.records import dataclass
 
 if TYPE_CHECKING:
     import psutil
 
-__all__ = ["Sampler", "Usage"]
+__all__ = ["Sampler", "Usage", "UsageSampler"]
 
 Ident = tuple[int, float]  # pid, create_time
 
@@ -37,7 +37,16 @@ class Usage:
     processes: int
 
 
+class UsageSampler(Protocol):
+    """What `ctl status` needs; injected into the operator, so unit tests (which pass a fake)
+    never sample the host's processes through psutil (issue 7)."""
+
+    def sample(self, groups: Mapping[str, tuple[int | None, int | None]]) -> dict[str, Usage]: ...
+
+
 class Sampler:
+    """The psutil implementation of UsageSampler."""
+
     def __init__(self) -> None:
         self._last: dict[Ident, tuple[float, float]] = {}  # -> (wall time, cpu seconds)
 

@@ -33,12 +33,12 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
+from pinit.config.graph import find_cycle
 from pinit.config.loadprog import MAX_NUMPROCS, ProgramContext, parse_program
 from pinit.config.locate import overlong_key
 from pinit.config.read import MAX_FILE_BYTES, MAX_TOTAL_BYTES, ReadError, read_config, too_large
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
 from pinit.config.units import show
-from pinit.model.graph import find_cycle
 from pinit.records import dataclass, field
 
 __all__ = ["Loaded", "load_file", "load_partial", "load_text"]

@@ -45,7 +45,7 @@ from typing import Protocol
 
 from pinit.control import paths, proto
 
-__all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlServer", "Handler", "Reactor", "Respond"]
+__all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlReactor", "ControlServer", "Handler", "Respond"]
 
 Respond = Callable[[dict[str, object]], None]
 Handler = Callable[[proto.Request, Respond], None]
@@ -66,7 +66,7 @@ class Cancellable(Protocol):
     def cancel(self) -> None: ...
 
 
-class Reactor(Protocol):
+class ControlReactor(Protocol):
     """The slice of runtime.loop.Loop this needs; control must not import the runtime."""
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
@@ -129,7 +129,7 @@ def _bind(path: str) -> socket.socket:
 class ControlServer:
     def __init__(
         self,
-        loop: Reactor,
+        loop: ControlReactor,
         path: str,
         handler: Handler,
         say: Say,

@@ -50,9 +50,9 @@ from collections.abc import Callable
 from pinit.config.schema import LogSpec, Program
 from pinit.logs.framing import Framer, prefix_lines
 from pinit.logs.rotate import RotatingFile
-from pinit.logs.writer import Reactor, Say, Sink, Writer, fd_sink
+from pinit.logs.writer import LogReactor, Say, Sink, Writer, fd_sink
 
-__all__ = ["LogRouter", "Reactor"]
+__all__ = ["LogReactor", "LogRouter"]
 
 READ_SIZE = 1 << 16  # below malloc's mmap threshold; a pipe holds 64 KiB unless enlarged
 PIPE_SIZE = 1 << 18  # fewer wake-ups under load; kernel pages are only used when filled
@@ -97,7 +97,7 @@ def _unread(fd: int) -> int:
 class LogRouter:
     """The supervisor's one handle on log capture: fds for a spawn, and the end of instances."""
 
-    def __init__(self, reactor: Reactor, say: Say, stdout_fd: int = 1) -> None:
+    def __init__(self, reactor: LogReactor, say: Say, stdout_fd: int = 1) -> None:
         self._reactor = reactor
         self._say = say
         self._stdout_fd = stdout_fd

@@ -28,7 +28,7 @@ import select
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["HIGH_WATER", "LOW_WATER", "Reactor", "Say", "Sink", "Writer", "fd_sink"]
+__all__ = ["HIGH_WATER", "LOW_WATER", "LogReactor", "Say", "Sink", "Writer", "fd_sink"]
 
 # 1 MiB per destination: ~10,000 lines of 100 bytes, room for a burst from many programs and
 # big enough blocks for the thread; a 4 MiB bound was no faster and cost pinit 8 MB more PSS
@@ -40,7 +40,7 @@ Sink = Callable[[bytes], None]
 Say = Callable[[str], None]
 
 
-class Reactor(Protocol):
+class LogReactor(Protocol):
     """The slice of runtime.loop.Loop that logs needs; logs must not import the runtime."""
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
@@ -69,7 +69,7 @@ class Writer:
         self,
         label: str,
         sink: Sink,
-        reactor: Reactor,
+        reactor: LogReactor,
         say: Say,
         finish: Callable[[], None] | None = None,
     ) -> None:

@@ -1,25 +1,28 @@
-"""What reaches one program instance, and what it asks the runtime to do.
+"""The axes of the instance table (its states, its events) and the actions it asks for.
 
-Events are facts the runtime observed; actions are requests the runtime executes in order. Both
-are frozen, slotted dataclasses so that a test can replay a history and compare the actions with
-``==`` (honcho-style), and so that nothing the model hands out can be mutated behind its back.
+``State`` is the table's rows and each event type one of its columns (``state.TRANSITIONS``);
+this module imports nothing else of the model, so every other model module can use it. Events
+are facts the runtime observed (or requests it was given); actions are requests the
+runtime executes in order. Both are frozen, slotted dataclasses so that a test can replay a
+history and compare the actions with ``==`` (honcho-style), and so that nothing the model hands
+out can be mutated behind its back. Each event type is a column of ``state.TRANSITIONS``.
 
 Contract with the runtime (``runtime/supervisor.py``):
 
-* Timer keys (``"start"``, ``"ready"``, ``"stop"``, ``"backoff"``) are per instance; the runtime
-  prefixes them with the instance id. ``Arm`` with a key that is already pending replaces it.
-  After ``Disarm(key)`` the runtime must not deliver ``TimerFired(key)``; should one already be
-  queued in the same loop turn, the model drops it as stale (it tracks what it armed).
+* Timers are the four timeout events themselves (``StartTimeout``, ``ReadyTimeout``,
+  ``StopTimeout``, ``BackoffDone``): ``Arm(event, deadline)`` asks the runtime to deliver that
+  event at the deadline, replacing a pending one of the same kind; after ``Disarm(event)`` it
+  must not deliver it. Should one already be queued in the same turn, ``step`` drops it as
+  stale (the instance tracks what it armed in ``Instance.timers``).
 * ``Spawn`` is answered by exactly one ``Spawned`` or ``SpawnFailed``; ``SpawnFailed`` means no
   process exists (an exec error caught in the parent, reported 126/127 as a shell would).
 * ``Exited`` carries the raw ``waitpid`` status of the main pid. ``GroupGone`` follows it once
-  nothing is left in the program's process group (plus tracked strays); the runtime may answer it
+  nothing is left in the program's process group (plus tagged strays); the runtime may answer it
   at once when the group was already empty, and it answers it exactly once per group. The model
   waits for both before it restarts: systemd's ``KillMode=control-group`` does the same, and
   without it gunicorn's orphaned workers keep the port and every restart fails.
 * ``StartProbe``/``StopProbe`` bracket the readiness check (tcp/http/command/notify); the runtime
-  answers ``ReadyObserved`` when it succeeds. A probe timeout is the ``"ready"`` timer, so there is
-  no separate event for it.
+  answers ``ReadyObserved`` when it succeeds.
 * ``StateChanged`` is emitted on every state change, after the other actions of the step (for
   logs, metrics and sd_notify STATUS=). The plan needs more than that: pass every changed
   instance to ``model.plan.on_instance_change``.
@@ -27,17 +30,18 @@ Contract with the runtime (``runtime/supervisor.py``):
 
 from __future__ import annotations
 
+import enum
 import signal
-from typing import TYPE_CHECKING
 
 from pinit.records import dataclass
 
-if TYPE_CHECKING:  # state imports events; the reverse is for annotations only
-    from pinit.model.state import State
-
 __all__ = [
+    "DOWN",
+    "EVENT_TYPES",
+    "TIMER_EVENTS",
     "Action",
     "Arm",
+    "BackoffDone",
     "Disarm",
     "Emit",
     "Event",
@@ -45,36 +49,53 @@ __all__ = [
     "GroupGone",
     "KillGroup",
     "ReadyObserved",
+    "ReadyTimeout",
+    "RestartRequested",
     "SignalGroup",
+    "SignalRequested",
     "Spawn",
     "SpawnFailed",
     "Spawned",
     "StartProbe",
     "StartRequested",
+    "StartTimeout",
+    "State",
     "StateChanged",
     "StopProbe",
     "StopRequested",
-    "TimerFired",
-    "exit_code",
+    "StopTimeout",
+    "TimerEvent",
 ]
 
 
-def exit_code(status: int) -> int:
-    """Raw ``waitpid`` status -> the shell's code: the exit code, or 128+N for signal N.
+class State(enum.Enum):
+    """supervisord's process states, plus CLEANUP.
 
-    tini, dumb-init and sh agree on 128+N, so ``docker stop`` of a TERM-killed main reports 143.
-    Decoded by hand (Linux layout) because ``os.waitstatus_to_exitcode`` would pull ``os`` into
-    the model; a stopped/continued status (never reported without WUNTRACED) maps to 128+stopsig.
+    READY is deliberately a flag (``Instance.ready``), not a state: readiness is orthogonal to
+    "is it up" (a RUNNING program may still be warming up), and a separate state would double
+    every row of the table for no new behaviour. An instance is ready only while RUNNING.
+
+    CLEANUP is the systemd ``KillMode=control-group`` step that supervisord lacks: the main pid
+    died (or failed its readiness), and the rest of its group is being stopped — stop signal,
+    then KILL after ``stop_timeout`` — before the instance may go on to BACKOFF, a restart,
+    EXITED or FATAL. ``Instance.after_cleanup`` holds where it goes next.
     """
-    termsig = status & 0x7F
-    if termsig == 0:
-        return (status >> 8) & 0xFF
-    if termsig == 0x7F:  # stopped: WSTOPSIG in the high byte
-        return 128 + ((status >> 8) & 0xFF)
-    return 128 + termsig
+
+    STOPPED = "stopped"  # not running, by request (or never started)
+    STARTING = "starting"  # spawned (or spawning); must survive start_seconds / become ready
+    RUNNING = "running"  # survived start_seconds or proved ready; `ready` tells which
+    BACKOFF = "backoff"  # waiting out the backoff delay before the next start
+    STOPPING = "stopping"  # stop signal sent on request; waiting for Exited + GroupGone
+    CLEANUP = "cleanup"  # main pid died unasked; stopping the rest of its group
+    EXITED = "exited"  # ended and the policy says not to restart it
+    FATAL = "fatal"  # gave up: more than start_retries consecutive failed starts
 
 
-# --- events -----------------------------------------------------------------------------------
+DOWN = frozenset({State.STOPPED, State.EXITED, State.FATAL})
+"""States with no process and no pending timer: nothing will happen without a StartRequested."""
+
+
+# --- events: requests ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +106,21 @@ class StartRequested:
 @dataclass(frozen=True, slots=True)
 class StopRequested:
     """The plan or an operator wants this instance stopped and not restarted."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartRequested:
+    """`pinit ctl restart`: stop it if it runs, then start it once it is STOPPED."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRequested:
+    """`pinit ctl signal`: deliver ``sig`` to the instance's group and tagged strays."""
+
+    sig: signal.Signals
+
+
+# --- events: facts --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +138,7 @@ class SpawnFailed:
 @dataclass(frozen=True, slots=True)
 class Exited:
     pid: int
-    status: int  # raw waitpid status; see exit_code()
+    status: int  # raw waitpid status; see model.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,31 +151,56 @@ class ReadyObserved:
     """The readiness probe succeeded, or READY=1 arrived from the instance."""
 
 
-@dataclass(frozen=True, slots=True)
-class TimerFired:
-    key: str
+# --- events: the four timers (armed and disarmed by value) ---------------------------------------
 
+
+@dataclass(frozen=True, slots=True)
+class StartTimeout:
+    """``start_seconds`` passed since the spawn: the start counts as successful."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyTimeout:
+    """``ready.timeout`` passed without readiness: a failed start."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopTimeout:
+    """``stop_timeout`` passed since the stop signal: SIGKILL what is left."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackoffDone:
+    """The backoff delay is over: start again."""
+
+
+TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone
+TIMER_EVENTS: tuple[type[TimerEvent], ...] = (StartTimeout, ReadyTimeout, StopTimeout, BackoffDone)
 
 Event = (
     StartRequested
     | StopRequested
+    | RestartRequested
+    | SignalRequested
     | Spawned
     | SpawnFailed
     | Exited
     | GroupGone
     | ReadyObserved
-    | TimerFired
+    | TimerEvent
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     StartRequested,
     StopRequested,
+    RestartRequested,
+    SignalRequested,
     Spawned,
     SpawnFailed,
     Exited,
     GroupGone,
     ReadyObserved,
-    TimerFired,
+    *TIMER_EVENTS,
 )
 
 
@@ -154,10 +215,14 @@ class Spawn:
 
 @dataclass(frozen=True, slots=True)
 class SignalGroup:
-    """Signal the whole process group plus tracked strays (a child that called setsid)."""
+    """Signal the whole process group plus tagged strays (a child that called setsid).
+
+    ``stop`` tells a stop signal (recorded in the shutdown report) from an operator's
+    ``ctl signal`` (delivered the same way, but not the start of a stop)."""
 
     pgid: int
     sig: signal.Signals
+    stop: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +234,13 @@ class KillGroup:
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    key: str
+    timer: TimerEvent  # delivered back as an event at the deadline
     deadline: float  # monotonic seconds, the same clock as step()'s `now`
 
 
 @dataclass(frozen=True, slots=True)
 class Disarm:
-    key: str
+    timer: TimerEvent
 
 
 @dataclass(frozen=True, slots=True)

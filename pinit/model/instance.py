@@ -1,45 +1,20 @@
 """The value one program instance is: its State and everything the transitions need to remember.
 
-Split from ``state.py`` only so that the handlers (``transitions.py``) and the table
-(``state.py``) can both import it without a cycle; ``state.py`` re-exports both names.
+Split from ``state.py`` so that the handlers (``transitions.py``) and the table (``state.py``)
+can both import it without a cycle.
 """
 
 from __future__ import annotations
 
-import enum
-
 from pinit.config.schema import Program
-from pinit.model.events import exit_code
+from pinit.model.events import DOWN, State, TimerEvent
+from pinit.model.status import exit_code
 from pinit.records import dataclass
 
-__all__ = ["DOWN", "Instance", "State"]
+__all__ = ["DOWN", "Instance", "Key", "State"]
 
-
-class State(enum.Enum):
-    """supervisord's process states, plus CLEANUP.
-
-    READY is deliberately a flag (``Instance.ready``), not a state: readiness is orthogonal to
-    "is it up" (a RUNNING program may still be warming up), and a separate state would double
-    every row of the table for no new behaviour. An instance is ready only while RUNNING.
-
-    CLEANUP is the systemd ``KillMode=control-group`` step that supervisord lacks: the main pid
-    died (or failed its readiness), and the rest of its group is being stopped — stop signal,
-    then KILL after ``stop_timeout`` — before the instance may go on to BACKOFF, a restart,
-    EXITED or FATAL. ``Instance.after_cleanup`` holds where it goes next.
-    """
-
-    STOPPED = "stopped"  # not running, by request (or never started)
-    STARTING = "starting"  # spawned (or spawning); must survive start_seconds / become ready
-    RUNNING = "running"  # survived start_seconds or proved ready; `ready` tells which
-    BACKOFF = "backoff"  # waiting out the backoff delay before the next start
-    STOPPING = "stopping"  # stop signal sent on request; waiting for Exited + GroupGone
-    CLEANUP = "cleanup"  # main pid died unasked; stopping the rest of its group
-    EXITED = "exited"  # ended and the policy says not to restart it
-    FATAL = "fatal"  # gave up: more than start_retries consecutive failed starts
-
-
-DOWN = frozenset({State.STOPPED, State.EXITED, State.FATAL})
-"""States with no process and no pending timer: nothing will happen without a StartRequested."""
+Key = tuple[str, int]
+"""(program name, instance index): the one name of an instance, in the model and the runtime."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +23,7 @@ class Instance:
 
     ``pid`` is the main pid until its ``Exited`` arrives; ``pgid`` stays set until ``GroupGone``,
     so "is anything of it still alive" is ``pgid is not None``. ``timers`` is what the model has
-    armed and not yet seen fire or disarmed, which lets it drop a stale ``TimerFired`` and disarm
+    armed and not yet seen fire or disarmed, which lets it drop a stale timeout and disarm
     everything it owns when it leaves a state.
     """
 
@@ -65,11 +40,13 @@ class Instance:
     stop_requested: bool = False  # a StopRequested since the last StartRequested
     exit_on_stop: bool = False  # the last process ended while we were stopping it on request
     after_cleanup: State | None = None  # CLEANUP only: where to go once the group is gone
-    timers: frozenset[str] = frozenset()
+    timers: frozenset[TimerEvent] = frozenset()
     probing: bool = False  # a StartProbe is outstanding
+    restart_pending: bool = False  # `ctl restart`/`start` while STOPPING: start once STOPPED
+    spawns: int = 0  # processes spawned for this instance (`ctl status` restarts = spawns - 1)
 
     @property
-    def key(self) -> tuple[str, int]:
+    def key(self) -> Key:
         return (self.program.name, self.index)
 
     @property

@@ -13,8 +13,7 @@ API for the runtime (``runtime/supervisor.py``)::
     plan, acts = on_instance_change(plan, key, inst)
     plan, acts = begin_shutdown(plan, "SIGTERM")     # on TERM/INT or `ctl shutdown`
     plan, acts = stop_now(plan, "why")               # a second TERM, or the stop budget spent
-    plan, acts = apply_reload(plan, new_config)      # on HUP / `ctl reload`
-    plan = withhold(plan, keys)                      # `ctl stop`: the plan must not start them
+    plan, acts = reload.apply_reload(plan, new_config)  # on HUP / `ctl reload` (model.reload)
 
 ``plan.instances[key]`` is the source of truth for every instance: the runtime reads an instance
 from there, steps it, and hands the result back through ``on_instance_change`` before the next
@@ -23,18 +22,23 @@ instance with StartRequested / StopRequested now"; ``ExitContainer(code)`` ends 
 ``PhaseChanged`` lets the runtime send READY=1 / STOPPING=1 to its own supervisor;
 ``ArmStopBudget(seconds)`` (from ``begin_shutdown``) asks for ``stop_now`` after that long;
 ``KillInstances(keys)`` means SIGKILL to those instances' groups now (after their StopInstance).
+
+Operator requests (``pinit ctl``) are instance events like any other; the plan sees their
+effect here: an instance STOPPED with ``stop_requested`` leaves ``to_start`` (a ``ctl stop`` of
+one still waiting on its ``after``), and one STOPPED with ``restart_pending`` is started again
+(``ctl restart``), unless the container is shutting down.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
 from pinit.model.events import Emit
-from pinit.model.graph import stop_layers
-from pinit.model.instance import Instance, State
+from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
 
 __all__ = [
@@ -49,7 +53,6 @@ __all__ = [
     "Retire",
     "StartInstance",
     "StopInstance",
-    "apply_reload",
     "begin_shutdown",
     "boot",
     "exit_code_now",
@@ -58,10 +61,7 @@ __all__ = [
     "next_starts",
     "on_instance_change",
     "stop_now",
-    "withhold",
 ]
-
-Key = tuple[str, int]  # (program name, instance index)
 
 
 class Phase(enum.Enum):
@@ -187,16 +187,6 @@ def issue_starts(plan: Plan) -> tuple[Plan, list[PlanAction]]:
     """StartInstance for next_starts(), taken off ``to_start`` so none is issued twice."""
     keys = next_starts(plan)
     return replace(plan, to_start=plan.to_start - set(keys)), [StartInstance(k) for k in keys]
-
-
-def withhold(plan: Plan, keys: Iterable[Key]) -> Plan:
-    """An operator stopped these: drop them from ``to_start``.
-
-    A STOPPED instance is never started again by the plan once it left ``to_start``; this is
-    for one still waiting there on its ``after`` (StopRequested is a no-op in STOPPED), which
-    the readiness of its dependencies would otherwise start behind the operator's back.
-    """
-    return replace(plan, to_start=plan.to_start - set(keys))
 
 
 def boot(plan: Plan) -> tuple[Plan, tuple[PlanAction, ...]]:
@@ -363,7 +353,7 @@ def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:
         to_start.discard(key)
     else:
         program, want = entry
-        instances[key] = Instance(program, key[1])
+        instances[key] = Instance(program, key[1], spawns=inst.spawns)
         if want:
             to_start.add(key)
     return replace(
@@ -390,7 +380,7 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
     instances = dict(plan.instances)
     instances[key] = inst
     plan = replace(plan, instances=instances)
-    if inst.state is not State.STOPPED:
+    if inst.state is not State.STOPPED or inst.stop_requested:  # started, or held by `ctl stop`
         plan = replace(plan, to_start=plan.to_start - {key})
     if not inst.stop_requested:  # started again since: a later shutdown must stop it anew
         plan = replace(plan, stop_sent=plan.stop_sent - {key})
@@ -403,13 +393,9 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
     if trigger is not None:
         return begin_shutdown(plan, *trigger)
     plan = _retire(plan, key, inst)
+    restart: list[PlanAction] = []
+    if inst.restart_pending and inst.state is State.STOPPED and plan.instances.get(key) is inst:
+        restart.append(StartInstance(key))  # `ctl restart`: stopped, now start it again
     plan, starts = issue_starts(plan)
     plan, phase = _maybe_running(plan)
-    return plan, tuple(starts + phase)
-
-
-def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction, ...]]:
-    """Diff the programs of a reloaded config against the running plan; see ``model.reload``."""
-    from pinit.model.reload import apply_reload as diff  # reload builds on this module
-
-    return diff(plan, new_config)
+    return plan, tuple(restart + starts + phase)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from pinit.config.schema import Backoff, Program, Restart
-from pinit.model.events import exit_code
+from pinit.model.status import exit_code
 
 __all__ = [
     "backoff_delay",

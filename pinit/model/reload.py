@@ -1,6 +1,6 @@
 """HUP / ``ctl reload``: diff the new config's programs against the plan (supervisord's ``update``).
 
-Kept apart from ``plan.py`` only for size; ``plan.apply_reload`` is the entry point.
+Kept apart from ``plan.py`` for size; it builds on plan (never the reverse: no cycle).
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from collections.abc import Mapping
 
 from pinit.config.schema import Config, Program
 from pinit.model.events import Emit
-from pinit.model.instance import Instance
+from pinit.model.instance import Instance, Key
 from pinit.model.plan import (
-    Key,
     Phase,
     Plan,
     PlanAction,
@@ -57,7 +56,7 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
         if entry is None:
             del instances[key]
         else:
-            instances[key] = Instance(entry[0], key[1])
+            instances[key] = Instance(entry[0], key[1], spawns=instances[key].spawns)
             if entry[1]:
                 to_start.add(key)
 

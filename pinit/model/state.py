@@ -2,8 +2,9 @@
 
 ``TRANSITIONS`` is s6-supervise's ``actions[state][event]`` in Python: every (State, event type)
 cell is written out as a handler, ``IGNORE`` or ``ILLEGAL``, so a missing case is a failing test
-(``tests/unit/test_state.py``), not a silent fall-through. ``ILLEGAL`` leaves the instance as it
-was and emits a warning, as horust does for an impossible event; ``IGNORE`` is for events that
+(``tests/unit/test_state.py``), not a silent fall-through. A handler serves only the cells it is
+named for and never re-checks the state (``transitions.py``). ``ILLEGAL`` leaves the instance as
+it was and emits a warning, as horust does for an impossible event; ``IGNORE`` is for events that
 can legitimately arrive late (a probe answer after the probe was stopped, a duplicate stop).
 
 API for the runtime (``runtime/supervisor.py``)::
@@ -13,19 +14,18 @@ API for the runtime (``runtime/supervisor.py``)::
 Execute ``actions`` in order. Results (Spawned, SpawnFailed, GroupGone, ...) come back later as
 new events, never as return values. ``StateChanged`` is the last action of a step that changed
 state. Whenever the returned instance differs from the one passed in, hand it to
-``model.plan.on_instance_change`` (the plan owns every instance). The handlers live in
-``transitions.py``; ``Instance`` and ``State`` in ``instance.py`` (re-exported here).
+``model.plan.on_instance_change`` (the plan owns every instance).
 
-Transitions (``*`` marks a handler that also checks the pid/timer key and drops stale ones)::
+The life of an instance, read off the table::
 
     STOPPED/EXITED/FATAL --start--> STARTING (Spawn; attempts reset)
-    STARTING --Spawned--> arm start (+ StartProbe, arm ready) | RUNNING if start_seconds == 0
-    STARTING --start timer / ReadyObserved--> RUNNING (attempts = 0)
-    STARTING/RUNNING --Exited--> CLEANUP(target) ; ready timer --> CLEANUP(BACKOFF|FATAL)
-    CLEANUP --GroupGone--> target: BACKOFF (arm backoff) | STARTING (delay 0) | EXITED | FATAL
-    BACKOFF --backoff timer--> STARTING ; --stop--> STOPPED
-    STARTING/RUNNING --stop--> STOPPING (SignalGroup, arm stop) --stop timer--> KillGroup
-    STOPPING --Exited, then GroupGone--> STOPPED
+    STARTING --Spawned--> arm StartTimeout (+ StartProbe, arm ReadyTimeout) | RUNNING at once
+    STARTING --StartTimeout / ReadyObserved--> RUNNING (attempts = 0)
+    STARTING/RUNNING --Exited--> CLEANUP(target) ; ReadyTimeout --> CLEANUP(BACKOFF|FATAL)
+    CLEANUP --GroupGone--> target: BACKOFF (arm BackoffDone) | STARTING | EXITED | FATAL
+    BACKOFF --BackoffDone--> STARTING ; --stop--> STOPPED
+    STARTING/RUNNING --stop--> STOPPING (SignalGroup, arm StopTimeout) --StopTimeout--> KillGroup
+    STOPPING --Exited, then GroupGone--> STOPPED (the plan starts it again if restart_pending)
 """
 
 from __future__ import annotations
@@ -37,18 +37,24 @@ from typing import Final
 from pinit.model import transitions as t
 from pinit.model.events import (
     EVENT_TYPES,
+    TIMER_EVENTS,
     Action,
+    BackoffDone,
     Emit,
     Event,
     Exited,
     GroupGone,
     ReadyObserved,
+    ReadyTimeout,
+    RestartRequested,
+    SignalRequested,
     Spawned,
     SpawnFailed,
     StartRequested,
+    StartTimeout,
     StateChanged,
     StopRequested,
-    TimerFired,
+    StopTimeout,
 )
 from pinit.model.instance import DOWN, Instance, State
 
@@ -66,80 +72,125 @@ ILLEGAL: Final = Cell.ILLEGAL
 S = State
 _ = IGNORE
 X = ILLEGAL
+Start, Stop, Restart, Signal = StartRequested, StopRequested, RestartRequested, SignalRequested
+Ready, Gone = ReadyObserved, GroupGone
+StartT, ReadyT, StopT, Backoff = StartTimeout, ReadyTimeout, StopTimeout, BackoffDone
 
+# A timeout reaches its cell only while the instance has it armed (step drops stale ones), so
+# the X cells of the last four columns are states where it is never armed.
 # fmt: off
 TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
-    (S.STOPPED,  StartRequested): t.start,
-    (S.STOPPED,  StopRequested):  _,
-    (S.STOPPED,  Spawned):        X,
-    (S.STOPPED,  SpawnFailed):    X,
-    (S.STOPPED,  Exited):         X,
-    (S.STOPPED,  GroupGone):      _,
-    (S.STOPPED,  ReadyObserved):  _,
-    (S.STOPPED,  TimerFired):     _,  # stale: every timer is disarmed on the way here
+    (S.STOPPED,  Start):   t.start,
+    (S.STOPPED,  Stop):    t.hold,  # keep the plan from starting it (waiting on `after`)
+    (S.STOPPED,  Restart): t.start,
+    (S.STOPPED,  Signal):  _,
+    (S.STOPPED,  Spawned): X,
+    (S.STOPPED,  SpawnFailed): X,
+    (S.STOPPED,  Exited):  X,
+    (S.STOPPED,  Gone):    _,
+    (S.STOPPED,  Ready):   _,
+    (S.STOPPED,  StartT):  X,
+    (S.STOPPED,  ReadyT):  X,
+    (S.STOPPED,  StopT):   X,
+    (S.STOPPED,  Backoff): X,
 
-    (S.STARTING, StartRequested): _,
-    (S.STARTING, StopRequested):  t.stop,
-    (S.STARTING, Spawned):        t.spawned,
-    (S.STARTING, SpawnFailed):    t.spawn_failed,
-    (S.STARTING, Exited):         t.exited,
-    (S.STARTING, GroupGone):      X,  # the main pid is alive, so its group is not empty
-    (S.STARTING, ReadyObserved):  t.ready,
-    (S.STARTING, TimerFired):     t.timer,  # start -> RUNNING; ready -> failed start
+    (S.STARTING, Start):   _,
+    (S.STARTING, Stop):    t.stop,
+    (S.STARTING, Restart): t.restart,
+    (S.STARTING, Signal):  t.send_signal,
+    (S.STARTING, Spawned): t.spawned,
+    (S.STARTING, SpawnFailed): t.spawn_failed,
+    (S.STARTING, Exited):  t.exited_starting,
+    (S.STARTING, Gone):    X,  # the main pid is alive, so its group is not empty
+    (S.STARTING, Ready):   t.ready_starting,
+    (S.STARTING, StartT):  t.start_timeout,
+    (S.STARTING, ReadyT):  t.ready_timeout,
+    (S.STARTING, StopT):   X,
+    (S.STARTING, Backoff): X,
 
-    (S.RUNNING,  StartRequested): _,
-    (S.RUNNING,  StopRequested):  t.stop,
-    (S.RUNNING,  Spawned):        X,
-    (S.RUNNING,  SpawnFailed):    X,
-    (S.RUNNING,  Exited):         t.exited,
-    (S.RUNNING,  GroupGone):      X,
-    (S.RUNNING,  ReadyObserved):  t.ready,
-    (S.RUNNING,  TimerFired):     t.timer,  # ready -> failed start
+    (S.RUNNING,  Start):   _,
+    (S.RUNNING,  Stop):    t.stop,
+    (S.RUNNING,  Restart): t.restart,
+    (S.RUNNING,  Signal):  t.send_signal,
+    (S.RUNNING,  Spawned): X,
+    (S.RUNNING,  SpawnFailed): X,
+    (S.RUNNING,  Exited):  t.exited_running,
+    (S.RUNNING,  Gone):    X,
+    (S.RUNNING,  Ready):   t.ready_running,
+    (S.RUNNING,  StartT):  X,
+    (S.RUNNING,  ReadyT):  t.ready_timeout,
+    (S.RUNNING,  StopT):   X,
+    (S.RUNNING,  Backoff): X,
 
-    (S.BACKOFF,  StartRequested): t.start,  # skip the rest of the delay
-    (S.BACKOFF,  StopRequested):  t.stop_backoff,
-    (S.BACKOFF,  Spawned):        X,
-    (S.BACKOFF,  SpawnFailed):    X,
-    (S.BACKOFF,  Exited):         X,
-    (S.BACKOFF,  GroupGone):      _,
-    (S.BACKOFF,  ReadyObserved):  _,
-    (S.BACKOFF,  TimerFired):     t.timer,  # backoff -> STARTING
+    (S.BACKOFF,  Start):   t.start,  # skip the rest of the delay
+    (S.BACKOFF,  Stop):    t.stop_backoff,
+    (S.BACKOFF,  Restart): t.start,
+    (S.BACKOFF,  Signal):  _,
+    (S.BACKOFF,  Spawned): X,
+    (S.BACKOFF,  SpawnFailed): X,
+    (S.BACKOFF,  Exited):  X,
+    (S.BACKOFF,  Gone):    _,
+    (S.BACKOFF,  Ready):   _,
+    (S.BACKOFF,  StartT):  X,
+    (S.BACKOFF,  ReadyT):  X,
+    (S.BACKOFF,  StopT):   X,
+    (S.BACKOFF,  Backoff): t.backoff_done,
 
-    (S.STOPPING, StartRequested): X,  # the plan starts it again once it is STOPPED
-    (S.STOPPING, StopRequested):  _,
-    (S.STOPPING, Spawned):        t.spawned,  # stop arrived mid-spawn: signal it now
-    (S.STOPPING, SpawnFailed):    t.spawn_failed,
-    (S.STOPPING, Exited):         t.exited,
-    (S.STOPPING, GroupGone):      t.group_gone,
-    (S.STOPPING, ReadyObserved):  _,
-    (S.STOPPING, TimerFired):     t.timer,  # stop -> KillGroup
+    (S.STOPPING, Start):   t.start_after_stop,  # one process per instance: start once STOPPED
+    (S.STOPPING, Stop):    t.cancel_restart,
+    (S.STOPPING, Restart): t.start_after_stop,
+    (S.STOPPING, Signal):  t.send_signal,
+    (S.STOPPING, Spawned): t.spawned_while_stopping,  # stop arrived mid-spawn: signal it now
+    (S.STOPPING, SpawnFailed): t.spawn_failed_while_stopping,
+    (S.STOPPING, Exited):  t.exited_stopping,
+    (S.STOPPING, Gone):    t.stopped,
+    (S.STOPPING, Ready):   _,
+    (S.STOPPING, StartT):  X,
+    (S.STOPPING, ReadyT):  X,
+    (S.STOPPING, StopT):   t.stop_timeout,
+    (S.STOPPING, Backoff): X,
 
-    (S.CLEANUP,  StartRequested): t.start_after_cleanup,
-    (S.CLEANUP,  StopRequested):  t.stop_during_cleanup,
-    (S.CLEANUP,  Spawned):        X,
-    (S.CLEANUP,  SpawnFailed):    X,
-    (S.CLEANUP,  Exited):         t.exited,  # main pid still alive after a ready timeout
-    (S.CLEANUP,  GroupGone):      t.group_gone,
-    (S.CLEANUP,  ReadyObserved):  _,
-    (S.CLEANUP,  TimerFired):     t.timer,  # stop -> KillGroup
+    (S.CLEANUP,  Start):   t.start_after_cleanup,
+    (S.CLEANUP,  Stop):    t.stop_during_cleanup,
+    (S.CLEANUP,  Restart): t.start_after_cleanup,
+    (S.CLEANUP,  Signal):  t.send_signal,
+    (S.CLEANUP,  Spawned): X,
+    (S.CLEANUP,  SpawnFailed): X,
+    (S.CLEANUP,  Exited):  t.exited_cleanup,  # main pid still alive after a ready timeout
+    (S.CLEANUP,  Gone):    t.cleaned_up,
+    (S.CLEANUP,  Ready):   _,
+    (S.CLEANUP,  StartT):  X,
+    (S.CLEANUP,  ReadyT):  X,
+    (S.CLEANUP,  StopT):   t.stop_timeout,
+    (S.CLEANUP,  Backoff): X,
 
-    (S.EXITED,   StartRequested): t.start,
-    (S.EXITED,   StopRequested):  _,
-    (S.EXITED,   Spawned):        X,
-    (S.EXITED,   SpawnFailed):    X,
-    (S.EXITED,   Exited):         X,
-    (S.EXITED,   GroupGone):      _,
-    (S.EXITED,   ReadyObserved):  _,
-    (S.EXITED,   TimerFired):     _,
+    (S.EXITED,   Start):   t.start,
+    (S.EXITED,   Stop):    _,
+    (S.EXITED,   Restart): t.start,
+    (S.EXITED,   Signal):  _,
+    (S.EXITED,   Spawned): X,
+    (S.EXITED,   SpawnFailed): X,
+    (S.EXITED,   Exited):  X,
+    (S.EXITED,   Gone):    _,
+    (S.EXITED,   Ready):   _,
+    (S.EXITED,   StartT):  X,
+    (S.EXITED,   ReadyT):  X,
+    (S.EXITED,   StopT):   X,
+    (S.EXITED,   Backoff): X,
 
-    (S.FATAL,    StartRequested): t.start,
-    (S.FATAL,    StopRequested):  _,
-    (S.FATAL,    Spawned):        X,
-    (S.FATAL,    SpawnFailed):    X,
-    (S.FATAL,    Exited):         X,
-    (S.FATAL,    GroupGone):      _,
-    (S.FATAL,    ReadyObserved):  _,
-    (S.FATAL,    TimerFired):     _,
+    (S.FATAL,    Start):   t.start,
+    (S.FATAL,    Stop):    _,
+    (S.FATAL,    Restart): t.start,
+    (S.FATAL,    Signal):  _,
+    (S.FATAL,    Spawned): X,
+    (S.FATAL,    SpawnFailed): X,
+    (S.FATAL,    Exited):  X,
+    (S.FATAL,    Gone):    _,
+    (S.FATAL,    Ready):   _,
+    (S.FATAL,    StartT):  X,
+    (S.FATAL,    ReadyT):  X,
+    (S.FATAL,    StopT):   X,
+    (S.FATAL,    Backoff): X,
 }
 # fmt: on
 
@@ -150,8 +201,16 @@ def step(
     """Apply one event; return the new instance and the actions to execute, in order.
 
     Pure and total: the same (inst, event, now, rng state) always gives the same result, and no
-    input makes it raise (an unknown event type is treated as ILLEGAL).
+    input makes it raise (an unknown event type is treated as ILLEGAL). A timeout the instance
+    did not arm (disarmed while it was already queued) is stale and dropped here, before the
+    table; one it did arm is taken off ``timers`` before its cell runs.
     """
+    timers = inst.timers
+    if isinstance(event, TIMER_EVENTS):
+        if event not in timers:
+            kind = type(event).__name__
+            return inst, (Emit("debug", f"{inst.name}: stale {kind} in {inst.state.value}"),)
+        timers = timers - {event}
     cell = TRANSITIONS.get((inst.state, type(event)), ILLEGAL)
     if cell is IGNORE:
         return inst, ()
@@ -159,6 +218,8 @@ def step(
         kind = type(event).__name__
         return inst, (Emit("warn", f"{inst.name}: unexpected {kind} in {inst.state.value}"),)
     s = t.Step(inst, now, rng)
+    if timers is not inst.timers:
+        s.set(timers=timers)
     cell(s, event)
     if s.inst.state is not inst.state:
         s.actions.append(StateChanged(inst.state, s.inst.state))

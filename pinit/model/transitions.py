@@ -1,8 +1,10 @@
-"""The handlers behind the cells of ``state.TRANSITIONS``.
+"""The handlers behind the cells of ``state.TRANSITIONS``: one function per differing cell.
 
 Each handler gets a ``Step`` (the instance being rebuilt plus the actions so far) and the event
-that its table cell is keyed by. Handlers never see an event type other than their cell's, which
-is why a ``cast`` is honest here. They only ever build new values (``dataclasses.replace``).
+its cell is keyed by; it never re-checks the state, because the table already chose it by state.
+Cells that differ only in where they lead share a helper and pass the state (s6-supervise's
+``up_z``/``lastup_z``), e.g. ``exited_starting``/``exited_running`` -> ``_died``. Handlers only
+build new values (``dataclasses.replace``).
 """
 
 from __future__ import annotations
@@ -16,20 +18,27 @@ from pinit.model import policy
 from pinit.model.events import (
     Action,
     Arm,
+    BackoffDone,
     Disarm,
     Emit,
     Event,
     Exited,
     KillGroup,
+    ReadyTimeout,
     SignalGroup,
+    SignalRequested,
     Spawn,
     Spawned,
     SpawnFailed,
     StartProbe,
+    StartTimeout,
+    State,
     StopProbe,
-    TimerFired,
+    StopTimeout,
+    TimerEvent,
 )
-from pinit.model.instance import Instance, State
+from pinit.model.instance import Instance
+from pinit.model.status import describe, exit_code
 from pinit.records import dataclass, field, replace
 
 __all__ = ["Handler", "Step"]
@@ -49,8 +58,10 @@ class _Changes(TypedDict, total=False):
     stop_requested: bool
     exit_on_stop: bool
     after_cleanup: State | None
-    timers: frozenset[str]
+    timers: frozenset[TimerEvent]
     probing: bool
+    restart_pending: bool
+    spawns: int
 
 
 @dataclass(slots=True)
@@ -68,15 +79,15 @@ class Step:
     def emit(self, level: str, message: str) -> None:
         self.actions.append(Emit(level, f"{self.inst.name}: {message}"))
 
-    def arm(self, key: str, delay: float) -> None:
-        self.actions.append(Arm(key, self.now + max(delay, 0.0)))
-        self.set(timers=self.inst.timers | {key})
+    def arm(self, timer: TimerEvent, delay: float) -> None:
+        self.actions.append(Arm(timer, self.now + max(delay, 0.0)))
+        self.set(timers=self.inst.timers | {timer})
 
-    def disarm(self, *keys: str) -> None:
-        for key in keys:
-            if key in self.inst.timers:
-                self.actions.append(Disarm(key))
-                self.set(timers=self.inst.timers - {key})
+    def disarm(self, *timers: TimerEvent) -> None:
+        for timer in timers:
+            if timer in self.inst.timers:
+                self.actions.append(Disarm(timer))
+                self.set(timers=self.inst.timers - {timer})
 
     def start_probe(self) -> None:
         if not self.inst.probing:
@@ -89,14 +100,16 @@ class Step:
             self.set(probing=False)
 
     def signal_group(self) -> None:
-        """Stop signal to the whole group, KILL after stop_timeout (``stop`` timer)."""
+        """Stop signal to the whole group, KILL after stop_timeout (``StopTimeout``)."""
         prog = self.inst.program
         if self.inst.pgid is not None:
             self.actions.append(SignalGroup(self.inst.pgid, prog.stop_signal))
-            self.arm("stop", prog.stop_timeout)
+            self.arm(STOP, prog.stop_timeout)
 
 
 Handler = Callable[[Step, Event], None]
+
+START, READY, STOP, BACKOFF = StartTimeout(), ReadyTimeout(), StopTimeout(), BackoffDone()
 
 
 # --- shared moves -------------------------------------------------------------------------------
@@ -105,41 +118,22 @@ Handler = Callable[[Step, Event], None]
 def _spawn(s: Step) -> None:
     # Never two live processes per instance: only spawn once the old group is gone.
     s.set(state=State.STARTING, pid=None, pgid=None, ready=False, started_at=None)
-    s.set(exit_on_stop=False, after_cleanup=None)
+    s.set(exit_on_stop=False, after_cleanup=None, restart_pending=False)
     s.actions.append(Spawn(s.inst.program.name, s.inst.index))
 
 
 def _become_running(s: Step) -> None:
     """Survived start_seconds or proved ready: supervisord resets the failed-start count here."""
-    s.disarm("start")
+    s.disarm(START)
     s.set(state=State.RUNNING, attempts=0)
     if s.inst.program.ready.kind is ReadyKind.STARTED:
         s.set(ready=True)
     s.emit("info", f"running (pid {s.inst.pid})" + (", ready" if s.inst.ready else ""))
 
 
-def _enter(s: Step, target: State) -> None:
-    """Go to where a death or failed spawn leads, once no process of the instance is left."""
-    inst = s.inst
-    if target is State.BACKOFF:
-        delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
-        if delay <= 0:
-            s.emit("info", "restarting now")
-            _spawn(s)
-        else:
-            s.emit("info", f"restarting in {delay:.3g}s (failed starts: {inst.attempts})")
-            s.set(state=State.BACKOFF)
-            s.arm("backoff", delay)
-    elif target is State.STARTING:
-        _spawn(s)
-    else:
-        if target is State.FATAL:
-            s.emit("error", f"gave up after {inst.attempts} failed starts")
-        s.set(state=target)
-
-
-def _decide(s: Step, status: int, failed_start: bool) -> State:
-    """Where a death leads: EXITED by policy, else BACKOFF, or FATAL past start_retries.
+def _next(s: Step, restart: bool, failed_start: bool) -> State:
+    """Where an unasked end leads: EXITED if not restarted, else BACKOFF, or FATAL past
+    start_retries.
 
     Only failed starts count toward FATAL, as in supervisord (a program that ran for a day and
     crashed is restarted at once, with attempts back at 0). Two refinements: an exit the policy
@@ -148,14 +142,9 @@ def _decide(s: Step, status: int, failed_start: bool) -> State:
     would; and more than ``flap_max`` restarts inside ``flap_window`` count as failed starts
     (systemd's StartLimitBurst), so a program crashing every few seconds still ends FATAL.
     """
-    inst = s.inst
-    if not policy.should_restart(inst.program, status, inst.stop_requested):
-        return State.STOPPED if inst.stop_requested else State.EXITED
-    return _retry_or_give_up(s, failed_start)
-
-
-def _retry_or_give_up(s: Step, failed_start: bool) -> State:
     inst, prog = s.inst, s.inst.program
+    if not restart:
+        return State.STOPPED if inst.stop_requested else State.EXITED
     restarts = (*policy.prune_restarts(inst.restarts, s.now, prog.flap_window), s.now)
     attempts = inst.attempts + 1 if failed_start else inst.attempts
     if policy.is_flapping(restarts, s.now, prog.flap_window, prog.flap_max):
@@ -168,31 +157,108 @@ def _retry_or_give_up(s: Step, failed_start: bool) -> State:
 def _cleanup(s: Step, target: State) -> None:
     """KillMode=control-group: stop what is left of the group before going on to ``target``."""
     s.stop_probe()
-    s.disarm("start", "ready")
+    s.disarm(START, READY)
     s.set(state=State.CLEANUP, after_cleanup=target, ready=False)
     s.signal_group()
-    if s.inst.pgid is None:  # nothing was ever spawned: no group to wait for
+    if s.inst.pgid is None:  # no process (a failed spawn): no group to wait for
         _finish_cleanup(s)
 
 
 def _finish_cleanup(s: Step) -> None:
-    target = s.inst.after_cleanup or State.EXITED
-    s.disarm("stop")
+    """Nothing of the instance is left: go where its end leads (``after_cleanup``)."""
+    inst = s.inst
+    target = inst.after_cleanup or State.EXITED
+    s.disarm(STOP)
     s.set(pgid=None, after_cleanup=None)
-    _enter(s, target)
+    if target is State.BACKOFF:
+        delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
+        if delay <= 0:
+            s.emit("info", "restarting now")
+            _spawn(s)
+        else:
+            s.emit("info", f"restarting in {delay:.3g}s (failed starts: {inst.attempts})")
+            s.set(state=State.BACKOFF)
+            s.arm(BACKOFF, delay)
+    elif target is State.STARTING:
+        _spawn(s)
+    else:
+        if target is State.FATAL:
+            s.emit("error", f"gave up after {inst.attempts} failed starts")
+        s.set(state=target)
 
 
-def _describe(status: int) -> str:
-    code = policy.exit_code(status)
-    return f"killed by signal {code - 128}" if code > 128 and status & 0x7F else f"exit {code}"
+def _take_pid(s: Step, e: Spawned) -> bool:
+    """Record the new process; False (and a warning) if one is already recorded."""
+    if s.inst.pid is not None:
+        s.emit("warn", f"ignoring Spawned({e.pid}): pid {s.inst.pid} is still alive")
+        return False
+    s.set(pid=e.pid, pgid=e.pgid, started_at=s.now, spawns=s.inst.spawns + 1)
+    return True
 
 
-# --- handlers, by event -------------------------------------------------------------------------
+def _spawn_failure(s: Step, e: SpawnFailed) -> bool:
+    """Record a failed spawn as status code<<8; False if a Spawned already answered it."""
+    if s.inst.pid is not None:
+        s.emit("warn", f"ignoring SpawnFailed: pid {s.inst.pid} is alive")
+        return False
+    s.set(last_status=(e.code & 0xFF) << 8, pid=None, pgid=None)
+    s.emit("error", f"cannot start: {e.reason} (code {e.code})")
+    return True
+
+
+def _main_pid_died(s: Step, e: Exited) -> bool:
+    """The one log line of a death (issue 7); False for a pid that is not the main one."""
+    if e.pid != s.inst.pid:
+        s.emit("warn", f"ignoring Exited({e.pid}): main pid is {s.inst.pid}")
+        return False
+    s.set(pid=None, last_status=e.status, ready=False)
+    return True
+
+
+def _died(s: Step, e: Exited, failed_start: bool) -> None:
+    """An unasked death: log it once, decide by policy, stop the rest of the group first."""
+    if not _main_pid_died(s, e):
+        return
+    unexpected = failed_start or exit_code(e.status) not in s.inst.program.exit_codes
+    late = " before start_seconds" if failed_start else ""
+    s.emit("warn" if unexpected else "info", f"pid {e.pid} {describe(e.status)}{late}")
+    restart = policy.should_restart(s.inst.program, e.status, s.inst.stop_requested)
+    _cleanup(s, _next(s, restart, failed_start))
+
+
+def _died_while_stopping(s: Step, e: Exited, on_request: bool) -> None:
+    if not _main_pid_died(s, e):
+        return
+    s.set(exit_on_stop=on_request)
+    s.emit("info", f"pid {e.pid} {describe(e.status)}; waiting for the rest of its group")
+
+
+def _group_gone(s: Step) -> bool:
+    if s.inst.pid is not None:
+        s.emit("warn", f"ignoring GroupGone: main pid {s.inst.pid} has not exited")
+        return False
+    return True
+
+
+def _mark_ready(s: Step) -> bool:
+    """Readiness proves a start better than a timer: systemd Type=notify is up at READY=1."""
+    if s.inst.pid is None:  # nothing spawned yet: an answer from a previous life's probe
+        s.emit("debug", "ignoring readiness: no process yet")
+        return False
+    if s.inst.ready:
+        return False
+    s.stop_probe()
+    s.disarm(READY)
+    s.set(ready=True)
+    return True
+
+
+# --- requests -----------------------------------------------------------------------------------
 
 
 def start(s: Step, _ev: Event) -> None:
     """A manual start forgets past failures (supervisord resets backoff on ``start``)."""
-    s.disarm("backoff")
+    s.disarm(BACKOFF)
     s.set(attempts=0, restarts=(), stop_requested=False)
     _spawn(s)
 
@@ -201,16 +267,36 @@ def start_after_cleanup(s: Step, _ev: Event) -> None:
     s.set(attempts=0, restarts=(), stop_requested=False, after_cleanup=State.STARTING)
 
 
+def start_after_stop(s: Step, _ev: Event) -> None:
+    """One process per instance: the plan starts it once it is STOPPED (``restart_pending``)."""
+    s.set(restart_pending=True)
+
+
+def hold(s: Step, _ev: Event) -> None:
+    """A stop of a STOPPED instance: the plan must not start it (one waiting on its ``after``)."""
+    s.set(stop_requested=True)
+
+
 def stop(s: Step, _ev: Event) -> None:
     s.stop_probe()
-    s.disarm("start", "ready")
+    s.disarm(START, READY)
     s.set(state=State.STOPPING, stop_requested=True, ready=False)
     s.emit("info", "stopping")
     s.signal_group()  # pid None (Spawn not yet answered): signal once Spawned arrives
 
 
+def restart(s: Step, ev: Event) -> None:
+    stop(s, ev)
+    s.set(restart_pending=True)
+
+
+def cancel_restart(s: Step, _ev: Event) -> None:
+    """A stop while stopping: a start asked for earlier (restart) is called off."""
+    s.set(restart_pending=False)
+
+
 def stop_backoff(s: Step, _ev: Event) -> None:
-    s.disarm("backoff")
+    s.disarm(BACKOFF)
     s.set(state=State.STOPPED, stop_requested=True)
 
 
@@ -220,106 +306,104 @@ def stop_during_cleanup(s: Step, _ev: Event) -> None:
         s.set(after_cleanup=State.STOPPED)
 
 
+def send_signal(s: Step, ev: Event) -> None:
+    """`ctl signal`: the runtime's one signal path, so tagged strays get it too."""
+    if s.inst.pgid is not None:
+        s.actions.append(SignalGroup(s.inst.pgid, cast(SignalRequested, ev).sig, stop=False))
+
+
+# --- process facts ------------------------------------------------------------------------------
+
+
 def spawned(s: Step, ev: Event) -> None:
-    e = cast(Spawned, ev)
-    if s.inst.pid is not None:
-        s.emit("warn", f"ignoring Spawned({e.pid}): pid {s.inst.pid} is still alive")
+    if not _take_pid(s, cast(Spawned, ev)):
         return
-    s.set(pid=e.pid, pgid=e.pgid, started_at=s.now)
     prog = s.inst.program
-    if s.inst.state is State.STOPPING:  # a stop arrived while the spawn was in flight
-        s.signal_group()
-        return
-    s.emit("debug", f"spawned pid {e.pid}")
+    s.emit("debug", f"spawned pid {s.inst.pid}")
     if prog.ready.kind is not ReadyKind.STARTED:
         s.start_probe()
-        s.arm("ready", prog.ready.timeout)
+        s.arm(READY, prog.ready.timeout)
     if prog.start_seconds <= 0:
         _become_running(s)
     else:
-        s.arm("start", prog.start_seconds)
+        s.arm(START, prog.start_seconds)
+
+
+def spawned_while_stopping(s: Step, ev: Event) -> None:
+    """A stop arrived while the spawn was in flight: signal the new process now."""
+    if _take_pid(s, cast(Spawned, ev)):
+        s.signal_group()
 
 
 def spawn_failed(s: Step, ev: Event) -> None:
-    e = cast(SpawnFailed, ev)
-    if s.inst.pid is not None:  # answers a Spawn that was already answered by Spawned
-        s.emit("warn", f"ignoring SpawnFailed: pid {s.inst.pid} is alive")
-        return
-    s.set(last_status=(e.code & 0xFF) << 8, pid=None, pgid=None)
-    s.emit("error", f"cannot start: {e.reason} (code {e.code})")
-    if s.inst.state is State.STOPPING:
+    if _spawn_failure(s, cast(SpawnFailed, ev)):
+        status = s.inst.last_status or 0
+        restart = policy.should_restart(s.inst.program, status, s.inst.stop_requested)
+        _cleanup(s, _next(s, restart, failed_start=True))
+
+
+def spawn_failed_while_stopping(s: Step, ev: Event) -> None:
+    if _spawn_failure(s, cast(SpawnFailed, ev)):
         s.set(state=State.STOPPED)
-        return
-    _enter(s, _decide(s, (e.code & 0xFF) << 8, failed_start=True))
 
 
-def exited(s: Step, ev: Event) -> None:
-    e = cast(Exited, ev)
-    inst = s.inst
-    if e.pid != inst.pid:
-        s.emit("warn", f"ignoring Exited({e.pid}): main pid is {inst.pid}")
-        return
-    s.set(pid=None, last_status=e.status, ready=False)
-    if inst.state in (State.STOPPING, State.CLEANUP):
-        s.set(exit_on_stop=inst.state is State.STOPPING)
-        s.emit("info", f"{_describe(e.status)}; waiting for the rest of its group")
-        return
-    failed_start = inst.state is State.STARTING
-    s.emit(
-        "warn"
-        if failed_start or policy.exit_code(e.status) not in inst.program.exit_codes
-        else "info",
-        f"{_describe(e.status)}" + (" before start_seconds" if failed_start else ""),
-    )
-    _cleanup(s, _decide(s, e.status, failed_start))
+def exited_starting(s: Step, ev: Event) -> None:
+    _died(s, cast(Exited, ev), failed_start=True)
 
 
-def group_gone(s: Step, _ev: Event) -> None:
-    if s.inst.pid is not None:
-        s.emit("warn", f"ignoring GroupGone: main pid {s.inst.pid} has not exited")
-        return
-    if s.inst.state is State.STOPPING:
-        s.disarm("stop")
+def exited_running(s: Step, ev: Event) -> None:
+    _died(s, cast(Exited, ev), failed_start=False)
+
+
+def exited_stopping(s: Step, ev: Event) -> None:
+    _died_while_stopping(s, cast(Exited, ev), on_request=True)
+
+
+def exited_cleanup(s: Step, ev: Event) -> None:
+    """The main pid outlived a ready timeout's CLEANUP: its death is not a stop we asked for."""
+    _died_while_stopping(s, cast(Exited, ev), on_request=False)
+
+
+def stopped(s: Step, _ev: Event) -> None:
+    if _group_gone(s):
+        s.disarm(STOP)
         s.set(state=State.STOPPED, pgid=None)
         s.emit("info", "stopped")
-    else:
+
+
+def cleaned_up(s: Step, _ev: Event) -> None:
+    if _group_gone(s):
         _finish_cleanup(s)
 
 
-def ready(s: Step, _ev: Event) -> None:
-    """Readiness proves a start better than a timer: systemd Type=notify is up at READY=1."""
-    if s.inst.pid is None:  # nothing spawned yet: an answer from a previous life's probe
-        s.emit("debug", "ignoring readiness: no process yet")
-        return
-    if s.inst.ready:
-        return
-    s.stop_probe()
-    s.disarm("ready")
-    s.set(ready=True)
-    if s.inst.state is State.STARTING:
+def ready_starting(s: Step, _ev: Event) -> None:
+    if _mark_ready(s):
         _become_running(s)
-    else:
+
+
+def ready_running(s: Step, _ev: Event) -> None:
+    if _mark_ready(s):
         s.emit("info", "ready")
 
 
-def timer(s: Step, ev: Event) -> None:
-    key = cast(TimerFired, ev).key
-    if key not in s.inst.timers:
-        s.emit("debug", f"stale timer {key!r} in {s.inst.state.value}")
-        return
-    s.set(timers=s.inst.timers - {key})
-    state = s.inst.state
-    if key == "start" and state is State.STARTING:
-        _become_running(s)
-    elif key == "ready" and state in (State.STARTING, State.RUNNING):
-        timeout = s.inst.program.ready.timeout
-        s.emit("error", f"not ready after {timeout:g}s: counted as a failed start")
-        never = s.inst.program.restart is Restart.NEVER
-        _cleanup(s, State.FATAL if never else _retry_or_give_up(s, failed_start=True))
-    elif key == "stop" and state in (State.STOPPING, State.CLEANUP) and s.inst.pgid is not None:
+# --- timeouts (step drops one the instance did not arm, and takes it off ``timers``) -----------
+
+
+def start_timeout(s: Step, _ev: Event) -> None:
+    _become_running(s)
+
+
+def ready_timeout(s: Step, _ev: Event) -> None:
+    s.emit("error", f"not ready after {s.inst.program.ready.timeout:g}s: counted as a failed start")
+    never = s.inst.program.restart is Restart.NEVER
+    _cleanup(s, State.FATAL if never else _next(s, restart=True, failed_start=True))
+
+
+def stop_timeout(s: Step, _ev: Event) -> None:
+    if s.inst.pgid is not None:
         s.emit("warn", f"still alive {s.inst.program.stop_timeout:g}s after the stop signal; KILL")
         s.actions.append(KillGroup(s.inst.pgid))
-    elif key == "backoff" and state is State.BACKOFF:
-        _spawn(s)
-    else:
-        s.emit("debug", f"timer {key!r} has nothing to do in {state.value}")
+
+
+def backoff_done(s: Step, _ev: Event) -> None:
+    _spawn(s)

@@ -29,7 +29,7 @@ _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 MAX_PER_TURN = 64
 
 
-class Reactor(Protocol):
+class NotifyReactor(Protocol):
     """The slice of runtime.loop.Loop this needs; notify must not import the runtime."""
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
@@ -39,7 +39,7 @@ class Reactor(Protocol):
 class NotifyServer:
     def __init__(
         self,
-        loop: Reactor,
+        loop: NotifyReactor,
         on_message: OnMessage,
         address: str = "",
         *,

@@ -97,6 +97,7 @@ class Loop:
         self._direct_keep: frozenset[int] = SELF_CAUSED
         self._direct_done: Callable[[int], None] | None = None
         self._pid = os.getpid()
+        self._after_turn: TimerCallback | None = None
         log.STDERR.attach(self)  # pinit's own lines wait in the loop for a slow stderr
         self.add_reader(self._wake_r, self._drain_wakeup)
 
@@ -256,10 +257,21 @@ class Loop:
     def stop(self) -> None:
         self._running = False
 
+    def after_turn(self, callback: TimerCallback) -> None:
+        """Run `callback` once per turn, after that turn's fd, signal and timer callbacks (and
+        once before the first wait). gunicorn's arbiter shape: callbacks only queue events, and
+        this hook handles the queue, so one turn reads as one pass (the supervisor steps its
+        model here, once, instead of after every callback)."""
+        self._after_turn = callback
+
     def run(self) -> None:
         self._running = True
         handlers = self._handlers
         while self._running:
+            if self._after_turn is not None:
+                self._guard(self._after_turn)  # before the wait: it may arm the next deadline
+                if not self._running:
+                    return
             timeout = self._next_timeout()
             # Only signals to wait for: no other fd, no callback queued by a thread that may
             # already have ended, and no thread alive that could queue one.

@@ -1,19 +1,16 @@
 """What an operator's `pinit ctl` request does: the runtime half of the control socket.
 
-The model already has the operator's verbs (``StartRequested`` from any down state resets the
-failed-start count; ``StopRequested`` marks a stop that policy never restarts), and the plan
-never starts a STOPPED instance again on its own, so ``stop`` of ``main`` leaves the container
-running (it ends only when main *exits* or gives up). What is left for the runtime:
+Every verb is an instance event, stepped by the model like a death or a timeout (issue 7):
+``start``/``stop``/``restart``/``signal`` post StartRequested / StopRequested / RestartRequested /
+SignalRequested and answer once the turn's events are stepped (``Host.after_turn``), so the
+reply shows the states they led to. The bookkeeping lives in the model: a restart of a running
+instance is a stop with ``restart_pending``, and the plan starts it again once it is STOPPED; a
+stop of an instance waiting on its ``after`` is held out of the plan's start list; a signal goes
+through the supervisor's one signal path (group plus tagged strays). This module writes no plan
+and sends no signal. What is left here:
 
-- ``restart`` is stop, then start once the instance reached STOPPED: the table refuses
-  StartRequested while STOPPING (one process per instance, always), so the pending start is
-  kept here (``_pending``) and issued by ``on_change``. ``start`` of a STOPPING instance is the
-  same pending start, so ``stop`` then ``start`` back to back just works.
-- ``stop`` of an instance still waiting on its ``after`` takes it out of the plan's start list
-  (``plan.withhold``), or readiness of its dependencies would start it behind the operator's
-  back.
-- ``signal`` goes to each running instance's process group, as a forwarded signal does.
-- ``reload`` is the HUP path; a refused config's errors go back to the caller.
+- the refusals: no ``start``/``restart``/``reload`` once pinit is shutting down;
+- ``reload`` is the HUP path; a refused config's errors go back to the caller;
 - ``logs`` reads the tail of the instance's log file in a short-lived thread: a read from a
   stalled disk must not stall PID 1 (DESIGN §2c), and the reply comes when the read is done.
 """
@@ -26,44 +23,53 @@ from collections.abc import Callable, Mapping
 
 from pinit.config.schema import Config
 from pinit.control import paths, proto
-from pinit.control.server import ControlServer, Reactor, Respond
+from pinit.control.server import ControlReactor, ControlServer, Respond
 from pinit.model import plan as planner
-from pinit.model.events import Event, StartRequested, StopRequested
-from pinit.model.instance import Instance, State
+from pinit.model.events import (
+    Event,
+    RestartRequested,
+    SignalRequested,
+    StartRequested,
+    StopRequested,
+)
+from pinit.model.instance import Instance, Key
 from pinit.records import dataclass
-from pinit.stats import Sampler
+from pinit.stats import Sampler, UsageSampler
 
 __all__ = ["Operator"]
 
-Key = tuple[str, int]
 TAIL_BYTES = 256 << 10  # per file: a reply stays small, and the read short
-_RUNNING = (State.STARTING, State.RUNNING)
+_LIVE = (planner.Phase.STARTING, planner.Phase.RUNNING)
+_VERBS: dict[str, Callable[[], Event]] = {
+    "start": StartRequested,
+    "stop": StopRequested,
+    "restart": RestartRequested,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Host:
     """What the operator needs from the supervisor, as callbacks: narrow, and no cycle."""
 
-    plan: Callable[[], planner.Plan]
-    replace_plan: Callable[[planner.Plan], None]
+    plan: Callable[[], planner.Plan]  # read only
     post: Callable[[Key, Event], None]
-    drain: Callable[[], None]
+    after_turn: Callable[[Callable[[], None]], None]  # run once this turn's events are stepped
     reload: Callable[[], list[str]]  # the HUP path; returns a refused config's errors
     call_soon_threadsafe: Callable[[Callable[[], None]], None]
 
 
 class Operator:
-    def __init__(self, host: Host, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, host: Host, say: Callable[[str], None], sampler: UsageSampler | None = None
+    ) -> None:
         self._host = host
         self._say = say
-        self._pending: set[Key] = set()  # start once STOPPED (restart, or start while stopping)
-        self._starts: dict[Key, int] = {}  # processes spawned per instance, for "restarts"
-        self._sampler = Sampler()
+        self._sampler: UsageSampler = sampler if sampler is not None else Sampler()
         self.server: ControlServer | None = None
 
     # -- the socket --------------------------------------------------------------------------
     def open(
-        self, loop: Reactor, config: Config, environ: Mapping[str, str], env: dict[str, str]
+        self, loop: ControlReactor, config: Config, environ: Mapping[str, str], env: dict[str, str]
     ) -> None:
         """Bind the socket and export its path in `env` (the programs' environment), so a
         program can `pinit ctl` its own supervisor. Failing is a warning: PID 1 runs on."""
@@ -84,16 +90,6 @@ class Operator:
             self.server.close()
             self.server = None
 
-    # -- the supervisor's hook ---------------------------------------------------------------
-    def on_change(self, key: Key, old: Instance, new: Instance) -> None:
-        """After every step that changed an instance: count spawns, issue pending starts."""
-        if new.pid is not None and new.pid != old.pid:
-            self._starts[key] = self._starts.get(key, 0) + 1
-        if key in self._pending and new.state is State.STOPPED:
-            self._pending.discard(key)
-            if self._host.plan().phase in (planner.Phase.STARTING, planner.Phase.RUNNING):
-                self._host.post(key, StartRequested())
-
     # -- requests ----------------------------------------------------------------------------
     def handle(self, req: proto.Request, respond: Respond) -> None:
         if req.cmd == "status":
@@ -104,7 +100,6 @@ class Operator:
                 respond(proto.error(f"reload: pinit is shutting down ({plan.reason})"))
                 return
             errors = self._host.reload()
-            self._host.drain()
             if errors:
                 n = len(errors)
                 refused = f"reload refused: {n} error(s); the running config stays"
@@ -118,9 +113,9 @@ class Operator:
             if isinstance(keys, str):
                 respond(proto.error(keys))
             elif req.cmd == "signal":
-                respond(self._signal(keys, req))
+                self._signal(keys, req, respond)
             else:
-                respond(self._lifecycle(req.cmd, keys))
+                self._lifecycle(req.cmd, keys, respond)
 
     def _match(self, target: str) -> list[Key] | str:
         insts = self._host.plan().instances
@@ -130,55 +125,42 @@ class Operator:
         known = sorted({k[0] for k in insts} | {i.name for i in insts.values()})
         return f"no program or instance {target!r} (known: {', '.join(known) or 'none'})"
 
-    def _lifecycle(self, cmd: str, keys: list[Key]) -> dict[str, object]:
+    def _lifecycle(self, cmd: str, keys: list[Key], respond: Respond) -> None:
         plan = self._host.plan()
-        self._pending &= set(plan.instances)
-        if cmd != "stop" and plan.phase not in (planner.Phase.STARTING, planner.Phase.RUNNING):
-            return proto.error(f"{cmd}: pinit is shutting down ({plan.reason})")
-        if cmd == "stop":
-            self._pending -= set(keys)
-            self._host.replace_plan(planner.withhold(plan, keys))
+        if cmd != "stop" and plan.phase not in _LIVE:
+            respond(proto.error(f"{cmd}: pinit is shutting down ({plan.reason})"))
+            return
         for key in keys:
-            state = plan.instances[key].state
-            if cmd == "stop":
-                self._host.post(key, StopRequested())
-            elif state is State.STOPPING or (cmd == "restart" and state in _RUNNING):
-                self._pending.add(key)
-                if state is not State.STOPPING:
-                    self._host.post(key, StopRequested())
-            else:  # down, BACKOFF (skip the delay), CLEANUP (start once the group is gone)
-                self._host.post(key, StartRequested())
-        self._host.drain()
-        insts = self._host.plan().instances
-        return {
-            "ok": True,
-            "instances": [
+            self._host.post(key, _VERBS[cmd]())
+
+        def reply() -> None:
+            insts = self._host.plan().instances
+            rows = [
                 {
                     "name": insts[k].name,
                     "state": insts[k].state.value,
-                    "pending_start": k in self._pending,
+                    "pending_start": insts[k].restart_pending,
                 }
                 for k in keys
                 if k in insts
-            ],
-        }
+            ]
+            respond({"ok": True, "instances": rows})
 
-    def _signal(self, keys: list[Key], req: proto.Request) -> dict[str, object]:
+        self._host.after_turn(reply)
+
+    def _signal(self, keys: list[Key], req: proto.Request, respond: Respond) -> None:
         assert req.signal is not None
-        sent: list[str] = []
-        for key in keys:
-            inst = self._host.plan().instances[key]
-            if inst.pgid is None:
-                continue
-            try:
-                os.killpg(inst.pgid, req.signal)
-            except (ProcessLookupError, PermissionError):
-                continue
-            sent.append(inst.name)
+        insts = self._host.plan().instances
+        sent = [key for key in keys if insts[key].pgid is not None]
         if not sent:
-            return proto.error(f"signal: nothing of {req.target!r} is running")
-        self._say(f"ctl: {req.signal.name} to {', '.join(sent)}")
-        return {"ok": True, "signal": req.signal.name, "instances": sent}
+            respond(proto.error(f"signal: nothing of {req.target!r} is running"))
+            return
+        names = [insts[key].name for key in sent]
+        self._say(f"ctl: {req.signal.name} to {', '.join(names)}")
+        for key in sent:
+            self._host.post(key, SignalRequested(req.signal))
+        reply = {"ok": True, "signal": req.signal.name, "instances": names}
+        self._host.after_turn(lambda: respond(reply))
 
     # -- status ------------------------------------------------------------------------------
     def _status(self) -> dict[str, object]:
@@ -196,7 +178,7 @@ class Operator:
                     "state": inst.state.value,
                     "pid": inst.pid,
                     "uptime": _uptime(inst, now),
-                    "restarts": max(0, self._starts.get(inst.key, 0) - 1),
+                    "restarts": max(0, inst.spawns - 1),
                     "failed_starts": inst.attempts,
                     "last_exit": inst.exit_code,
                     "ready": inst.ready,

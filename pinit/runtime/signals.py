@@ -23,8 +23,15 @@ go back to SIG_DFL in the child.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # C module under `signal`: no enum wrapping
-import os
 import signal
+
+from pinit.model import status
+
+# Statuses and signal names are decoded once, in the model's leaf module (issue 7): the log
+# line of a death and the exit code pinit returns cannot disagree.
+describe_status = status.describe
+exit_code = status.exit_code
+name = status.signal_name
 
 NOT_FORWARDED = frozenset(
     {
@@ -108,28 +115,3 @@ def reset_in_child(handled: list[int]) -> None:
     for sig in _changed:
         _signal.signal(sig, _SIG_DFL)
     _signal.pthread_sigmask(_SIG_SETMASK, ())
-
-
-def name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        rtmin = int(signal.SIGRTMIN)
-        return f"SIGRTMIN+{signum - rtmin}" if signum >= rtmin else f"signal {signum}"
-
-
-def describe_status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by {name(os.WTERMSIG(status))}"
-    if os.WIFEXITED(status):
-        return f"exit {os.WEXITSTATUS(status)}"
-    return f"status {status:#x}"
-
-
-def exit_code(status: int) -> int:
-    """The shell's convention, which tini and dumb-init share: 128+N for death by signal N."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status)
-    return 1

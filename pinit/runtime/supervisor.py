@@ -3,8 +3,13 @@
 The split follows gunicorn's arbiter vocabulary (spawn, reap, murder) and s6's supervise loop
 (no polling: deadlines and one state-by-event table). Everything with a decision in it lives
 in `pinit.model`; this module only turns fds, signals and deadlines into events, and actions
-into syscalls. Events raised while acting (a spawn that failed, a group already empty) go
-through a queue, so a step never runs inside another step.
+into syscalls.
+
+One turn (gunicorn's arbiter): the loop's callbacks (signals, reaps, timers, probes, notify
+datagrams, `pinit ctl` requests) only post events on a queue; the loop's after-turn hook
+(`_end_turn`) steps them through the model, once per turn, and carries out the actions. Events
+raised while acting (a spawn that failed, a group already empty) join the same queue, so a step
+never runs inside another step.
 """
 
 from __future__ import annotations
@@ -21,45 +26,30 @@ from pinit.config.maincmd import CMD_NAME, with_command
 from pinit.config.schema import Config, ConfigError
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
+from pinit.model import reload as reloader
 from pinit.model import state as model
 from pinit.model.events import (
-    Action,
-    Arm,
-    Disarm,
     Emit,
     Event,
     Exited,
-    GroupGone,
-    KillGroup,
     ReadyObserved,
-    SignalGroup,
-    Spawn,
-    Spawned,
-    SpawnFailed,
-    StartProbe,
     StartRequested,
-    StateChanged,
-    StopProbe,
     StopRequested,
-    TimerFired,
 )
+from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
+from pinit.runtime.actions import InstanceActions
+from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
-from pinit.runtime.loop import Loop, Timer, report_exception
+from pinit.runtime.loop import Loop, report_exception
 from pinit.runtime.operator import Host, Operator
-from pinit.runtime.probes import Probe
 from pinit.runtime.report import ShutdownReport
-from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
-Key = tuple[str, int]
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
-# After KillGroup, a member that is not our child (its parent is alive) dies without telling
-# us; this bounded re-check is the only polling pinit does, and only in that state.
-GONE_RECHECK = 0.05
 
 
 class Supervisor:
@@ -81,20 +71,28 @@ class Supervisor:
         self._handled = tuple(signals.watched())
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
-        self._timers: dict[tuple[Key, str], Timer] = {}
-        self._mains: dict[int, Key] = {}  # main pid -> instance
-        self._watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
-        self._probes: dict[Key, Probe] = {}
-        self._awaiting_gone: dict[Key, int] = {}  # instance -> pgid whose main pid is gone
-        self._recheck: Timer | None = None
-        self._procs = pid1.ProcTable()
-        self._groups: set[int] | None = None
+        self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
         self._notify: NotifyServer | None = None
         self._report = ShutdownReport()
+        self._groups = Groups(
+            self._loop, lambda: self._plan.instances, self._name, self._post, self._report
+        )
+        self._logs = LogRouter(self._loop, self._say)
+        self._actions = InstanceActions(
+            self._loop,
+            instances=lambda: self._plan.instances,
+            name=self._name,
+            post=self._post,
+            groups=self._groups,
+            logs=self._logs,
+            notify_address=lambda: self._notify.address if self._notify else "",
+            base_env=self._base_env,
+            handled=self._handled,
+            emit=self._emit,
+        )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
         self._upstream = Upstream(environ)
-        self._logs = LogRouter(self._loop, self._say)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
         self._operator = Operator(self._host(), self._say)  # `pinit ctl` requests
 
@@ -130,7 +128,7 @@ class Supervisor:
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
         self._apply(self._plan_step(planner.boot(self._plan)))
-        self._drain_queue()
+        self._loop.after_turn(self._end_turn)  # its first call steps the boot's starts
         if not self._sweep.done:
             self._loop.run()
         self._operator.close()
@@ -147,10 +145,25 @@ class Supervisor:
     def _post(self, key: Key, event: Event) -> None:
         self._queue.append((key, event))
 
+    def _end_turn(self) -> None:
+        """The loop's after-turn hook: step every queued event, then answer `ctl` requests.
+
+        Starts from a fresh look at /proc (taken lazily, once, if needed): between two turns
+        processes may have forked, exited or left their group."""
+        if not self._queue and not self._after_drain:
+            return
+        self._groups.fresh_view()
+        while self._queue or self._after_drain:
+            self._drain_queue()
+            replies = self._after_drain[:]
+            self._after_drain.clear()  # in place: the operator's Host holds its append
+            for reply in replies:
+                try:
+                    reply()
+                except Exception as exc:
+                    report_exception(exc)
+
     def _drain_queue(self) -> None:
-        # Every drain starts from a fresh look at /proc (taken lazily, once, if needed):
-        # between two drains processes may have forked, exited or left their group.
-        self._fresh_view()
         while self._queue:
             key, event = self._queue.popleft()
             inst = self._plan.instances.get(key)
@@ -163,10 +176,9 @@ class Supervisor:
                 if key not in self._plan.instances:  # a reload retired it once it was down
                     self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
-                self._operator.on_change(key, inst, new)
             for action in actions:
                 try:
-                    self._act(key, action)
+                    self._actions.act(key, action)
                 except Exception as exc:  # one failed action must not drop the step's rest
                     report_exception(exc)
             self._apply(container)
@@ -201,14 +213,12 @@ class Supervisor:
             if inst is None or inst.down:
                 continue
             if inst.pgid is not None:
-                self._signal_instance(key, inst.pgid, signal.SIGKILL)
-                self._report.killed(inst.name)
+                self._groups.kill(key, inst.pgid)
                 killed.append(inst.name)
             else:
                 stuck.append(inst.name)
         if killed:
             self._say(f"{reason}: SIGKILL to {', '.join(killed)}")
-        self._arm_recheck()
         if stuck:
             # Not down and no process to kill (a spawn that was never answered): no death
             # will ever end their stop, so pinit ends without them (issue 11.3).
@@ -229,7 +239,6 @@ class Supervisor:
             reason = f"stop budget of {seconds:g}s spent"
             self._report.budget_spent(reason)
             self._apply(self._plan_step(planner.stop_now(self._plan, reason)))
-            self._drain_queue()
             self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
 
         self._loop.call_later(seconds, spent)  # not cancelled: it bounds the final sweep too
@@ -242,33 +251,6 @@ class Supervisor:
         elif phase is planner.Phase.SHUTTING_DOWN:
             self._upstream.stopping(f"stopping: {self._plan.reason}")
 
-    # -- actions of one instance ---------------------------------------------------------------
-    def _act(self, key: Key, action: Action) -> None:
-        if isinstance(action, Spawn):
-            self._spawn(key)
-        elif isinstance(action, SignalGroup):
-            self._signal_instance(key, action.pgid, action.sig)
-        elif isinstance(action, KillGroup):
-            self._signal_instance(key, action.pgid, signal.SIGKILL)
-            self._report.killed(self._name(key))
-            self._arm_recheck()
-        elif isinstance(action, Arm):
-            self._arm(key, action.key, action.deadline)
-        elif isinstance(action, Disarm):
-            timer = self._timers.pop((key, action.key), None)
-            if timer is not None:
-                timer.cancel()
-        elif isinstance(action, StartProbe):
-            self._start_probe(key)
-        elif isinstance(action, StopProbe):
-            probe = self._probes.pop(key, None)
-            if probe is not None:
-                probe.stop()
-        elif isinstance(action, Emit):
-            self._emit(action)
-        elif isinstance(action, StateChanged):
-            self._debug(f"{self._name(key)}: {action.old.value} -> {action.new.value}")
-
     def _emit(self, action: Emit) -> None:
         if action.level == "debug":
             self._debug(action.message)
@@ -280,140 +262,16 @@ class Supervisor:
         inst = self._plan.instances.get(key)
         return inst.name if inst is not None else self._gone[key]
 
-    def _spawn(self, key: Key) -> None:
-        inst = self._plan.instances[key]
-        try:
-            spec = procspec.build(
-                inst.program,
-                index=key[1],
-                name=inst.name,
-                base_env=self._base_env,
-                handled_signals=self._handled,
-                notify_socket=self._notify.address if self._notify else "",
-                stdio=self._logs.fds_for(inst.name, inst.program),
-            )
-            pid = spawn(spec)
-        except SpawnError as exc:
-            self._post(key, SpawnFailed(exc.message, exc.code))
-            return
-        except Exception as exc:  # issue 11.3: any error at all is a failed start
-            # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
-            # TypeError...: whatever the type, the Spawn must be answered, or the instance
-            # waits in STARTING forever and its dependents and a shutdown wait with it.
-            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
-            return
-        self._mains[pid] = key
-        self._info(f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
-        self._post(key, Spawned(pid, pid))
-
-    def _signal_instance(self, key: Key, pgid: int, sig: int) -> None:
-        reached = pid1.kill_group(pgid, sig)
-        for pid in self._members(key, pgid):
-            reached = pid1.kill_pid(pid, sig) or reached
-        if reached and sig != signal.SIGKILL:
-            # Only a signal something received is a stop worth reporting: the cleanup signal
-            # to the empty group of a program that exited by itself is not.
-            self._report.signalled(self._name(key), signals.name(sig))
-        self._check_gone()
-
-    def _arm(self, key: Key, tkey: str, deadline: float) -> None:
-        old = self._timers.pop((key, tkey), None)
-        if old is not None:
-            old.cancel()
-
-        def fire() -> None:
-            self._timers.pop((key, tkey), None)
-            self._post(key, TimerFired(tkey))
-            self._drain_queue()
-
-        self._timers[(key, tkey)] = self._loop.call_at(deadline, fire)
-
-    def _start_probe(self, key: Key) -> None:
-        def ready() -> None:
-            self._probes.pop(key, None)
-            self._post(key, ReadyObserved())
-            self._drain_queue()
-
-        probe = Probe(self._loop, self._plan.instances[key].program.ready, ready, self._run_check)
-        self._probes[key] = probe
-        probe.start()
-
-    def _run_check(self, argv: tuple[str, ...], done: Callable[[int], None]) -> int | None:
-        try:
-            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        except OSError as exc:
-            self._debug(f"readiness check: {exc}")
-            return None
-        try:
-            pid = spawn(
-                SpawnSpec(
-                    argv,
-                    new_session=True,
-                    stdin=null,
-                    stdout=null,
-                    stderr=null,
-                    env=self._base_env,
-                    handled_signals=self._handled,
-                )
-            )
-        except SpawnError as exc:
-            self._debug(f"readiness check: {exc.message}")
-            return None
-        except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
-            self._debug(f"readiness check: {exc}")
-            return None
-        finally:
-            os.close(null)
-        self._watchers[pid] = done
-        return pid
-
-    # -- groups that outlive their main process -------------------------------------------------
-    def _check_gone(self) -> None:
-        for key, pgid in list(self._awaiting_gone.items()):
-            inst = self._plan.instances.get(key)
-            if inst is None:
-                del self._awaiting_gone[key]
-                continue
-            if not self._members(key, pgid):
-                del self._awaiting_gone[key]
-                self._report.stopped(self._name(key))
-                self._post(key, GroupGone())
-
-    def _members(self, key: Key, pgid: int) -> set[int]:
-        if self._groups is None:  # once per fresh view, not per call: stopping 500 is O(n)
-            self._groups = {i.pgid for i in self._plan.instances.values() if i.pgid}
-        return self._procs.members(pgid, procspec.tag_entry(self._name(key)), self._groups)
-
-    def _fresh_view(self) -> None:
-        """Forget the /proc snapshot and the group set: processes may have changed since."""
-        self._procs.invalidate()
-        self._groups = None
-
-    def _arm_recheck(self) -> None:
-        if self._recheck is not None:
-            return
-
-        def again() -> None:
-            self._recheck = None
-            self._fresh_view()
-            self._check_gone()
-            self._drain_queue()
-            if self._awaiting_gone:
-                self._arm_recheck()
-
-        self._recheck = self._loop.call_later(GONE_RECHECK, again)
-
     # -- signals -----------------------------------------------------------------------------
     def _on_signals(self, signums: list[int]) -> None:
         """Each signal of a batch in isolation (issue 11.4): an exception while handling one
         (a reload that raised) is reported and never skips the others, above all a TERM."""
-        self._fresh_view()  # a snapshot from an earlier turn may name reused pids
+        self._groups.fresh_view()  # a snapshot from an earlier turn may name reused pids
         for signum in dict.fromkeys(signums):
             try:
                 self._on_signal(signum)
             except Exception as exc:
                 report_exception(exc)
-        self._drain_queue()
 
     def _on_signal(self, signum: int) -> None:
         if signum == signal.SIGCHLD:
@@ -427,23 +285,20 @@ class Supervisor:
 
     def _reap(self) -> None:
         for pid, status in reaper.drain():
-            key = self._mains.pop(pid, None)
+            key = self._actions.mains.pop(pid, None)
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:
                 self._logs.exited(inst.name)  # its last lines before the news of its death
-                self._info(f"{inst.name}: pid {pid} {signals.describe_status(status)}")
-                self._post(key, Exited(pid, status))
+                self._post(key, Exited(pid, status))  # the model logs the death, once
                 if inst.pgid is not None:
-                    self._awaiting_gone[key] = inst.pgid
+                    self._groups.await_gone(key, inst.pgid)
                 continue
-            watcher = self._watchers.pop(pid, None)
+            watcher = self._actions.watchers.pop(pid, None)
             if watcher is not None:
                 watcher(status)
             else:
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
-        self._drain_queue()
-        self._check_gone()
-        self._drain_queue()
+        self._groups.check()  # GroupGone queues behind the Exited it follows
         self._sweep.check()
 
     def _forward(self, signum: int) -> None:
@@ -490,7 +345,7 @@ class Supervisor:
         self._upstream.reloading()
         self._config = config
         before = {inst.name for inst in self._plan.instances.values()}
-        self._apply(self._plan_step(planner.apply_reload(self._plan, config)))
+        self._apply(self._plan_step(reloader.apply_reload(self._plan, config)))
         for name in before - {inst.name for inst in self._plan.instances.values()}:
             self._logs.forget(name)  # dropped at once: it was already down
         if self._plan.phase is planner.Phase.RUNNING:
@@ -499,7 +354,7 @@ class Supervisor:
         return []
 
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
-        key = self._mains.get(pid)
+        key = self._actions.mains.get(pid)
         if key is None:
             key = self._owner_by_group(pid)
         if key is None:
@@ -513,12 +368,11 @@ class Supervisor:
         if "STATUS" in fields:
             status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
             self._debug(f"{self._name(key)}: status: {status}")
-        self._drain_queue()
 
     def _notify_accepts(self, pid: int, uid: int) -> bool:
         """Issue 11.12: only a program's processes may speak on the notify socket (a main
         pid, or a process in an instance's group), checked before the datagram is parsed."""
-        return pid in self._mains or self._owner_by_group(pid) is not None
+        return pid in self._actions.mains or self._owner_by_group(pid) is not None
 
     def _owner_by_group(self, pid: int) -> Key | None:
         try:
@@ -531,11 +385,8 @@ class Supervisor:
         return None
 
     def _host(self) -> Host:
-        def replace_plan(plan: planner.Plan) -> None:
-            self._plan = plan
-
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(plan, replace_plan, self._post, self._drain_queue, self._reload, soon)
+        return Host(plan, self._post, self._after_drain.append, self._reload, soon)
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:

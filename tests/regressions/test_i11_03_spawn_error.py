@@ -33,11 +33,17 @@ RUNNER = textwrap.dedent(
     config = Config(programs=({programs}), control_socket={sock!r})
 
     class LostSpawn(Supervisor):
-        def _spawn(self, key):  # a runtime bug: the Spawn action is never answered
-            if key[0] != "bad":
-                super()._spawn(key)
-            else:
-                print("lost the spawn of bad", file=sys.stderr, flush=True)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            spawn = self._actions.spawn
+
+            def lost(key):  # a runtime bug: the Spawn action is never answered
+                if key[0] != "bad":
+                    spawn(key)
+                else:
+                    print("lost the spawn of bad", file=sys.stderr, flush=True)
+
+            self._actions.spawn = lost
 
     cls = LostSpawn if {lost!r} else Supervisor
     sys.exit(cls(config, os.environ).run())

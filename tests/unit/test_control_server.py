@@ -26,7 +26,7 @@ class Timer:
 
 
 class Turns:
-    """A Reactor that runs only when the test says so: one select pass per turn(), then the
+    """A ControlReactor that runs only when the test says so: one select pass per turn(), then the
     timers due; `now` is the test's clock, moved by advance()."""
 
     def __init__(self) -> None:

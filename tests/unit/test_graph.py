@@ -1,4 +1,4 @@
-"""model.graph: layers, cycles, dependents; deterministic whatever the input order."""
+"""config.graph: layers, cycles, dependents; deterministic whatever the input order."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pinit.config.graph import dependents, find_cycle, start_layers, stop_layers
 from pinit.config.schema import Program
-from pinit.model.graph import dependents, find_cycle, start_layers, stop_layers
 
 
 def progs(**after: str) -> list[Program]:

@@ -1,91 +1,13 @@
-"""The operator's bookkeeping (pending starts, withheld starts, targets) on the pure model."""
+"""`pinit ctl` verbs as model events, through the shared pure core (tests/unit/modelcore.py)."""
 
 from __future__ import annotations
 
-import random
-import time
-from collections import deque
+import signal
 
-from pinit.config.schema import Config, Program, Readiness, ReadyKind, Restart
-from pinit.control.proto import Request
-from pinit.model import plan as P  # noqa: N812
-from pinit.model.events import (
-    Event,
-    Exited,
-    GroupGone,
-    Spawn,
-    Spawned,
-    StartRequested,
-    StopRequested,
-)
-from pinit.model.state import State, step
-from pinit.runtime.operator import Host, Operator
-
-
-class Fake:
-    """The supervisor's side, minus the OS: a queue drained through model.step."""
-
-    def __init__(self, *programs: Program) -> None:
-        self.plan = P.initial(Config(programs=programs))
-        self.queue: deque[tuple[P.Key, Event]] = deque()
-        self.op = Operator(
-            Host(
-                lambda: self.plan,
-                self.set_plan,
-                self.post,
-                self.drain,
-                lambda: [],
-                lambda cb: cb(),
-            ),
-            lambda _msg: None,
-        )
-        self.next_pid = 100
-        self.plan, acts = P.boot(self.plan)
-        self.plan_acts(acts)
-        self.drain()
-
-    def set_plan(self, plan: P.Plan) -> None:
-        self.plan = plan
-
-    def post(self, key: P.Key, event: Event) -> None:
-        self.queue.append((key, event))
-
-    def plan_acts(self, acts: tuple[P.PlanAction, ...]) -> None:
-        for a in acts:
-            if isinstance(a, P.StartInstance):
-                self.post(a.key, StartRequested())
-            elif isinstance(a, P.StopInstance):
-                self.post(a.key, StopRequested())
-
-    def drain(self) -> None:
-        while self.queue:
-            key, ev = self.queue.popleft()
-            old = self.plan.instances[key]
-            new, acts = step(old, ev, time.monotonic(), random.Random(1))
-            if new != old:
-                self.plan, pacts = P.on_instance_change(self.plan, key, new)
-                self.op.on_change(key, old, new)
-                self.plan_acts(pacts)
-            for a in acts:
-                if isinstance(a, Spawn):
-                    self.next_pid += 1
-                    self.post(key, Spawned(self.next_pid, self.next_pid))
-
-    def die(self, name: str, index: int = 0) -> None:
-        inst = self.plan.instances[(name, index)]
-        assert inst.pid is not None
-        self.post((name, index), Exited(inst.pid, 15))
-        self.post((name, index), GroupGone())
-        self.drain()
-
-    def ask(self, cmd: str, target: str = "") -> dict[str, object]:
-        got: list[dict[str, object]] = []
-        self.op.handle(Request(cmd, target), got.append)
-        assert len(got) == 1
-        return got[0]
-
-    def state(self, name: str, index: int = 0) -> State:
-        return self.plan.instances[(name, index)].state
+from pinit.config.schema import Program, Readiness, ReadyKind, Restart
+from pinit.model.events import RestartRequested, SignalGroup, StopRequested
+from pinit.model.state import State
+from tests.unit.modelcore import Core
 
 
 def prog(name: str, **kw: object) -> Program:
@@ -93,54 +15,86 @@ def prog(name: str, **kw: object) -> Program:
 
 
 def test_restart_starts_again_once_stopped() -> None:
-    fake = Fake(prog("web", numprocs=2), prog("db"))
-    first = fake.plan.instances[("web", 0)].pid
+    fake = Core(prog("web", numprocs=2), prog("db"), stubborn=frozenset({"web"}))
+    first = fake.inst("web").pid
     reply = fake.ask("restart", "web-1")
     assert reply["instances"] == [{"name": "web-1", "state": "stopping", "pending_start": True}]
-    fake.die("web")  # the stop signal took effect
+    fake.crash("web", signal.SIGTERM)  # the stop signal took effect
     assert fake.state("web") is State.RUNNING
-    assert fake.plan.instances[("web", 0)].pid != first
+    assert fake.inst("web").pid != first
     assert fake.state("web", 1) is State.RUNNING  # untouched
     status = fake.ask("status")
     rows = {r["name"]: r for r in status["instances"]}  # type: ignore[union-attr]
     assert rows["web-1"]["restarts"] == 1 and rows["web-2"]["restarts"] == 0
+    assert rows["web-1"]["cpu_percent"] is None  # the injected sampler: no host pid sampled
+
+
+def test_restart_is_one_event_and_the_model_keeps_the_pending_start() -> None:
+    fake = Core(prog("web"), stubborn=frozenset({"web"}))
+    fake.post(("web", 0), RestartRequested())
+    fake.drain()
+    inst = fake.inst("web")
+    assert inst.state is State.STOPPING and inst.restart_pending
+    fake.shutdown()  # a shutdown meanwhile: the pending start is dropped, not issued
+    fake.crash("web", signal.SIGTERM)
+    fake.settle()
+    assert fake.state("web") is State.STOPPED
+    assert fake.exit == 0
 
 
 def test_start_while_stopping_waits_and_stop_cancels_it() -> None:
-    fake = Fake(prog("web"))
+    fake = Core(prog("web"), stubborn=frozenset({"web"}))
     fake.ask("stop", "web")
     assert fake.state("web") is State.STOPPING
     assert fake.ask("start", "web")["instances"] == [
         {"name": "web", "state": "stopping", "pending_start": True}
     ]
     fake.ask("stop", "all")  # changed its mind: no start once stopped
-    fake.die("web")
+    fake.crash("web", signal.SIGTERM)
     assert fake.state("web") is State.STOPPED
 
 
-def test_stop_withholds_an_instance_waiting_on_after() -> None:
-    fake = Fake(prog("db", ready=Readiness(kind=ReadyKind.NOTIFY)), prog("web", after=("db",)))
+def test_stop_holds_an_instance_waiting_on_after() -> None:
+    db = prog("db", ready=Readiness(kind=ReadyKind.NOTIFY))
+    fake = Core(db, prog("web", after=("db",)), probe_ok=False)
     assert ("web", 0) in fake.plan.to_start
     fake.ask("stop", "web")
     assert ("web", 0) not in fake.plan.to_start
+    assert fake.inst("web").stop_requested
+
+
+def test_signal_goes_through_the_one_signal_path() -> None:
+    """`ctl signal` is a SignalGroup action like a stop (group plus tagged strays), sent only
+    to instances with a process, and it does not count as the start of a stop."""
+    fake = Core(prog("web", numprocs=2), prog("job", restart=Restart.NEVER))
+    fake.crash("job", 0)
+    reply = fake.ask("signal", "all", signal=signal.SIGHUP)
+    assert reply == {"ok": True, "signal": "SIGHUP", "instances": ["web-1", "web-2"]}
+    pgid = fake.inst("web").pgid
+    assert pgid is not None
+    assert fake.actions(("web", 0), SignalGroup) == [SignalGroup(pgid, signal.SIGHUP, stop=False)]
+    assert all(a.stop for a in fake.actions(("job", 0), SignalGroup))  # type: ignore[attr-defined]
+    assert fake.state("web") is State.RUNNING
+    assert "nothing of 'job'" in str(fake.ask("signal", "job", signal=signal.SIGHUP)["error"])
 
 
 def test_unknown_target_lists_the_known_ones() -> None:
-    fake = Fake(prog("web", numprocs=2))
+    fake = Core(prog("web", numprocs=2))
     reply = fake.ask("stop", "wbe")
     assert reply["ok"] is False
     assert "known: web, web-1, web-2" in str(reply["error"])
 
 
 def test_start_from_fatal_and_refusals_during_shutdown() -> None:
-    fake = Fake(prog("web", restart=Restart.NEVER))
-    fake.die("web")
+    fake = Core(prog("web", restart=Restart.NEVER), prog("side"), stubborn=frozenset({"side"}))
+    fake.crash("web", 15)
     assert fake.state("web") is State.EXITED
     fake.ask("start", "web")
     assert fake.state("web") is State.RUNNING
-    fake.plan, acts = P.begin_shutdown(fake.plan, "test")
-    fake.plan_acts(acts)
-    fake.drain()
+    fake.shutdown()
     for cmd in ("start", "restart"):
         assert "shutting down" in str(fake.ask(cmd, "web")["error"])
     assert "shutting down" in str(fake.ask("reload")["error"])
+    fake.post(("side", 0), StopRequested())  # a duplicate stop while stopping: harmless
+    fake.drain()
+    assert fake.state("side") is State.STOPPING

@@ -1,11 +1,9 @@
-"""Container-level decisions, driven through a tiny pure simulation of the runtime."""
+"""Container-level decisions, driven through the shared pure core (tests/unit/modelcore.py)."""
 
 from __future__ import annotations
 
-import random
 import signal
-from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -13,23 +11,10 @@ from hypothesis import strategies as st
 
 from pinit.config.schema import Backoff, Config, OnFatal, Program, Readiness, ReadyKind, Restart
 from pinit.model import plan as P  # noqa: N812 (short, reads like a namespace)
-from pinit.model.events import (
-    Arm,
-    Disarm,
-    Event,
-    Exited,
-    GroupGone,
-    KillGroup,
-    ReadyObserved,
-    SignalGroup,
-    Spawn,
-    Spawned,
-    StartProbe,
-    StartRequested,
-    StopRequested,
-    TimerFired,
-)
-from pinit.model.state import State, step
+from pinit.model import reload as R  # noqa: N812
+from pinit.model.events import ReadyObserved, StartRequested, StopRequested
+from pinit.model.state import State
+from tests.unit.modelcore import Core
 
 
 def prog(name: str, **kw: object) -> Program:
@@ -43,109 +28,8 @@ def prog(name: str, **kw: object) -> Program:
     return Program(name, **base)  # type: ignore[arg-type]
 
 
-@dataclass
-class Sim:
-    """The runtime's contract, minus the OS: actions become events on a FIFO, timers a dict.
-
-    A process dies of its stop signal unless its program is in ``stubborn`` (then only KILL
-    does it); GroupGone follows every main-pid death at once.
-    """
-
-    plan: P.Plan
-    now: float = 0.0
-    rng: random.Random = field(default_factory=lambda: random.Random(1))
-    next_pid: int = 100
-    queue: deque[tuple[P.Key, Event]] = field(default_factory=deque)
-    timers: dict[tuple[P.Key, str], float] = field(default_factory=dict)
-    alive: dict[P.Key, int] = field(default_factory=dict)
-    stubborn: set[str] = field(default_factory=set)
-    probe_ok: bool = True
-    started: list[P.Key] = field(default_factory=list)
-    stopped: list[P.Key] = field(default_factory=list)
-    exit: int | None = None
-    log: list[P.PlanAction] = field(default_factory=list)
-
-    def plan_acts(self, acts: tuple[P.PlanAction, ...]) -> None:
-        for a in acts:
-            self.log.append(a)
-            if isinstance(a, P.StartInstance):
-                self.started.append(a.key)
-                self.event(a.key, StartRequested())
-            elif isinstance(a, P.StopInstance):
-                self.stopped.append(a.key)
-                self.event(a.key, StopRequested())
-            elif isinstance(a, P.ExitContainer):
-                assert self.exit is None, "ExitContainer twice"
-                self.exit = a.code
-
-    def event(self, key: P.Key, ev: Event) -> None:
-        inst = self.plan.instances[key]
-        new, acts = step(inst, ev, self.now, self.rng)
-        for a in acts:
-            if isinstance(a, Spawn):
-                pid = self.next_pid
-                self.next_pid += 1
-                self.alive[key] = pid
-                self.queue.append((key, Spawned(pid, pid)))
-            elif isinstance(a, SignalGroup):
-                if key in self.alive and new.program.name not in self.stubborn:
-                    self.die(key, int(a.sig))
-                elif key not in self.alive:
-                    self.queue.append((key, GroupGone()))
-            elif isinstance(a, KillGroup):
-                if key in self.alive:
-                    self.die(key, 9)
-            elif isinstance(a, Arm):
-                self.timers[(key, a.key)] = a.deadline
-            elif isinstance(a, Disarm):
-                del self.timers[(key, a.key)]
-            elif isinstance(a, StartProbe) and self.probe_ok:
-                self.queue.append((key, ReadyObserved()))
-        if new != inst:
-            self.plan, pacts = P.on_instance_change(self.plan, key, new)
-            self.plan_acts(pacts)
-
-    def die(self, key: P.Key, status: int) -> None:
-        pid = self.alive.pop(key)
-        self.queue.append((key, Exited(pid, status)))
-        self.queue.append((key, GroupGone()))
-
-    def drain(self) -> None:
-        while self.queue:
-            key, ev = self.queue.popleft()
-            if key in self.plan.instances:
-                self.event(key, ev)
-
-    def tick(self) -> bool:
-        """Fire the earliest timer; False when none is pending."""
-        self.drain()
-        if not self.timers:
-            return False
-        (key, tkey), deadline = min(self.timers.items(), key=lambda kv: kv[1])
-        del self.timers[(key, tkey)]
-        self.now = max(self.now, deadline)
-        self.event(key, TimerFired(tkey))
-        self.drain()
-        return True
-
-    def settle(self, limit: int = 200) -> None:
-        for _ in range(limit):
-            if not self.tick():
-                return
-
-    def crash(self, name: str, status: int, index: int = 0) -> None:
-        self.die((name, index), status)
-        self.drain()
-
-    def state(self, name: str, index: int = 0) -> State:
-        return self.plan.instances[(name, index)].state
-
-
-def boot(*programs: Program, **kw: object) -> Sim:
-    config = Config(programs=programs, **kw)  # type: ignore[arg-type]
-    sim = Sim(P.initial(config))
-    sim.plan, acts = P.boot(sim.plan)
-    sim.plan_acts(acts)
+def boot(*programs: Program, **kw: object) -> Core:
+    sim = Core(*programs, **kw)
     sim.settle()
     return sim
 
@@ -185,28 +69,18 @@ def test_dependents_start_in_layers_once_ready() -> None:
 
 
 def test_dependent_waits_for_readiness_not_spawn() -> None:
-    config = Config(programs=stack())
-    sim = Sim(P.initial(config), probe_ok=False)
-    sim.plan, acts = P.boot(sim.plan)
-    sim.plan_acts(acts)
-    sim.drain()
+    sim = Core(*stack(), probe_ok=False)
     sim.tick()
     sim.tick()  # cron's and db's start timers: db RUNNING but not ready
     assert sim.state("db") is State.RUNNING
     assert ("app", 0) not in sim.started
-    sim.queue.append((("db", 0), ReadyObserved()))
+    sim.post(("db", 0), ReadyObserved())
     sim.drain()
     assert ("app", 0) in sim.started
 
 
 def test_after_satisfied_by_successful_one_shot() -> None:
-    config = Config(
-        programs=(prog("migrate", restart=Restart.NEVER), prog("web", after=("migrate",)))
-    )
-    sim = Sim(P.initial(config))
-    sim.plan, acts = P.boot(sim.plan)
-    sim.plan_acts(acts)
-    sim.drain()
+    sim = Core(prog("migrate", restart=Restart.NEVER), prog("web", after=("migrate",)))
     assert sim.started == [("migrate", 0)]
     sim.crash("migrate", 0)  # exits 0 inside start_seconds: a finished one-shot, not a failure
     assert sim.state("migrate") is State.EXITED
@@ -217,12 +91,7 @@ def test_after_satisfied_by_successful_one_shot() -> None:
 
 
 def test_after_not_satisfied_by_failed_one_shot() -> None:
-    sim = Sim(
-        P.initial(Config(programs=(prog("m", restart=Restart.NEVER), prog("w", after=("m",)))))
-    )
-    sim.plan, acts = P.boot(sim.plan)
-    sim.plan_acts(acts)
-    sim.drain()
+    sim = Core(prog("m", restart=Restart.NEVER), prog("w", after=("m",)))
     sim.crash("m", 3 << 8)
     sim.settle()
     assert sim.state("w") is State.STOPPED
@@ -294,8 +163,7 @@ def test_on_fatal_ignore_keeps_running() -> None:
 def test_layer_stops_only_after_later_layers_are_down() -> None:
     sim = boot(*stack())
     sim.stubborn = {"web"}
-    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
-    sim.plan_acts(acts)
+    sim.shutdown()
     sim.drain()
     assert sim.stopped == [("web", 0), ("web", 1)]  # app waits for web; cron is in db's layer
     assert sim.state("app") is State.RUNNING
@@ -306,8 +174,7 @@ def test_layer_stops_only_after_later_layers_are_down() -> None:
 
 def test_graceful_shutdown_exits_0() -> None:
     sim = boot(*stack())
-    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
-    sim.plan_acts(acts)
+    sim.shutdown()
     sim.settle()
     assert sim.exit == 0
     assert all(i.state is State.STOPPED for i in sim.plan.instances.values())
@@ -335,8 +202,7 @@ def test_shutdown_during_backoff_stops_without_signal() -> None:
     sim.drain()
     sim.crash("a", 1 << 8)  # failed start: BACKOFF with a 1s delay
     assert sim.state("a") is State.BACKOFF
-    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
-    sim.plan_acts(acts)
+    sim.shutdown()
     sim.settle()
     assert sim.exit == 0  # the crash before the stop is not the shutdown's fault
 
@@ -349,8 +215,7 @@ def test_shutdown_exit_code_is_mains_unless_it_stopped_gracefully(
     main needed SIGKILL after its stop timeout: 137."""
     sim = boot(prog("main"), prog("other"), main="main")
     sim.stubborn = {"other", *stubborn}
-    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
-    sim.plan_acts(acts)
+    sim.shutdown()
     sim.settle()
     assert sim.exit == code
 
@@ -372,9 +237,8 @@ def test_exit_code_now_rules() -> None:
 # --- reload -------------------------------------------------------------------------------------
 
 
-def reload(sim: Sim, *programs: Program, **kw: object) -> None:
-    sim.plan, acts = P.apply_reload(sim.plan, Config(programs=programs, **kw))  # type: ignore[arg-type]
-    sim.plan_acts(acts)
+def reload(sim: Core, *programs: Program, **kw: object) -> None:
+    sim.reload(*programs, **kw)
     sim.settle()
 
 
@@ -418,7 +282,7 @@ def test_reload_unchanged_is_a_no_op() -> None:
 def test_reload_during_shutdown_is_ignored() -> None:
     sim = boot(prog("a"))
     sim.plan, _ = P.begin_shutdown(sim.plan, "x")
-    plan, acts = P.apply_reload(sim.plan, Config(programs=()))
+    plan, acts = R.apply_reload(sim.plan, Config(programs=()))
     assert plan is sim.plan
     assert len(acts) == 1
 
@@ -464,8 +328,7 @@ def test_any_history_then_shutdown_exits_once_with_nothing_alive(
             sim.tick()
         else:
             reload(sim, *variants[arg], on_fatal=OnFatal.IGNORE)
-    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
-    sim.plan_acts(acts)
+    sim.shutdown()
     sim.settle(limit=1000)
     assert sim.exit is not None
     assert sim.alive == {}
@@ -477,7 +340,7 @@ def test_any_history_then_shutdown_exits_once_with_nothing_alive(
 
 def test_operator_stopped_instance_is_never_restarted_by_the_plan() -> None:
     sim = boot(*stack(), main="web")
-    sim.event(("web", 0), StopRequested())
+    sim.post(("web", 0), StopRequested())
     sim.settle()
     assert sim.state("web", 0) is State.STOPPED
     assert sim.state("web", 1) is State.RUNNING
@@ -489,22 +352,21 @@ def test_operator_stopped_instance_is_never_restarted_by_the_plan() -> None:
     assert sim.started.count(("web", 0)) == 1
 
 
-def test_withhold_keeps_a_waiting_instance_from_starting() -> None:
-    config = Config(programs=stack())
-    sim = Sim(P.initial(config), probe_ok=False)
-    sim.plan, acts = P.boot(sim.plan)
-    sim.plan_acts(acts)
-    sim.drain()
+def test_stop_holds_a_waiting_instance_out_of_the_start_list() -> None:
+    """`ctl stop` of an instance waiting on its `after`: StopRequested in STOPPED marks it, and
+    the plan drops it from to_start, or db's readiness would start it behind the operator."""
+    sim = Core(*stack(), probe_ok=False)
     sim.tick()
     sim.tick()  # cron's and db's start timers: db RUNNING, not ready
     assert ("app", 0) in sim.plan.to_start  # waiting on db's readiness
-    sim.plan = P.withhold(sim.plan, [("app", 0)])
-    assert ("app", 0) not in sim.plan.to_start
-    sim.queue.append((("db", 0), ReadyObserved()))
+    sim.post(("app", 0), StopRequested())
     sim.drain()
-    assert sim.plan.instances[("db", 0)].ready
+    assert ("app", 0) not in sim.plan.to_start
+    sim.post(("db", 0), ReadyObserved())
+    sim.drain()
+    assert sim.inst("db").ready
     assert ("app", 0) not in sim.started
-    sim.event(("app", 0), StartRequested())  # `ctl start` still works
+    sim.post(("app", 0), StartRequested())  # `ctl start` still works
     sim.drain()
     assert sim.state("app") is State.STARTING
 
@@ -531,8 +393,7 @@ def test_stop_budget_spent_stops_and_kills_every_layer_at_once() -> None:
     every = tuple(sorted(sim.plan.instances))
     assert acts[-1] == P.KillInstances(every, "stop budget of 3s spent")
     assert sorted(sim.stopped) == sorted(every)  # each stopped once, later layers too
-    for key in every:
-        sim.die(key, 9)
+    assert sim.alive == {}  # the fake runtime carried out the KILL
     sim.drain()
     assert sim.exit == 137
     assert all(i.state is State.STOPPED for i in sim.plan.instances.values())  # none restarted

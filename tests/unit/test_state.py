@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinit.config.schema import Backoff, Program, Readiness, ReadyKind, Restart
+from pinit.config.schema import Backoff, OnFatal, Program, Readiness, ReadyKind, Restart
 from pinit.model.events import (
     EVENT_TYPES,
     Action,
     Arm,
+    BackoffDone,
     Disarm,
     Emit,
     Event,
@@ -21,19 +22,25 @@ from pinit.model.events import (
     GroupGone,
     KillGroup,
     ReadyObserved,
+    ReadyTimeout,
+    RestartRequested,
     SignalGroup,
+    SignalRequested,
     Spawn,
     Spawned,
     SpawnFailed,
     StartProbe,
     StartRequested,
+    StartTimeout,
     StateChanged,
     StopProbe,
     StopRequested,
-    TimerFired,
-    exit_code,
+    StopTimeout,
+    TimerEvent,
 )
 from pinit.model.state import IGNORE, ILLEGAL, TRANSITIONS, Instance, State, step
+from pinit.model.status import describe, exit_code
+from tests.unit.modelcore import Core
 
 NO_JITTER = Backoff(initial=1.0, max=8.0, factor=2.0, jitter=0.0)
 SIGKILL = 9
@@ -82,7 +89,7 @@ def running(p: Program | None = None, pid: int = 100) -> Instance:
         Instance(p or prog()),
         (0.0, StartRequested()),
         (0.0, Spawned(pid, pid)),
-        (1.0, TimerFired("start")),
+        (1.0, StartTimeout()),
     )
     assert inst.state is State.RUNNING
     return inst
@@ -112,8 +119,8 @@ def test_illegal_keeps_instance_and_warns() -> None:
 
 def test_ignore_keeps_instance_silently() -> None:
     inst = Instance(prog())
-    assert TRANSITIONS[(State.STOPPED, StopRequested)] is IGNORE
-    assert step(inst, StopRequested(), 0.0, random.Random(0)) == (inst, ())
+    assert TRANSITIONS[(State.STOPPED, GroupGone)] is IGNORE
+    assert step(inst, GroupGone(), 0.0, random.Random(0)) == (inst, ())
     assert TRANSITIONS[(State.STOPPED, Spawned)] is ILLEGAL
 
 
@@ -137,8 +144,8 @@ def test_start_spawns() -> None:
 def test_spawned_arms_start_timer() -> None:
     inst, (_, acts) = run(Instance(prog()), (0.0, StartRequested()), (5.0, Spawned(10, 10)))
     assert (inst.pid, inst.pgid, inst.started_at) == (10, 10, 5.0)
-    assert quiet(acts) == (Arm("start", 6.0),)
-    assert inst.timers == {"start"}
+    assert quiet(acts) == (Arm(StartTimeout(), 6.0),)
+    assert inst.timers == {StartTimeout()}
 
 
 def test_start_seconds_zero_is_running_at_once_and_ready() -> None:
@@ -163,12 +170,12 @@ def test_probe_readiness() -> None:
         Instance(p),
         (0.0, StartRequested()),
         (0.0, Spawned(10, 10)),
-        (1.0, TimerFired("start")),
+        (1.0, StartTimeout()),
         (2.0, ReadyObserved()),
     )
-    assert quiet(a_spawned) == (StartProbe(), Arm("ready", 30.0), Arm("start", 1.0))
+    assert quiet(a_spawned) == (StartProbe(), Arm(ReadyTimeout(), 30.0), Arm(StartTimeout(), 1.0))
     assert quiet(a_start) == (StateChanged(State.STARTING, State.RUNNING),)
-    assert quiet(a_ready) == (StopProbe(), Disarm("ready"))
+    assert quiet(a_ready) == (StopProbe(), Disarm(ReadyTimeout()))
     assert inst.ready
     assert inst.state is State.RUNNING
 
@@ -182,8 +189,8 @@ def test_ready_before_start_seconds_counts_as_started() -> None:
     assert inst.ready
     assert quiet(acts) == (
         StopProbe(),
-        Disarm("ready"),
-        Disarm("start"),
+        Disarm(ReadyTimeout()),
+        Disarm(StartTimeout()),
         StateChanged(State.STARTING, State.RUNNING),
     )
 
@@ -194,21 +201,21 @@ def test_ready_timeout_is_failed_start_with_cleanup() -> None:
         Instance(p),
         (0.0, StartRequested()),
         (0.0, Spawned(10, 10)),
-        (1.0, TimerFired("start")),
-        (30.0, TimerFired("ready")),
+        (1.0, StartTimeout()),
+        (30.0, ReadyTimeout()),
         (30.5, Exited(10, signaled(SIGTERM))),
         (30.6, GroupGone()),
     )
     assert quiet(a_timeout) == (
         StopProbe(),
         SignalGroup(10, signal.SIGTERM),
-        Arm("stop", 35.0),
+        Arm(StopTimeout(), 35.0),
         StateChanged(State.RUNNING, State.CLEANUP),
     )
     assert quiet(a_exit) == ()
     assert quiet(a_gone) == (
-        Disarm("stop"),
-        Arm("backoff", 31.6),
+        Disarm(StopTimeout()),
+        Arm(BackoffDone(), 31.6),
         StateChanged(State.CLEANUP, State.BACKOFF),
     )
     assert inst.attempts == 1
@@ -224,11 +231,11 @@ def test_stop_running() -> None:
     )
     assert quiet(a_stop) == (
         SignalGroup(100, signal.SIGTERM),
-        Arm("stop", 15.0),
+        Arm(StopTimeout(), 15.0),
         StateChanged(State.RUNNING, State.STOPPING),
     )
     assert quiet(a_exit) == ()
-    assert quiet(a_gone) == (Disarm("stop"), StateChanged(State.STOPPING, State.STOPPED))
+    assert quiet(a_gone) == (Disarm(StopTimeout()), StateChanged(State.STOPPING, State.STOPPED))
     assert inst.state is State.STOPPED
     assert (inst.pid, inst.pgid, inst.exit_on_stop, inst.exit_code) == (None, None, True, 143)
 
@@ -238,7 +245,7 @@ def test_stop_timeout_kills_group() -> None:
     inst, (a_stop, a_fire, a_exit, a_gone) = run(
         inst,
         (10.0, StopRequested()),
-        (15.0, TimerFired("stop")),
+        (15.0, StopTimeout()),
         (15.1, Exited(100, signaled(SIGKILL))),
         (15.2, GroupGone()),
     )
@@ -261,7 +268,7 @@ def test_stop_while_spawn_in_flight_signals_on_spawned() -> None:
         Instance(prog()), (0.0, StartRequested()), (0.0, StopRequested()), (0.1, Spawned(7, 7))
     )
     assert quiet(a_stop) == (StateChanged(State.STARTING, State.STOPPING),)
-    assert quiet(a_spawned) == (SignalGroup(7, signal.SIGTERM), Arm("stop", 5.1))
+    assert quiet(a_spawned) == (SignalGroup(7, signal.SIGTERM), Arm(StopTimeout(), 5.1))
     assert inst.state is State.STOPPING
 
 
@@ -282,8 +289,8 @@ def test_stop_in_backoff_disarms() -> None:
         (0.0, SpawnFailed("no such file", 127)),
         (0.1, StopRequested()),
     )
-    assert quiet(out[1]) == (Arm("backoff", 1.0), StateChanged(State.STARTING, State.BACKOFF))
-    assert quiet(out[2]) == (Disarm("backoff"), StateChanged(State.BACKOFF, State.STOPPED))
+    assert quiet(out[1]) == (Arm(BackoffDone(), 1.0), StateChanged(State.STARTING, State.BACKOFF))
+    assert quiet(out[2]) == (Disarm(BackoffDone()), StateChanged(State.BACKOFF, State.STOPPED))
     assert inst.state is State.STOPPED
     assert inst.exit_code == 127
 
@@ -309,12 +316,12 @@ def test_quick_successful_job_is_exited_not_retried() -> None:
     assert inst.state is State.EXITED
     assert inst.attempts == 0
     assert quiet(a_exit) == (
-        Disarm("start"),
+        Disarm(StartTimeout()),
         SignalGroup(5, signal.SIGTERM),
-        Arm("stop", 5.1),
+        Arm(StopTimeout(), 5.1),
         StateChanged(State.STARTING, State.CLEANUP),
     )
-    assert quiet(a_gone) == (Disarm("stop"), StateChanged(State.CLEANUP, State.EXITED))
+    assert quiet(a_gone) == (Disarm(StopTimeout()), StateChanged(State.CLEANUP, State.EXITED))
 
 
 @pytest.mark.parametrize(
@@ -356,7 +363,7 @@ def test_readiness_before_spawned_is_ignored() -> None:
 
 def test_stale_timer_dropped() -> None:
     inst = running()
-    new, acts = step(inst, TimerFired("start"), 9.0, random.Random(0))
+    new, acts = step(inst, StartTimeout(), 9.0, random.Random(0))
     assert new == inst
     assert quiet(acts) == ()
 
@@ -410,7 +417,7 @@ def test_crash_loop_backoff_grows_then_fatal() -> None:
         if inst.state is State.BACKOFF:
             delays.append(arms[0].deadline - (now + 0.2))
             now = arms[0].deadline
-            inst, _ = run(inst, (now, TimerFired("backoff")))
+            inst, _ = run(inst, (now, BackoffDone()))
             assert inst.state is State.STARTING
         pid += 1
     assert delays == pytest.approx([1.0, 2.0, 4.0])
@@ -425,11 +432,11 @@ def test_kill9_of_long_running_program_restarts_at_once() -> None:
     )
     assert quiet(a_exit) == (
         SignalGroup(100, signal.SIGTERM),
-        Arm("stop", 3605.0),
+        Arm(StopTimeout(), 3605.0),
         StateChanged(State.RUNNING, State.CLEANUP),
     )
     assert quiet(a_gone) == (
-        Disarm("stop"),
+        Disarm(StopTimeout()),
         Spawn("web", 0),
         StateChanged(State.CLEANUP, State.STARTING),
     )
@@ -451,7 +458,7 @@ def test_flapping_long_runs_end_fatal() -> None:
         inst, _ = run(inst, (now + 5, GroupGone()))
         states.append(inst.state)
         if inst.state is State.BACKOFF:
-            inst, _ = run(inst, (now + 6, TimerFired("backoff")))
+            inst, _ = run(inst, (now + 6, BackoffDone()))
         if inst.state is State.FATAL:
             break
         now += 10
@@ -478,111 +485,95 @@ PROGRAMS = [
     prog(restart=Restart.ALWAYS, start_retries=0, flap_max=1),
 ]
 
-event_st = st.one_of(
-    st.just(StartRequested()),
-    st.just(StopRequested()),
-    st.just(GroupGone()),
-    st.just(ReadyObserved()),
-    st.builds(SpawnFailed, st.just("x"), st.sampled_from([126, 127])),
-    st.sampled_from(["start", "ready", "stop", "backoff", "other"]).map(TimerFired),
-    st.just("spawned"),
+op_st = st.one_of(
+    st.sampled_from(
+        [
+            StartRequested(),
+            StopRequested(),
+            RestartRequested(),
+            ReadyObserved(),
+            SignalRequested(signal.SIGHUP),
+        ]
+    ),
     st.tuples(st.just("exit"), st.sampled_from([0, 1 << 8, 9, 15])),
-    st.tuples(st.just("stray-exit"), st.integers(0, 300)),
+    st.sampled_from(["tick", "stubborn", "unspawnable"]),
+    st.tuples(st.just("stray"), st.integers(0, 300)),
+    st.sampled_from([StartTimeout(), ReadyTimeout(), StopTimeout(), BackoffDone()]),
 )
 
 
 @settings(max_examples=400, deadline=None)
 @given(
     st.sampled_from(PROGRAMS),
-    st.lists(st.tuples(event_st, st.floats(0, 20)), max_size=40),
+    st.lists(st.tuples(op_st, st.floats(0, 20)), max_size=40),
     st.integers(0, 2**32),
 )
 def test_invariants_hold_for_any_history(
     program: Program, script: list[tuple[object, float]], seed: int
 ) -> None:
-    rng = random.Random(seed)
-    inst = Instance(program)
-    now = 0.0
-    next_pid = 1000
-    live_pid: int | None = None  # the process the runtime believes is alive
-    group_alive = False
-    spawn_pending = False
-    armed: set[str] = set()
+    """Any history of requests, deaths, timeouts and readiness, through the shared core: it
+    checks the contract at every step (one live pid, timers armed once and disarmed only when
+    armed, no signal to a gone group, no ILLEGAL cell, StateChanged last, ready only RUNNING).
+    Events outside the runtime's contract (a stray pid, a timeout not armed) change nothing."""
+    core = Core(program, seed=seed, on_fatal=OnFatal.IGNORE)
+    key = ("web", 0)
     for item, dt in script:
-        now += dt
-        ev: Event
-        if item == "spawned":
-            if not spawn_pending:
-                continue  # the runtime only answers a Spawn
-            ev = Spawned(next_pid, next_pid)
+        core.now += dt
+        if item == "tick":
+            core.tick()
+        elif item == "stubborn":
+            core.stubborn ^= {"web"}
+        elif item == "unspawnable":
+            core.unspawnable ^= {"web"}
         elif isinstance(item, tuple) and item[0] == "exit":
-            if live_pid is None:
-                continue
-            ev = Exited(live_pid, int(item[1]))
-        elif isinstance(item, tuple):
-            ev = Exited(int(item[1]), 0)  # an unknown pid: must be dropped
-        elif isinstance(item, GroupGone):
-            if live_pid is not None or not group_alive:
-                continue  # the runtime answers GroupGone only after the main pid is reaped
-            ev = item
-        elif isinstance(item, SpawnFailed):
-            if not spawn_pending:
-                continue
-            ev = item
-        elif isinstance(item, TimerFired):
-            if item.key not in armed and item.key != "other":
-                continue  # the runtime never fires a disarmed timer... except "other"
-            ev = item
+            if key in core.alive:
+                core.die(key, int(item[1]))
+        elif isinstance(item, tuple) or (
+            isinstance(item, TimerEvent) and (key, item) not in core.timers
+        ):
+            inst = core.inst("web")
+            ev = Exited(10_000 + int(item[1]), 0) if isinstance(item, tuple) else item
+            assert step(inst, ev, core.now, random.Random(0))[0] == inst  # type: ignore[arg-type]
         else:
-            assert isinstance(item, StartRequested | StopRequested | ReadyObserved)
-            ev = item
-        before = inst
-        stray = isinstance(ev, Exited) and ev.pid != live_pid  # not routed here by a runtime
-        if TRANSITIONS[(inst.state, type(ev))] is ILLEGAL and not stray:
-            # a runtime that keeps its contract reaches no ILLEGAL cell; an operator may
-            # ask to start an instance that is still stopping
-            assert (inst.state, type(ev)) == (State.STOPPING, StartRequested)
-        inst, acts = step(inst, ev, now, rng)
-        if isinstance(ev, Spawned):
-            spawn_pending, live_pid, group_alive = False, ev.pid, True
-            next_pid += 1
-        elif isinstance(ev, SpawnFailed):
-            spawn_pending = False
-        elif isinstance(ev, Exited) and ev.pid == live_pid:
-            live_pid = None
-        elif isinstance(ev, GroupGone):
-            group_alive = False
-        elif isinstance(ev, TimerFired):
-            armed.discard(ev.key)
-        for a in acts:
-            if isinstance(a, Spawn):
-                assert live_pid is None, "two live pids for one instance"
-                assert not group_alive, "spawned before the old group was gone"
-                assert not spawn_pending
-                assert inst.state is State.STARTING
-                assert not inst.stop_requested
-                spawn_pending = True
-            elif isinstance(a, Arm):
-                assert a.key not in armed, f"{a.key} armed twice"
-                assert a.deadline >= now
-                armed.add(a.key)
-            elif isinstance(a, Disarm):
-                assert a.key in armed
-                armed.discard(a.key)
-            elif isinstance(a, SignalGroup | KillGroup):
-                assert group_alive
-        assert armed == set(inst.timers)
-        if inst.state in (State.STOPPING, State.CLEANUP):
-            assert not any(isinstance(a, Spawn) for a in acts)
-        if inst.state in (State.STOPPED, State.EXITED, State.FATAL):
-            assert not armed
-            assert (inst.pid, inst.pgid) == (None, None) or spawn_pending
-        if inst.state is not before.state:
-            assert acts[-1] == StateChanged(before.state, inst.state)
-        if inst.ready:
-            assert inst.state is State.RUNNING
-        if inst.state is State.RUNNING:
-            assert inst.pid is not None
-            assert inst.pid == live_pid
-        if inst.state is State.STARTING:
-            assert (inst.pid is None) == spawn_pending
+            core.post(key, item)  # type: ignore[arg-type]
+        core.drain()
+    core.shutdown()
+    core.settle(limit=100)
+    assert core.exit is not None
+    assert core.inst("web").down and not core.alive
+
+
+# --- operator requests as cells -----------------------------------------------------------------
+
+
+def test_restart_of_running_is_a_stop_with_a_pending_start() -> None:
+    inst, (acts,) = run(running(), (2.0, RestartRequested()))
+    assert (inst.state, inst.restart_pending, inst.stop_requested) == (State.STOPPING, True, True)
+    assert quiet(acts)[0] == SignalGroup(100, signal.SIGTERM)
+    inst, _ = run(inst, (2.1, StopRequested()))  # a stop while stopping calls the start off
+    assert not inst.restart_pending
+    inst, _ = run(inst, (2.2, StartRequested()))  # a start while stopping: pending again
+    assert inst.restart_pending and inst.state is State.STOPPING
+
+
+def test_stop_of_a_stopped_instance_holds_it() -> None:
+    inst, (acts,) = run(Instance(prog()), (0.0, StopRequested()))
+    assert inst.stop_requested and inst.state is State.STOPPED and quiet(acts) == ()
+    inst, _ = run(inst, (0.0, StartRequested()))
+    assert not inst.stop_requested and inst.state is State.STARTING
+
+
+def test_ctl_signal_is_not_a_stop() -> None:
+    inst, (acts,) = run(running(), (2.0, SignalRequested(signal.SIGHUP)))
+    assert acts == (SignalGroup(100, signal.SIGHUP, stop=False),)
+    assert inst.state is State.RUNNING and not inst.timers
+    starting, _ = run(Instance(prog()), (0.0, StartRequested()))
+    assert step(starting, SignalRequested(signal.SIGHUP), 0.0, random.Random(0)) == (starting, ())
+
+
+def test_one_describer_for_every_status() -> None:
+    assert describe(exited_with(3)) == "exit 3"
+    assert describe(signaled(SIGTERM)) == "killed by SIGTERM"
+    assert describe(signaled(SIGKILL) | 0x80) == "killed by SIGKILL"  # core dumped
+    assert describe(0x137F) == "stopped by SIGSTOP"
+    assert exit_code(0x137F) == 128 + 19

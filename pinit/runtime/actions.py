@@ -1,0 +1,174 @@
+"""Carries out one instance's actions: spawn, signal, timers, readiness probes, log lines.
+
+Split from the supervisor (which owns the event sources, the turn and the plan's actions) so
+each stays readable: ``act`` is the runtime's half of the contract in ``model/events.py``. Every
+result comes back as an event on the supervisor's queue (``post``), stepped after the turn,
+never as a return value. Signals go through ``Groups``, the one signal path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from pinit.logs.capture import LogRouter
+from pinit.model.events import (
+    Action,
+    Arm,
+    Disarm,
+    Emit,
+    Event,
+    KillGroup,
+    ReadyObserved,
+    SignalGroup,
+    Spawn,
+    Spawned,
+    SpawnFailed,
+    StartProbe,
+    StateChanged,
+    StopProbe,
+    TimerEvent,
+)
+from pinit.model.instance import Instance, Key
+from pinit.runtime import procspec
+from pinit.runtime.groups import Groups
+from pinit.runtime.loop import Loop, Timer
+from pinit.runtime.probes import Probe
+from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
+
+__all__ = ["InstanceActions"]
+
+
+class InstanceActions:
+    def __init__(
+        self,
+        loop: Loop,
+        *,
+        instances: Callable[[], Mapping[Key, Instance]],
+        name: Callable[[Key], str],
+        post: Callable[[Key, Event], None],
+        groups: Groups,
+        logs: LogRouter,
+        notify_address: Callable[[], str],
+        base_env: dict[str, str],  # shared, not copied: the control socket's path joins it later
+        handled: tuple[int, ...],
+        emit: Callable[[Emit], None],
+    ) -> None:
+        self._loop = loop
+        self._instances = instances
+        self._name = name
+        self._post = post
+        self._groups = groups
+        self._logs = logs
+        self._notify_address = notify_address
+        self._base_env = base_env
+        self._handled = handled
+        self._emit = emit
+        self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
+        self._probes: dict[Key, Probe] = {}
+        self.mains: dict[int, Key] = {}  # main pid -> instance
+        self.watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
+
+    def _say(self, level: str, message: str) -> None:
+        self._emit(Emit(level, message))
+
+    def act(self, key: Key, action: Action) -> None:
+        if isinstance(action, Spawn):
+            self.spawn(key)
+        elif isinstance(action, SignalGroup):
+            self._groups.signal(key, action.pgid, action.sig, stop=action.stop)
+        elif isinstance(action, KillGroup):
+            self._groups.kill(key, action.pgid)
+        elif isinstance(action, Arm):
+            self._arm(key, action.timer, action.deadline)
+        elif isinstance(action, Disarm):
+            timer = self._timers.pop((key, action.timer), None)
+            if timer is not None:
+                timer.cancel()
+        elif isinstance(action, StartProbe):
+            self._start_probe(key)
+        elif isinstance(action, StopProbe):
+            probe = self._probes.pop(key, None)
+            if probe is not None:
+                probe.stop()
+        elif isinstance(action, Emit):
+            self._emit(action)
+        elif isinstance(action, StateChanged):
+            self._emit(
+                Emit("debug", f"{self._name(key)}: {action.old.value} -> {action.new.value}")
+            )
+
+    def spawn(self, key: Key) -> None:
+        inst = self._instances()[key]
+        try:
+            spec = procspec.build(
+                inst.program,
+                index=key[1],
+                name=inst.name,
+                base_env=self._base_env,
+                handled_signals=self._handled,
+                notify_socket=self._notify_address(),
+                stdio=self._logs.fds_for(inst.name, inst.program),
+            )
+            pid = spawn(spec)
+        except SpawnError as exc:
+            self._post(key, SpawnFailed(exc.message, exc.code))
+            return
+        except Exception as exc:  # issue 11.3: any error at all is a failed start
+            # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
+            # TypeError...: whatever the type, the Spawn must be answered, or the instance
+            # waits in STARTING forever and its dependents and a shutdown wait with it.
+            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
+            return
+        self.mains[pid] = key
+        self._say("info", f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
+        self._post(key, Spawned(pid, pid))
+
+    def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
+        old = self._timers.pop((key, timeout), None)
+        if old is not None:
+            old.cancel()
+
+        def fire() -> None:
+            self._timers.pop((key, timeout), None)
+            self._post(key, timeout)
+
+        self._timers[(key, timeout)] = self._loop.call_at(deadline, fire)
+
+    def _start_probe(self, key: Key) -> None:
+        def ready() -> None:
+            self._probes.pop(key, None)
+            self._post(key, ReadyObserved())
+
+        probe = Probe(self._loop, self._instances()[key].program.ready, ready, self._run_check)
+        self._probes[key] = probe
+        probe.start()
+
+    def _run_check(self, argv: tuple[str, ...], done: Callable[[int], None]) -> int | None:
+        try:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as exc:
+            self._say("debug", f"readiness check: {exc}")
+            return None
+        try:
+            pid = spawn(
+                SpawnSpec(
+                    argv,
+                    new_session=True,
+                    stdin=null,
+                    stdout=null,
+                    stderr=null,
+                    env=self._base_env,
+                    handled_signals=self._handled,
+                )
+            )
+        except SpawnError as exc:
+            self._say("debug", f"readiness check: {exc.message}")
+            return None
+        except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
+            self._say("debug", f"readiness check: {exc}")
+            return None
+        finally:
+            os.close(null)
+        self.watchers[pid] = done
+        return pid
