@@ -94,3 +94,15 @@ def test_a_rotating_file_under_an_untrusted_directory_refuses_to_write(tmp_path:
     assert err.value.strerror == f"refusing to write {path}: {home} is owned by uid {NOBODY}"
     assert not path.exists()
     out.close()
+
+
+def test_a_directory_above_it_writable_by_group_0_is_refused_too(tmp_path: Path) -> None:
+    """Review of 11.1: a program may run with gid 0 (`group = "0"`, OpenShift's -g 0)."""
+    root = tmp_path / "root"
+    (root / "logs").mkdir(parents=True)
+    os.chown(root, 0, 0)
+    root.chmod(0o775)
+    with pytest.raises(UntrustedPathError, match=f"{root} is writable by group 0"):
+        opened(root / "logs")
+    root.chmod(0o1775)  # sticky: only an entry's owner may replace it
+    assert same(opened(root / "logs"), root / "logs")
