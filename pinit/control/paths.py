@@ -114,7 +114,8 @@ def prepare(path: str) -> None:
         raise _refuse(directory, f"is in a directory owned by uid {parent.st_uid}")
     if not parent.st_mode & stat.S_ISVTX:
         if parent.st_mode & stat.S_IWOTH:
-            raise _refuse(directory, "is in a directory anyone may rename it out of (no sticky bit)")
+            why = "is in a directory anyone may rename it out of (no sticky bit)"
+            raise _refuse(directory, why)
         if parent.st_mode & stat.S_IWGRP:
             raise _refuse(
                 directory,
