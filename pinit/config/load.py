@@ -15,7 +15,6 @@ reports every error (issue 7.3), not the host errors only once the rest is fixed
 
 from __future__ import annotations
 
-import itertools
 import os.path
 import re
 import tomllib
@@ -319,20 +318,24 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
     out: list[Source] = []
     if not patterns:
         return out
-    import glob  # only with includes: off PID 1's start path (issue 7, speed)
+    from pinit.config.globs import GlobError, has_magic, matches  # off the start path (7)
 
     seen = {src.path}
     budget = MAX_TOTAL_BYTES - len(src.text)
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(os.path.join(here, pattern))
-        matches = sorted(itertools.islice(glob.iglob(full), MAX_INCLUDE_MATCHES + 1))
-        if len(matches) > MAX_INCLUDE_MATCHES:
+        try:
+            found = matches(full, MAX_INCLUDE_MATCHES)
+        except GlobError as exc:
+            errors.add(src, f"pinit.include[{i}]", f"{show(pattern, 300)}: {exc}")
+            continue
+        if len(found) > MAX_INCLUDE_MATCHES:
             msg = f"matches more than {MAX_INCLUDE_MATCHES} files"
             errors.add(src, f"pinit.include[{i}]", msg)
             continue
-        if not matches and not any(c in pattern for c in "*?["):
+        if not found and not has_magic(pattern):
             errors.add(src, f"pinit.include[{i}]", f"no such file {show(full, 300)}")
-        for match in matches:
+        for match in found:
             path = os.path.abspath(match)
             if path in seen:
                 continue

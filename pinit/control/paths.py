@@ -107,6 +107,17 @@ def prepare(path: str) -> None:
     if stat.S_IMODE(st.st_mode) & 0o077:
         mode = stat.S_IMODE(st.st_mode)
         raise _refuse(directory, f"has mode {mode:04o}, not 0700 (others could replace the socket)")
+    # Whoever may rename entries in the parent can move this directory away and put their
+    # own in its place: its owner always (even with the sticky bit), and any writer without it.
     parent = os.stat(os.path.dirname(os.path.abspath(directory)))
-    if parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
-        raise _refuse(directory, "is in a directory anyone may rename it out of (no sticky bit)")
+    if parent.st_uid not in (0, uid):
+        raise _refuse(directory, f"is in a directory owned by uid {parent.st_uid}")
+    if not parent.st_mode & stat.S_ISVTX:
+        if parent.st_mode & stat.S_IWOTH:
+            why = "is in a directory anyone may rename it out of (no sticky bit)"
+            raise _refuse(directory, why)
+        if parent.st_mode & stat.S_IWGRP:
+            raise _refuse(
+                directory,
+                f"is in a directory group {parent.st_gid} may rename it out of (no sticky bit)",
+            )

@@ -9,10 +9,17 @@ opened with O_NOFOLLOW relative to the previous one, and every directory whose *
 walk looks up must be trusted:
 
 - owned by root or by pinit's own uid (whoever else owns it can rename in it);
-- not writable by a group other than root's or pinit's own, nor by everyone, unless the
-  sticky bit is set (/tmp): then only the owner of an entry can replace it, so a symbolic
-  link there is followed only if root or pinit owns it (a directory there is checked as the
-  next step of the walk, like any other).
+- not writable by any group nor by everyone, unless the sticky bit is set (/tmp): then only
+  the owner of an entry can replace it, so a symbolic link there is followed only if root or
+  pinit owns it (a directory there is checked as the next step of the walk, like any other).
+  Group 0 is no exception: a program may run with gid 0 (OpenShift's `useradd -g 0`, or
+  `group = "0"`), and a root:root 0775 parent would let it swap the log directory for a link
+  (review of issue 11.1).
+
+POSIX ACLs need no reading of their own: on a directory with an ACL, the group bits of
+st_mode are the ACL mask, which bounds every named user and group entry, so "no group write
+bit" already means "no ACL entry but the owner's can write". A default ACL only seeds new
+entries. This is why the group bit is refused whatever the group is.
 
 A symbolic link found in a trusted directory was put there by a trusted user and is followed
 (`/var/run` -> `/run`), with the kernel's limit of 40 links. The last directory, the log
@@ -45,7 +52,7 @@ def _doubt(st: os.stat_result, where: str) -> str:
         return ""
     if st.st_mode & stat.S_IWOTH:
         return f"{where} is writable by everyone"
-    if st.st_mode & stat.S_IWGRP and st.st_gid not in (0, os.getegid()):
+    if st.st_mode & stat.S_IWGRP:  # any group, 0 too; with an ACL these bits are its mask
         return f"{where} is writable by group {st.st_gid}"
     return ""
 

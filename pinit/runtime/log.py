@@ -105,6 +105,11 @@ class Stderr:
                 self._choose()
             if self._kind == "none":
                 return
+            if (self._pending or self._dropped) and not self._armed:
+                # Nothing will call _writable: a regular file or /dev/null ("direct", after
+                # a partial write on ENOSPC), or no loop yet. Without this, one short write
+                # queued every later line until the buffer filled, then dropped them all.
+                self._flush()
             if self._pending or self._dropped:
                 self._queue(data)
                 return
@@ -115,7 +120,11 @@ class Stderr:
             except OSError:
                 return  # EPIPE, EIO, ENOSPC: that line is lost, as it always was
             if done < len(data):
-                self._pending += data[done:]
+                rest = data[done:]
+                if len(rest) > LIMIT:  # one huge line: keep its head, ended, and count it
+                    rest = rest[: LIMIT - 1] + b"\n"
+                    self._dropped += 1
+                self._pending += rest
                 self._arm()
 
     def _queue(self, data: bytes) -> None:

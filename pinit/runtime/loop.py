@@ -329,7 +329,10 @@ class Loop:
                 # it run before pinit's own bookkeeping does.
                 os.sched_yield()
                 if self._direct_done is not None:
-                    self._direct_done(signo)
+                    try:
+                        self._direct_done(signo)
+                    except Exception as exc:  # run() catches only OSError here
+                        report_exception(exc)
                 return
             if signo in SELF_CAUSED and sigfd.sender(data, 0) == self._pid:
                 return  # pinit's own broken pipe or file size limit, as in _read_signalfd

@@ -19,6 +19,7 @@ exec would (issue 7.1).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
 import struct
@@ -50,15 +51,21 @@ def sigset(signums: Iterable[int]) -> ctypes.Array[ctypes.c_char]:
 
 def open_fd(signums: Iterable[int], *, blocking: bool = False) -> int:
     """Block `signums` in this thread (threads started later inherit the mask) and return a
-    non-blocking, close-on-exec signalfd for them. Raises OSError when the kernel refuses."""
+    non-blocking, close-on-exec signalfd for them. Raises OSError when the kernel (or a libc
+    without signalfd) refuses; the mask is then exactly what it was, so a caller's fallback
+    (handlers, or an earlier signalfd still in use) sees the signals it expects blocked."""
     signums = list(signums)
     libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        signalfd = libc.signalfd  # looked up before blocking anything
+    except AttributeError:
+        raise OSError(errno.ENOSYS, "libc has no signalfd") from None
     mask = sigset(signums)
-    signal.pthread_sigmask(signal.SIG_BLOCK, signums)
-    fd = int(libc.signalfd(-1, mask, SFD_CLOEXEC | (0 if blocking else SFD_NONBLOCK)))
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    fd = int(signalfd(-1, mask, SFD_CLOEXEC | (0 if blocking else SFD_NONBLOCK)))
     if fd < 0:
         num = ctypes.get_errno()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, signums)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # unblock only what we blocked
         raise OSError(num, os.strerror(num))
     return fd
 

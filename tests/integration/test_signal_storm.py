@@ -43,27 +43,34 @@ def storm(run: Launch) -> int:
     return sent
 
 
-def quiet_and_count_zombies(run: Launch, control: Path) -> None:
+def storm_then_term(run: Launch, control: Path) -> None:
+    """The storm, then no zombie left, then TERM: the program's counts, its status (7, its own,
+    through pinit) and a prompt exit. Standard signals coalesce while pending (in pinit and in
+    the program): a batch of BATCH signals sent back to back arrives as about one of each
+    kind (measured: 1,000 to 1,150 of each per 1,000 batches, about 16 % of what was sent).
+    So each kind must arrive at least once per two batches: a pinit that drops signals, or
+    forwards only some, misses that floor; a correct one on a loaded box has a 2x margin."""
+    assert run.readline(timeout=30).startswith("ready")
+    sent = storm(run)
     with open(control, "w") as f:
         f.write("quiet\n")
     assert run.readline(timeout=15) == "zombies 0"
+    began = time.monotonic()
+    run.signal(signal.SIGTERM)
+    counts = {k: int(n) for k, n in (i.split("=") for i in run.readline(timeout=15).split()[1:])}
+    floor = sent // BATCH // 2
+    assert all(n >= floor for n in counts.values()), (sent, floor, counts)
+    rc, _, err = run.finish(timeout=15)
+    assert rc == 7, err
+    assert time.monotonic() - began < 10
+    assert "Traceback" not in err
 
 
 def test_storm_against_pinit_cmd(launch: type[Launch], tmp_path: Path) -> None:
     control = tmp_path / "control.fifo"
     os.mkfifo(control)
     run = launch([*pinit_bin(), "--", *STORM, str(control)], "pid1")
-    assert run.readline(timeout=30).startswith("ready")
-    assert storm(run) >= RATE * SECONDS * 0.95
-    quiet_and_count_zombies(run, control)
-    sent = time.monotonic()
-    run.signal(signal.SIGTERM)
-    counts = dict(item.split("=") for item in run.readline(timeout=15).split()[1:])
-    assert all(int(n) > 0 for n in counts.values()), counts  # the storm reached the program
-    rc, _, err = run.finish(timeout=15)
-    assert rc == 7, err  # the program's own status, through pinit
-    assert time.monotonic() - sent < 10
-    assert "Traceback" not in err
+    storm_then_term(run, control)
 
 
 def test_storm_against_the_supervisor(launch: type[Launch], tmp_path: Path) -> None:
@@ -73,14 +80,4 @@ def test_storm_against_the_supervisor(launch: type[Launch], tmp_path: Path) -> N
     argv = ", ".join(f'"{a}"' for a in [*STORM, str(control)])
     config.write_text(f"[programs.storm]\ncommand = [{argv}]\nstop_timeout = '5s'\n")
     run = launch([*pinit_bin(), "--config", str(config)], "pid1")
-    assert run.readline(timeout=30).startswith("ready")
-    assert storm(run) >= RATE * SECONDS * 0.95
-    quiet_and_count_zombies(run, control)
-    sent = time.monotonic()
-    run.signal(signal.SIGTERM)
-    counts = dict(item.split("=") for item in run.readline(timeout=15).split()[1:])
-    assert all(int(n) > 0 for n in counts.values()), counts
-    rc, _, err = run.finish(timeout=15)
-    assert rc == 7, err  # its only program's status, as the shutdown report says
-    assert time.monotonic() - sent < 10
-    assert "Traceback" not in err
+    storm_then_term(run, control)  # its only program's status, as the shutdown report says

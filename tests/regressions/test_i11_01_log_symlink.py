@@ -20,6 +20,7 @@ from tests.conftest import Launch, pid_alive
 from tests.integration.supervise import start
 from tests.integration.test_identity import USER, shared_dir, test_user  # noqa: F401
 from tests.integration.test_logs import wait_for
+from tests.regressions.swap import release, swap_stage
 
 SWAPPER = """\
 D=$(dirname "$0")
@@ -48,16 +49,7 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
     secret = tmp_path / "secret"  # under pytest's 0700 tmp: root only
     secret.write_bytes(b"root only\n")
     secret.chmod(0o600)
-    go, go2 = shared_dir / "go.fifo", shared_dir / "go2.fifo"
-    for fifo in (go, go2):
-        os.mkfifo(fifo)
-        fifo.chmod(0o666)
-    payload = shared_dir / "payload"  # 40 lines, 1 KB: one atomic write, so one block
-    payload.write_text("".join(f"after the swap, line {i}\n" for i in range(40)))
-    payload.chmod(0o644)
-    script = shared_dir / "swap.sh"
-    script.write_text(SWAPPER)
-    script.chmod(0o644)
+    go, go2, script = swap_stage(shared_dir, SWAPPER)
     pinit, events = start(
         launch,
         shared_dir,
@@ -73,16 +65,14 @@ def test_a_log_file_swapped_for_a_symlink_is_refused_and_the_target_untouched(
     )
     app = events.wait("app", "start")
     wait_for(lambda: log.exists() and log.read_bytes() == b"first\n", 10, "first line on disk")
-    with open(go, "w") as f:  # now the program swaps the file and writes past max_bytes
-        f.write("go\n")
+    release(go)  # now the program swaps the file and writes past max_bytes
     events.wait("app", "swapped")
     said = pinit.wait_stderr("refusing to write")
     assert f"app: log write failed: refusing to write {log}: it is a symbolic link" in said
     assert secret.read_bytes() == b"root only\n"
     assert pid_alive(app.pid)  # the program runs on; its lines are dropped, not followed
     log.unlink()  # the operator removes the link: writing resumes, with the loss counted
-    with open(go2, "w") as f:
-        f.write("go\n")
+    release(go2)
     pinit.wait_stderr("app: log writes resumed (40 lines dropped)")
     assert log.read_bytes() == b"back\n"
     pinit.signal(signal.SIGTERM)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,18 +102,35 @@ def impostor(base: Path, layout: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         cwd="/",
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == b"listening\n"
+    assert read_line(proc) == "listening"
     return proc
+
+
+def read_line(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> str:
+    """One line of the impostor's stdout, or "" at EOF; TimeoutError past `timeout`. Read a
+    byte at a time from the fd, so no buffer holds back what a later select should see."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"the impostor said no line within {timeout}s: {bytes(line)!r}")
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode().strip()
 
 
 def impostor_heard(proc: subprocess.Popen[bytes], connections: int) -> list[str]:
     """What the impostor received on its next `connections` connections (it reports each once
     it closed it), then anything more it reported before it was stopped."""
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline().decode().strip() for _ in range(connections)]
+    lines = [read_line(proc) for _ in range(connections)]
     proc.terminate()
-    lines += proc.stdout.read().decode().splitlines()
+    while line := read_line(proc):
+        lines.append(line)
     proc.wait(timeout=10)
     return lines
 

@@ -32,7 +32,6 @@ from pinit.config.resolve import load_checked
 EXAMPLES = 2000
 PER_INPUT = 1.0  # seconds
 MAX_PEAK = 64 << 10  # KiB of RSS one load may add at its peak (issue 11.6 saw 5.7 GB)
-BUDGET = 45.0  # seconds for the whole run; past it, inputs are skipped (and the test says so)
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/root", "PORT": "8000", "X": "1"}
 WHOLE_FILE = re.compile(
     r"cannot read config|TOML (syntax )?error|TOML nested|larger than|key .* dotted parts"
@@ -294,8 +293,7 @@ def check_one(path: Path, text: str) -> None:
 @pytest.mark.timeout(180)
 def test_the_loader_survives_generated_configs(place: Path) -> None:
     main = place / "main.toml"
-    start = time.monotonic()
-    done = [0, 0]  # checked, skipped for the budget
+    done = [0]
 
     @settings(
         max_examples=EXAMPLES,
@@ -305,14 +303,8 @@ def test_the_loader_survives_generated_configs(place: Path) -> None:
     )
     @given(config_text())
     def run(text: str) -> None:
-        if time.monotonic() - start > BUDGET:
-            done[1] += 1
-            return
         check_one(main, text)
         done[0] += 1
 
     run()
-    assert done[0] + done[1] >= EXAMPLES
-    if done[1]:  # a slow machine: still fine if most ran; say so in the output
-        print(f"fuzz: {done[0]} configs checked, {done[1]} skipped after {BUDGET}s")
-    assert done[0] >= EXAMPLES // 4
+    assert done[0] >= EXAMPLES  # issue 11: at least 2,000 per run, none skipped for time

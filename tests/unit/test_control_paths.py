@@ -75,3 +75,21 @@ def test_a_configured_path_is_left_alone(tmp_path: Path) -> None:
     loose.chmod(0o777)
     paths.prepare(str(loose / "ctl.sock"))  # the operator's choice: no check, no error
     assert not (loose / "ctl.sock").exists()
+
+
+def test_refuses_a_parent_a_group_may_rename_it_out_of(tmp_path: Path) -> None:
+    """Review of 11.8: group write without the sticky bit is as bad as world write."""
+    tmp_path.chmod(0o770)
+    with pytest.raises(OSError, match=f"group {tmp_path.stat().st_gid} may rename it out of"):
+        paths.prepare(str(sock_in(tmp_path)))
+    tmp_path.chmod(0o1770)  # sticky: only an entry's owner (or the parent's) may rename it
+    paths.prepare(str(sock_in(tmp_path)))
+
+
+@pytest.mark.skipif(UID != 0, reason="needs root to give the parent to another uid")
+def test_refuses_a_parent_another_uid_owns(tmp_path: Path) -> None:
+    """Review of 11.8: the parent's owner may rename entries even under the sticky bit."""
+    tmp_path.chmod(0o1755)
+    os.chown(tmp_path, 4242, 4242)
+    with pytest.raises(OSError, match="is in a directory owned by uid 4242"):
+        paths.prepare(str(sock_in(tmp_path)))

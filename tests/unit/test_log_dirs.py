@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,33 @@ def test_a_rotating_file_under_an_untrusted_directory_refuses_to_write(tmp_path:
     assert err.value.strerror == f"refusing to write {path}: {home} is owned by uid {NOBODY}"
     assert not path.exists()
     out.close()
+
+
+def test_a_directory_above_it_writable_by_group_0_is_refused_too(tmp_path: Path) -> None:
+    """Review of 11.1: a program may run with gid 0 (`group = "0"`, OpenShift's -g 0)."""
+    root = tmp_path / "root"
+    (root / "logs").mkdir(parents=True)
+    os.chown(root, 0, 0)
+    root.chmod(0o775)
+    with pytest.raises(UntrustedPathError, match=f"{root} is writable by group 0"):
+        opened(root / "logs")
+    root.chmod(0o1775)  # sticky: only an entry's owner may replace it
+    assert same(opened(root / "logs"), root / "logs")
+
+
+def test_an_acl_granting_another_user_write_is_refused_by_its_mask(tmp_path: Path) -> None:
+    """ACLs are not read: with one, st_mode's group bits are its mask, which bounds every named
+    entry, so an entry letting another user write shows as group write (acl(5))."""
+    acl = tmp_path / "acl"
+    (acl / "logs").mkdir(parents=True)
+    acl.chmod(0o755)
+    entries = [(0x01, 7, 0xFFFFFFFF), (0x02, 7, NOBODY), (0x04, 5, 0xFFFFFFFF),
+               (0x10, 7, 0xFFFFFFFF), (0x20, 5, 0xFFFFFFFF)]  # fmt: skip
+    # user::rwx user:nobody:rwx group::r-x mask::rwx other::r-x, in the kernel's xattr form
+    value = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+    try:
+        os.setxattr(acl, "system.posix_acl_access", value)
+    except OSError as exc:
+        pytest.skip(f"no POSIX ACLs here: {exc}")
+    with pytest.raises(UntrustedPathError, match=f"{acl} is writable by group"):
+        opened(acl / "logs")
