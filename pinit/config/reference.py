@@ -248,7 +248,8 @@ ENTRIES: tuple[Entry, ...] = (
         "[]",
         "More files with `[programs.*]` tables (a `conf.d`, as supervisord's `[include]`), "
         "read in sorted order; a glob matching nothing is fine, a plain path that does not "
-        "exist is an error.",
+        "exist is an error. Wildcards only in the file name (`conf.d/*.toml`): a reload runs "
+        "in PID 1's loop, so a pattern reads one directory, never a tree.",
         '["conf.d/*.toml"]',
         (STR_LIST,),
     ),
