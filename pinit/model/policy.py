@@ -6,12 +6,13 @@ Pure functions of the Program and the facts at hand; the clock and the RNG come 
 
 from __future__ import annotations
 
-import random
+from typing import Protocol
 
 from pinit.config.schema import Backoff, Program, Restart
 from pinit.model.status import exit_code
 
 __all__ = [
+    "Rng",
     "backoff_delay",
     "exit_code",
     "is_expected",
@@ -55,7 +56,14 @@ def is_graceful(program: Program, status: int, stop_requested: bool) -> bool:
     return code in program.graceful_exit_codes or code == 128 + int(program.stop_signal)
 
 
-def backoff_delay(backoff: Backoff, attempt: int, rng: random.Random) -> float:
+class Rng(Protocol):
+    """What the model needs of a `random.Random`: the runtime passes one created at the first
+    jitter, so PID 1's start does not import `random` (issue 7, speed)."""
+
+    def uniform(self, a: float, b: float, /) -> float: ...
+
+
+def backoff_delay(backoff: Backoff, attempt: int, rng: Rng) -> float:
     """``initial * factor**(attempt-1)``, capped at ``max``, with +-``jitter`` of itself.
 
     Attempt 0 means "no failed start yet" and gets no delay at all: a long-running program that

@@ -31,9 +31,9 @@ The life of an instance, read off the table::
 from __future__ import annotations
 
 import enum
-import random
 from typing import Final
 
+from pinit.model import policy
 from pinit.model import transitions as t
 from pinit.model.events import (
     EVENT_TYPES,
@@ -196,7 +196,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
 
 
 def step(
-    inst: Instance, event: Event, now: float, rng: random.Random
+    inst: Instance, event: Event, now: float, rng: policy.Rng
 ) -> tuple[Instance, tuple[Action, ...]]:
     """Apply one event; return the new instance and the actions to execute, in order.
 

@@ -9,7 +9,6 @@ build new values (``dataclasses.replace``).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import TypedDict, Unpack, cast
 
@@ -70,7 +69,7 @@ class Step:
 
     inst: Instance
     now: float
-    rng: random.Random
+    rng: policy.Rng
     actions: list[Action] = field(default_factory=list)
 
     def set(self, **changes: Unpack[_Changes]) -> None:

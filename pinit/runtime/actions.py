@@ -107,7 +107,7 @@ class InstanceActions:
                 name=inst.name,
                 base_env=self._base_env,
                 handled_signals=self._handled,
-                notify_socket=self._notify_address(),
+                notify_socket=self._notify_address() if procspec.uses_notify(inst.program) else "",
                 stdio=self._logs.fds_for(inst.name, inst.program),
             )
             pid = spawn(spec)

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from pinit.config.schema import Config
 from pinit.control import paths, proto
 from pinit.control.server import ControlReactor, ControlServer, Respond
 from pinit.model import plan as planner
@@ -68,12 +67,10 @@ class Operator:
         self.server: ControlServer | None = None
 
     # -- the socket --------------------------------------------------------------------------
-    def open(
-        self, loop: ControlReactor, config: Config, environ: Mapping[str, str], env: dict[str, str]
-    ) -> None:
-        """Bind the socket and export its path in `env` (the programs' environment), so a
-        program can `pinit ctl` its own supervisor. Failing is a warning: PID 1 runs on."""
-        path = paths.server_path(config.control_socket, config.name, environ)
+    def open(self, loop: ControlReactor, path: str, env: dict[str, str]) -> None:
+        """Bind the socket at `path` (`paths.server_path`) and export it in `env` (the
+        programs' environment), so a program can `pinit ctl` its own supervisor. Failing is a
+        warning: PID 1 runs on, and later programs no longer see the path."""
         env.pop(paths.ENV, None)  # an outer pinit's socket is not ours to hand down
         try:
             if os.path.dirname(path) == paths.RUN_DIR:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import socket
 from collections.abc import Callable
 
 from pinit.config.schema import Readiness, ReadyKind
@@ -23,6 +22,7 @@ from pinit.runtime.loop import Loop, Timer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import
 if TYPE_CHECKING:
+    import socket
     from urllib.parse import SplitResult
 
 OnReady = Callable[[], None]
@@ -70,6 +70,8 @@ class Probe:
                 self._retry()
             return
         host, port = self._address()
+        import socket  # at the first tcp/http probe: off PID 1's start path (issue 7, speed)
+
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             self._sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
@@ -92,6 +94,8 @@ class Probe:
     def _connected(self, fd: int) -> None:
         assert self._sock is not None
         self._loop.remove(fd)
+        import socket
+
         if self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
             self._retry()
             return

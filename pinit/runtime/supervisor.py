@@ -15,17 +15,19 @@ never runs inside another step.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pinit.config import resolve
 from pinit.config.maincmd import CMD_NAME, with_command
 from pinit.config.schema import Config, ConfigError
+from pinit.control import paths
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
+from pinit.model import policy
 from pinit.model import reload as reloader
 from pinit.model import state as model
 from pinit.model.events import (
@@ -38,18 +40,35 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
-from pinit.notify.server import NotifyServer
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, report_exception
-from pinit.runtime.operator import Host, Operator
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
+if TYPE_CHECKING:
+    from pinit.notify.server import NotifyServer
+    from pinit.runtime.operator import Host, Operator
+
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+class _Jitter:
+    """A `random.Random` made at the first backoff jitter: `random` (with hashlib's sha512)
+    is off PID 1's start path, which needs no random number (issue 7, speed)."""
+
+    def __init__(self) -> None:
+        self._rng: policy.Rng | None = None
+
+    def uniform(self, a: float, b: float, /) -> float:
+        if self._rng is None:
+            import random
+
+            self._rng = random.Random()
+        return self._rng.uniform(a, b)
 
 
 class Supervisor:
@@ -67,12 +86,13 @@ class Supervisor:
         self._base_env = procspec.base_environment(environ)
         self._verbose = verbose
         self._loop = Loop()
-        self._rng = random.Random()
+        self._rng = _Jitter()
         self._handled = tuple(signals.watched())
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
         self._notify: NotifyServer | None = None
+        self._notify_failed = False
         self._report = ShutdownReport()
         self._groups = Groups(
             self._loop, lambda: self._plan.instances, self._name, self._post, self._report
@@ -85,7 +105,7 @@ class Supervisor:
             post=self._post,
             groups=self._groups,
             logs=self._logs,
-            notify_address=lambda: self._notify.address if self._notify else "",
+            notify_address=self._notify_address,
             base_env=self._base_env,
             handled=self._handled,
             emit=self._emit,
@@ -94,7 +114,7 @@ class Supervisor:
         self._exit_code: int | None = None
         self._upstream = Upstream(environ)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
-        self._operator = Operator(self._host(), self._say)  # `pinit ctl` requests
+        self._operator: Operator | None = None  # `pinit ctl` requests, once the boot spawned
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -113,25 +133,22 @@ class Supervisor:
         self._loop.watch_signals(self._handled, self._on_signals)
         pid1.become_subreaper(say)
         pid1.cloexec_inherited_fds()
-        try:
-            self._notify = NotifyServer(
-                self._loop, self._on_notify, accept=self._notify_accepts, debug=self._debug
-            )
-        except OSError as exc:
-            self._say(f"warning: no notify socket for programs ({exc})")
         if self._config.log_dir:
             try:
                 os.makedirs(self._config.log_dir, exist_ok=True)
             except OSError as exc:
                 self._say(f"warning: cannot create log_dir {self._config.log_dir}: {exc}")
-        self._operator.open(self._loop, self._config, self._environ, self._base_env)
+        control = self._export_control()
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
         self._apply(self._plan_step(planner.boot(self._plan)))
-        self._loop.after_turn(self._end_turn)  # its first call steps the boot's starts
+        self._loop.after_turn(self._end_turn)
+        self._first_turn()
+        self._open_control(control)
         if not self._sweep.done:
             self._loop.run()
-        self._operator.close()
+        if self._operator is not None:
+            self._operator.close()
         self._logs.close()
         self._report.strays = self._sweep.report.strays
         self._report.print(self._say)
@@ -140,6 +157,30 @@ class Supervisor:
         self._upstream.close()
         self._loop.close()
         return self._exit_code if self._exit_code is not None else 1
+
+    def _export_control(self) -> str:
+        """The control socket's path, in the programs' environment before the first spawn
+        (a program may `pinit ctl` its own supervisor); the socket itself is bound right after
+        the boot's spawns, in the same turn (`_open_control`)."""
+        path = paths.server_path(self._config.control_socket, self._config.name, self._environ)
+        self._base_env[paths.ENV] = path  # replaces an outer pinit's, never ours to hand down
+        return path
+
+    def _first_turn(self) -> None:
+        """Step the boot's starts now: the first programs are spawned before the control
+        socket is bound and its modules imported, work no program waits for (issue 7,
+        speed: launch until the first program runs). A `pinit ctl` in this window waits in
+        the kernel's queue or retries, as it does while PID 1 is busy with any turn."""
+        try:
+            self._end_turn()
+        except Exception as exc:  # as the loop's own guard around the hook would
+            report_exception(exc)
+
+    def _open_control(self, path: str) -> None:
+        from pinit.runtime.operator import Operator
+
+        self._operator = Operator(self._host(), self._say)
+        self._operator.open(self._loop, path, self._base_env)
 
     # -- the event queue ---------------------------------------------------------------------
     def _post(self, key: Key, event: Event) -> None:
@@ -353,6 +394,22 @@ class Supervisor:
             self._upstream.ready("reloaded")
         return []
 
+    def _notify_address(self) -> str:
+        """The notify socket, bound at the first spawn of a program that uses it: most
+        configs have none, and `socket` (with `selectors`) is off PID 1's start path then
+        (issue 7, speed). Failing is a warning, said once; such programs start without it."""
+        if self._notify is None and not self._notify_failed:
+            from pinit.notify.server import NotifyServer
+
+            try:
+                self._notify = NotifyServer(
+                    self._loop, self._on_notify, accept=self._notify_accepts, debug=self._debug
+                )
+            except OSError as exc:
+                self._notify_failed = True
+                self._say(f"warning: no notify socket for programs ({exc})")
+        return self._notify.address if self._notify is not None else ""
+
     def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
         key = self._actions.mains.get(pid)
         if key is None:
@@ -385,6 +442,8 @@ class Supervisor:
         return None
 
     def _host(self) -> Host:
+        from pinit.runtime.operator import Host
+
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
         return Host(plan, self._post, self._after_drain.append, self._reload, soon)
 

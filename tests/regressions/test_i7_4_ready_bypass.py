@@ -48,10 +48,16 @@ def test_ready_1_does_not_stand_in_for_a_tcp_probe(launch: type[Launch], tmp_pat
     pinit, events = start(
         launch,
         tmp_path,
+        # pinit binds its notify socket only for a program that uses it: `notifier` makes it
+        # exist (and ready) before db starts and looks for it.
         f"""
+        [programs.notifier]
+        command = {svc("notify", "notifier")}
+        ready = {{ notify = true }}
         [programs.db]
         command = {_toml_array(["sh", "-c", script, "sh", *SVC])}
         ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}
+        after = ["notifier"]
         [programs.web]
         command = {svc("run", "web")}
         after = ["db"]

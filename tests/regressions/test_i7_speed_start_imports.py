@@ -34,6 +34,18 @@ NOT_ON_START_PATH = {
     "pinit.control.client",
 }
 
+# Work no program waits for comes after the boot's spawns (issue 7, speed): the control
+# socket (its server, the operator, `socket` and `selectors`), the notify socket when no
+# program uses it, the RNG that only backoff jitter needs.
+NOT_BEFORE_FIRST_SPAWN = {
+    "socket",
+    "selectors",
+    "random",
+    "pinit.control.server",
+    "pinit.runtime.operator",
+    "pinit.notify.server",
+}
+
 RUN = """
 import sys
 sys.path[:0] = [{root!r}]
@@ -69,3 +81,12 @@ def test_config_start_imports_only_what_it_needs(tmp_path: Path) -> None:
     }
     assert "pinit.runtime.supervisor" in imported  # the measure saw the start path
     assert sorted(imported & NOT_ON_START_PATH) == []
+    # -X importtime writes to stderr as pinit does: what came before the first spawn's line
+    before, _, _ = done.stderr.partition("once: started pid")
+    before_spawn = {
+        line.rpartition("|")[2].strip()
+        for line in before.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pinit.runtime.spawn" in before_spawn
+    assert sorted(before_spawn & NOT_BEFORE_FIRST_SPAWN) == []
