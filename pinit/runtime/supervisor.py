@@ -91,6 +91,7 @@ class Supervisor:
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
+        self._viewed = False  # a fresh /proc view was taken by this turn's signal batch
         self._notify: NotifyServer | None = None
         self._notify_failed = False
         self._report = ShutdownReport()
@@ -192,8 +193,11 @@ class Supervisor:
         Starts from a fresh look at /proc (taken lazily, once, if needed): between two turns
         processes may have forked, exited or left their group."""
         if not self._queue and not self._after_drain:
+            self._viewed = False
             return
-        self._groups.fresh_view()
+        if not self._viewed:  # a signal batch of this same turn already took a fresh one
+            self._groups.fresh_view()
+        self._viewed = False
         while self._queue or self._after_drain:
             self._drain_queue()
             replies = self._after_drain[:]
@@ -308,6 +312,7 @@ class Supervisor:
         """Each signal of a batch in isolation (issue 11.4): an exception while handling one
         (a reload that raised) is reported and never skips the others, above all a TERM."""
         self._groups.fresh_view()  # a snapshot from an earlier turn may name reused pids
+        self._viewed = True  # ... and serves this turn's steps too: one /proc scan a restart
         for signum in dict.fromkeys(signums):
             try:
                 self._on_signal(signum)
@@ -325,7 +330,10 @@ class Supervisor:
             self._forward(signum)
 
     def _reap(self) -> None:
-        for pid, status in reaper.drain():
+        reaped = reaper.drain()
+        if reaped:
+            self._groups.fresh_view()  # taken after the reaping: no freed pid in it
+        for pid, status in reaped:
             key = self._actions.mains.pop(pid, None)
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:

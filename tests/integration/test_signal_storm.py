@@ -48,8 +48,9 @@ def storm_then_term(run: Launch, control: Path) -> None:
     through pinit) and a prompt exit. Standard signals coalesce while pending (in pinit and in
     the program): a batch of BATCH signals sent back to back arrives as about one of each
     kind (measured: 1,000 to 1,150 of each per 1,000 batches, about 16 % of what was sent).
-    So each kind must arrive at least once per two batches: a pinit that drops signals, or
-    forwards only some, misses that floor; a correct one on a loaded box has a 2x margin."""
+    So each kind must arrive at least once per four batches: a pinit that drops signals, or
+    forwards only some, misses that floor; a correct one has a 4x margin, which a loaded box
+    (where more of a batch coalesces) needs: once per two batches failed there once."""
     assert run.readline(timeout=30).startswith("ready")
     sent = storm(run)
     with open(control, "w") as f:
@@ -58,7 +59,7 @@ def storm_then_term(run: Launch, control: Path) -> None:
     began = time.monotonic()
     run.signal(signal.SIGTERM)
     counts = {k: int(n) for k, n in (i.split("=") for i in run.readline(timeout=15).split()[1:])}
-    floor = sent // BATCH // 2
+    floor = sent // BATCH // 4
     assert all(n >= floor for n in counts.values()), (sent, floor, counts)
     rc, _, err = run.finish(timeout=15)
     assert rc == 7, err
