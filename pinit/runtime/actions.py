@@ -51,7 +51,6 @@ class InstanceActions:
         logs: LogRouter,
         notify_address: Callable[[], str],
         base_env: dict[str, str],  # shared, not copied: the control socket's path joins it later
-        handled: tuple[int, ...],
         emit: Callable[[Emit], None],
     ) -> None:
         self._loop = loop
@@ -62,7 +61,6 @@ class InstanceActions:
         self._logs = logs
         self._notify_address = notify_address
         self._base_env = base_env
-        self._handled = handled
         self._emit = emit
         self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._probes: dict[Key, Probe] = {}
@@ -106,7 +104,6 @@ class InstanceActions:
                 index=key[1],
                 name=inst.name,
                 base_env=self._base_env,
-                handled_signals=self._handled,
                 notify_socket=self._notify_address() if procspec.uses_notify(inst.program) else "",
                 stdio=self._logs.fds_for(inst.name, inst.program),
             )
@@ -159,7 +156,6 @@ class InstanceActions:
                     stdout=null,
                     stderr=null,
                     env=self._base_env,
-                    handled_signals=self._handled,
                 )
             )
         except SpawnError as exc:

@@ -23,7 +23,6 @@ def build(
     index: int,
     name: str,
     base_env: Mapping[str, str],
-    handled_signals: tuple[int, ...],
     notify_socket: str = "",
     stdio: tuple[int | None, int | None] = (None, None),
 ) -> SpawnSpec:
@@ -48,7 +47,6 @@ def build(
         new_session=True,
         stdout=stdio[0],
         stderr=stdio[1],
-        handled_signals=handled_signals,
     )
 
 

@@ -97,7 +97,7 @@ def handled_here(signums: list[int]) -> None:
     _changed.update(signums)
 
 
-def reset_in_child(handled: list[int]) -> None:
+def reset_in_child() -> None:
     """Run between fork and exec, with every signal still blocked by the parent.
 
     Each disposition pinit changed goes back to SIG_DFL *before* the mask is lifted, so a
@@ -106,7 +106,7 @@ def reset_in_child(handled: list[int]) -> None:
     the child inherited (which would make pinit believe it received it). Ignored ones are reset
     too: CPython ignores SIGPIPE and SIGXFSZ and pinit ignores SIGTTIN/SIGTTOU, and a child
     that inherited SIG_IGN for SIGPIPE spins on EPIPE instead of dying as `yes | head` expects.
-    `handled` is accepted for callers that still pass it; what pinit changed is known here.
+    What pinit changed is recorded here (``handled_here``), not passed by the caller.
     """
     # The C functions, not signal.signal(): its wrapper converts every old handler to an enum,
     # and in a freshly forked child each Python object touched is a copy-on-write page fault.

@@ -47,15 +47,13 @@ class SingleChild:
 
     def run(self) -> int:
         signals.ignore_job_control()
-        handled = signals.watched()
-        self._loop.watch_signals(handled, self._on_signals)
+        self._loop.watch_signals(signals.watched(), self._on_signals)
         pid1.become_subreaper(say)
         spec = SpawnSpec(
             self._argv,
             # Under systemd pinit speaks for the service; the child must not reach its socket.
             env=base_environment(os.environ) if self._upstream.enabled else None,
             tty_foreground=pid1.stdin_is_tty(),
-            handled_signals=tuple(handled),
             close_fds=False,  # as tini: fds pinit inherited (socket activation) are CMD's
         )
         try:

@@ -43,7 +43,6 @@ class SpawnSpec:
         "env",
         "gid",
         "groups",
-        "handled_signals",
         "new_session",
         "pass_fds",
         "rlimits",
@@ -72,7 +71,6 @@ class SpawnSpec:
         stdout: int | None = None,
         stderr: int | None = None,
         pass_fds: tuple[int, ...] = (),
-        handled_signals: tuple[int, ...] = (),
         close_fds: bool = True,  # False: inherited fds pass through (tini-style, socket activation)
     ) -> None:
         self.argv = argv
@@ -89,7 +87,6 @@ class SpawnSpec:
         self.stdout = stdout
         self.stderr = stderr
         self.pass_fds = pass_fds
-        self.handled_signals = handled_signals
         self.close_fds = close_fds
 
 
@@ -215,7 +212,7 @@ def _child(spec: SpawnSpec, path: str, err_r: int, err_w: int) -> None:  # pragm
                     os.tcsetpgrp(0, os.getpid())
                 except OSError:
                     pass  # stdin is not our controlling terminal after all
-        signals.reset_in_child(list(spec.handled_signals))
+        signals.reset_in_child()
         _dup_stdio(spec)
         if spec.close_fds:
             _close_fds(keep={err_w, *spec.pass_fds})

@@ -87,7 +87,6 @@ class Supervisor:
         self._verbose = verbose
         self._loop = Loop()
         self._rng = _Jitter()
-        self._handled = tuple(signals.watched())
         self._plan = planner.initial(config)
         self._queue: deque[tuple[Key, Event]] = deque()
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
@@ -108,7 +107,6 @@ class Supervisor:
             logs=self._logs,
             notify_address=self._notify_address,
             base_env=self._base_env,
-            handled=self._handled,
             emit=self._emit,
         )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
@@ -131,7 +129,7 @@ class Supervisor:
     # -- start -------------------------------------------------------------------------------
     def run(self) -> int:
         signals.ignore_job_control()
-        self._loop.watch_signals(self._handled, self._on_signals)
+        self._loop.watch_signals(signals.watched(), self._on_signals)
         pid1.become_subreaper(say)
         pid1.cloexec_inherited_fds()
         if self._config.log_dir:

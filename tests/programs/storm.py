@@ -73,6 +73,8 @@ def main() -> None:
     while not select.select([control], [], [], 0.005)[0]:
         orphan()
     os.close(keep)
+    # A zombie's reaping by pinit raises no event for this program (it is not the parent):
+    # a bounded look at /proc is the only way to see it happen.
     deadline = time.monotonic() + 5
     while (left := zombies()) and time.monotonic() < deadline:
         time.sleep(0.01)
