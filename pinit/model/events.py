@@ -110,7 +110,11 @@ class StopRequested:
 
 @dataclass(frozen=True, slots=True)
 class RestartRequested:
-    """`pinit ctl restart`: stop it if it runs, then start it once it is STOPPED."""
+    """`pinit ctl restart` (or a verdict such as a failed liveness probe): stop it if it runs,
+    then start it once it is STOPPED. ``reason`` is counted per instance (``restarts_total`` by
+    reason in the metrics) and told in the events."""
+
+    reason: str = "operator"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,8 @@ class Instance:
     probing: bool = False  # a StartProbe is outstanding
     restart_pending: bool = False  # `ctl restart`/`start` while STOPPING: start once STOPPED
     spawns: int = 0  # processes spawned for this instance (`ctl status` restarts = spawns - 1)
+    restart_reason: str = ""  # why the next spawn is a restart ("exited", "operator", ...)
+    restarts_by_reason: tuple[tuple[str, int], ...] = ()  # restarts done, counted per reason
 
     @property
     def key(self) -> Key:

@@ -24,6 +24,7 @@ from pinit.model.events import (
     Exited,
     KillGroup,
     ReadyTimeout,
+    RestartRequested,
     SignalGroup,
     SignalRequested,
     Spawn,
@@ -63,6 +64,8 @@ if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (is
         probing: bool
         restart_pending: bool
         spawns: int
+        restart_reason: str
+        restarts_by_reason: tuple[tuple[str, int], ...]
 
 
 @dataclass(slots=True)
@@ -118,9 +121,19 @@ START, READY, STOP, BACKOFF = StartTimeout(), ReadyTimeout(), StopTimeout(), Bac
 
 def _spawn(s: Step) -> None:
     # Never two live processes per instance: only spawn once the old group is gone.
+    if s.inst.restart_reason:
+        s.set(restarts_by_reason=_count(s.inst.restarts_by_reason, s.inst.restart_reason))
+        s.set(restart_reason="")
     s.set(state=State.STARTING, pid=None, pgid=None, ready=False, started_at=None)
     s.set(exit_on_stop=False, after_cleanup=None, restart_pending=False)
     s.actions.append(Spawn(s.inst.program.name, s.inst.index))
+
+
+def _count(counts: tuple[tuple[str, int], ...], reason: str) -> tuple[tuple[str, int], ...]:
+    """One more restart for ``reason``, in first-seen order (a handful of reasons at most)."""
+    if any(r == reason for r, _ in counts):
+        return tuple((r, n + 1 if r == reason else n) for r, n in counts)
+    return (*counts, (reason, 1))
 
 
 def _become_running(s: Step) -> None:
@@ -151,7 +164,7 @@ def _next(s: Step, restart: bool, failed_start: bool) -> State:
     if policy.is_flapping(restarts, s.now, prog.flap_window, prog.flap_max):
         attempts = max(attempts, len(restarts) - prog.flap_max)
         s.emit("warn", f"flapping: {len(restarts)} restarts within {prog.flap_window:g}s")
-    s.set(restarts=restarts, attempts=attempts)
+    s.set(restarts=restarts, attempts=attempts, restart_reason="exited")
     return State.FATAL if attempts > prog.start_retries else State.BACKOFF
 
 
@@ -185,7 +198,7 @@ def _finish_cleanup(s: Step) -> None:
     else:
         if target is State.FATAL:
             s.emit("error", f"gave up after {inst.attempts} failed starts")
-        s.set(state=target)
+        s.set(state=target, restart_reason="")
 
 
 def _take_pid(s: Step, e: Spawned) -> bool:
@@ -288,16 +301,17 @@ def stop(s: Step, _ev: Event) -> None:
 
 def restart(s: Step, ev: Event) -> None:
     stop(s, ev)
-    s.set(restart_pending=True)
+    s.set(restart_pending=True, restart_reason=cast(RestartRequested, ev).reason)
 
 
 def cancel_restart(s: Step, _ev: Event) -> None:
     """A stop while stopping: a start asked for earlier (restart) is called off."""
-    s.set(restart_pending=False)
+    s.set(restart_pending=False, restart_reason="")
 
 
 def stop_backoff(s: Step, _ev: Event) -> None:
     s.disarm(BACKOFF)
+    s.set(restart_reason="")
     s.set(state=State.STOPPED, stop_requested=True)
 
 

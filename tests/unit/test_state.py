@@ -577,3 +577,35 @@ def test_one_describer_for_every_status() -> None:
     assert describe(signaled(SIGKILL) | 0x80) == "killed by SIGKILL"  # core dumped
     assert describe(0x137F) == "stopped by SIGSTOP"
     assert exit_code(0x137F) == 128 + 19
+
+
+def test_restarts_are_counted_by_reason() -> None:
+    """Metrics and events tell restarts apart by why (issue 8): a crash the policy restarts is
+    "exited", `ctl restart` is its request's reason; a stop that calls a restart off counts
+    nothing, and neither does a start after the program ended for good."""
+    inst = running(prog(restart=Restart.ALWAYS, backoff=Backoff(0.0, 0.0, 1.0, 0.0)))
+    inst, _ = run(inst, (5.0, Exited(100, exited_with(3))), (5.0, GroupGone()))
+    assert inst.state is State.STARTING
+    assert inst.restarts_by_reason == (("exited", 1),)
+    inst, _ = run(
+        inst,
+        (5.0, Spawned(101, 101)),
+        (6.0, StartTimeout()),
+        (7.0, RestartRequested(reason="liveness")),
+        (7.0, Exited(101, signaled(SIGTERM))),
+        (7.0, GroupGone()),
+        (7.0, StartRequested()),
+    )
+    assert inst.restarts_by_reason == (("exited", 1), ("liveness", 1))
+    inst, _ = run(
+        inst,
+        (7.0, Spawned(102, 102)),
+        (8.0, StartTimeout()),
+        (9.0, RestartRequested()),
+        (9.0, StopRequested()),
+        (9.0, Exited(102, signaled(SIGTERM))),
+        (9.0, GroupGone()),
+        (9.0, StartRequested()),
+    )
+    assert inst.restarts_by_reason == (("exited", 1), ("liveness", 1))
+    assert inst.restart_reason == ""
