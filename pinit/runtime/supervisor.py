@@ -42,6 +42,7 @@ from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
+from pinit.runtime.eventring import EventRing
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, report_exception
@@ -94,6 +95,7 @@ class Supervisor:
         self._notify: NotifyServer | None = None
         self._notify_failed = False
         self._report = ShutdownReport()
+        self.events = EventRing()  # issue 8: what `ctl events`, GET /events and JSON logs read
         self._groups = Groups(
             self._loop, lambda: self._plan.instances, self._name, self._post, self._report
         )

@@ -1,0 +1,86 @@
+"""One ring of pinit's events, read by bounded subscribers (issue 8, DESIGN.md §9).
+
+Every state change, verdict, restart decision, exit, reload diff and shutdown step is appended
+once, as a plain dict (the JSON object ``ctl events --json``, ``GET /events`` and the JSON log
+print). The ring keeps the newest ``capacity`` events, so a subscriber that arrives late can
+still ask for recent history, and memory is bounded whatever happens.
+
+A subscriber is a cursor into the ring plus a bound: when more than ``bound`` events wait for
+it, the oldest are skipped and counted, and the next ``take`` says how many it lost. Nothing a
+subscriber does (a ctl client that never reads, a stalled HTTP stream) can block the loop or
+grow memory: its backlog is the ring itself, never a copy. ``wake`` is how a consumer with an
+empty backlog learns that events arrived (it turns write interest back on in the loop); it is
+called once per empty -> non-empty edge, never per event.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+__all__ = ["EventRing", "Record", "Subscription"]
+
+Record = dict[str, object]
+
+
+class Subscription:
+    """A cursor into an ``EventRing``; see the module docstring."""
+
+    __slots__ = ("_bound", "_lost", "_ring", "_wake", "cursor")
+
+    def __init__(self, ring: EventRing, cursor: int, bound: int, wake: Callable[[], None]) -> None:
+        self._ring = ring
+        self._bound = bound
+        self._wake = wake
+        self._lost = 0
+        self.cursor = cursor  # the sequence number of the next event this subscriber reads
+
+    @property
+    def pending(self) -> int:
+        return self._ring.head - self.cursor
+
+    def take(self, limit: int = 256) -> tuple[list[Record], int]:
+        """Up to ``limit`` events in order, and how many were lost since the last take."""
+        ring = self._ring
+        first = ring.head - len(ring.records)  # sequence number of the oldest record kept
+        skip_to = max(first, ring.head - self._bound)
+        if self.cursor < skip_to:
+            self._lost += skip_to - self.cursor
+            self.cursor = skip_to
+        n = min(limit, ring.head - self.cursor)
+        start = self.cursor - first
+        out = [ring.records[i] for i in range(start, start + n)]
+        self.cursor += n
+        lost, self._lost = self._lost, 0
+        return out, lost
+
+    def close(self) -> None:
+        self._ring.subscribers.discard(self)
+
+
+class EventRing:
+    """The newest ``capacity`` events and the subscribers reading them."""
+
+    __slots__ = ("head", "records", "subscribers")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.records: deque[Record] = deque(maxlen=capacity)
+        self.head = 0  # sequence number the next appended event gets
+        self.subscribers: set[Subscription] = set()
+
+    def append(self, record: Record) -> None:
+        record["seq"] = self.head
+        self.records.append(record)
+        self.head += 1
+        for sub in tuple(self.subscribers):
+            if sub.cursor == self.head - 1:  # was caught up: tell it there is something new
+                sub._wake()
+
+    def subscribe(
+        self, wake: Callable[[], None], bound: int = 1024, history: int = 0
+    ) -> Subscription:
+        """A cursor at the newest event, or ``history`` events back (as far as the ring has)."""
+        oldest = self.head - len(self.records)
+        sub = Subscription(self, max(oldest, self.head - max(history, 0)), max(bound, 1), wake)
+        self.subscribers.add(sub)
+        return sub

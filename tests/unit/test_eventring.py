@@ -1,0 +1,62 @@
+"""The event ring (issue 8): every subscriber sees events in order, a slow one loses the oldest
+and is told how many, and wake-ups come once per empty -> non-empty edge."""
+
+from __future__ import annotations
+
+from pinit.runtime.eventring import EventRing
+
+
+def test_subscriber_reads_in_order_from_now() -> None:
+    ring = EventRing(capacity=16)
+    ring.append({"n": -1})
+    wakes: list[int] = []
+    sub = ring.subscribe(lambda: wakes.append(1))
+    for n in range(3):
+        ring.append({"n": n})
+    assert wakes == [1]  # one edge, not one wake per event
+    events, lost = sub.take()
+    assert [e["n"] for e in events] == [0, 1, 2]
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    assert lost == 0
+    ring.append({"n": 3})
+    assert wakes == [1, 1]
+
+
+def test_slow_subscriber_loses_oldest_and_is_told() -> None:
+    ring = EventRing(capacity=100)
+    sub = ring.subscribe(lambda: None, bound=10)
+    for n in range(25):
+        ring.append({"n": n})
+    events, lost = sub.take(limit=4)
+    assert lost == 15
+    assert [e["n"] for e in events] == [15, 16, 17, 18]
+    events, lost = sub.take()
+    assert lost == 0
+    assert [e["n"] for e in events] == list(range(19, 25))
+
+
+def test_ring_capacity_bounds_memory_and_history() -> None:
+    ring = EventRing(capacity=8)
+    for n in range(20):
+        ring.append({"n": n})
+    assert len(ring.records) == 8
+    sub = ring.subscribe(lambda: None, history=100)
+    events, lost = sub.take()
+    assert [e["n"] for e in events] == list(range(12, 20))
+    assert lost == 0
+    late = ring.subscribe(lambda: None, bound=1000)
+    for n in range(20, 40):
+        ring.append({"n": n})
+    events, lost = late.take()
+    assert lost == 12  # overwritten in the ring before it read them
+    assert [e["n"] for e in events] == list(range(32, 40))
+
+
+def test_closed_subscriber_is_not_woken() -> None:
+    ring = EventRing()
+    wakes: list[int] = []
+    sub = ring.subscribe(lambda: wakes.append(1))
+    sub.close()
+    ring.append({})
+    assert wakes == []
+    assert not ring.subscribers
