@@ -3,7 +3,7 @@
     pinit [--name N] [--grace S] [--no-group] [-v] -- CMD [ARGS...]
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
-    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs ...
+    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|scale ...
     pinit version
 
 argparse (with the re, shutil and gettext it pulls in) costs PID 1 ~10 ms of start, so the
@@ -230,7 +230,16 @@ def _ctl_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("status", parents=[common], help="every instance: state, pid, CPU, memory")
     for cmd, text in (("start", "start"), ("stop", "stop"), ("restart", "stop, then start")):
-        sub.add_parser(cmd, parents=[common], help=f"{text} NAME").add_argument("target")
+        verb = sub.add_parser(cmd, parents=[common], help=f"{text} NAME")
+        verb.add_argument("target")
+    verb.add_argument(
+        "--rolling",
+        action="store_true",
+        help="one instance at a time, each ready before the next (the program's `rolling`)",
+    )
+    scale = sub.add_parser("scale", parents=[common], help="run N instances of a program")
+    scale.add_argument("target")
+    scale.add_argument("count", type=int, metavar="N", help="0..10000")
     sig = sub.add_parser("signal", parents=[common], help="send SIG to NAME's process groups")
     sig.add_argument("target")
     sig.add_argument("signal", metavar="SIG", help="HUP, SIGUSR1, 10, ...")
@@ -254,6 +263,8 @@ def _ctl(argv: list[str]) -> int:
             parser.error(f"unknown signal {args.signal!r}")
     if args.cmd == "logs" and args.lines < 1:
         parser.error("--lines must be at least 1")
+    if args.cmd == "scale" and not 0 <= args.count <= proto.MAX_SCALE:
+        parser.error(f"N must be 0..{proto.MAX_SCALE}")
     configured, name = args.socket or "", "pinit"
     if not configured and (args.config or os.path.exists(DEFAULT_CONFIG)):
         from pinit.config.load import load_file
@@ -266,7 +277,12 @@ def _ctl(argv: list[str]) -> int:
         if config is not None:
             configured, name = config.control_socket, config.name
     req = proto.Request(
-        args.cmd, getattr(args, "target", ""), signal=sig, lines=getattr(args, "lines", 50)
+        args.cmd,
+        getattr(args, "target", ""),
+        signal=sig,
+        lines=getattr(args, "lines", 50),
+        count=getattr(args, "count", 0),
+        rolling=getattr(args, "rolling", False),
     )
     where = [configured] if configured else paths.candidates("", name, os.environ)
     return run(where, req, args.json, sys.stdout, sys.stderr)

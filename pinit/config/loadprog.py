@@ -30,7 +30,7 @@ from pinit.config.fields import (
     want_table,
 )
 from pinit.config.loadready import duration, parse_argv, parse_ready, positive_duration
-from pinit.config.schema import Backoff, LogSpec, Program, Restart
+from pinit.config.schema import Backoff, LogSpec, Program, Restart, Rolling
 from pinit.config.units import show
 from pinit.records import dataclass
 
@@ -276,6 +276,9 @@ def parse_program(
         critical=r.get("critical", want_bool, default.critical),
         stdout=r.get("stdout", lambda v: parse_log(v, log_base, False), None) or LogSpec(),
         stderr=r.get("stderr", lambda v: parse_log(v, log_base, True), None),
+        # issue 9: scale and rolling restarts
+        title=r.get("title", want_bool, default.title),
+        rolling=r.get("rolling", lambda v: want_enum(v, Rolling), None),
         source=src.path,
     )
     return None if r.failed else prog

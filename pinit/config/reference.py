@@ -566,6 +566,31 @@ ENTRIES: tuple[Entry, ...] = (
         "true",
         (BOOL,),
     ),
+    # issue 9: scale and rolling restarts
+    Entry(
+        f"{P}.title",
+        "boolean",
+        "false",
+        "Exec each instance with `argv[0]` = `pinit-NAME-PROGRAM-N` (NAME: `[pinit] name`, "
+        "N: `PINIT_PROCESS_NUM`), so `ps` and `top` tell instances and containers apart; the "
+        "file executed is still `command`'s. Not for multi-call binaries that choose what to "
+        "be from `argv[0]` (busybox, toybox): they would see an "
+        "unknown applet name.",
+        "true",
+        (BOOL,),
+    ),
+    Entry(
+        f"{P}.rolling",
+        '`"start-first"` or `"stop-first"`',
+        "(unset: a reload replaces all instances at once)",
+        "Replace instances one at a time, each ready before the next old one stops, on a "
+        "reload that changed this program and on `pinit ctl restart --rolling`. "
+        '`"start-first"` first starts one extra instance (`NAME-(N+1)`) so capacity never '
+        'drops (the port must be shared, e.g. `SO_REUSEPORT`); `"stop-first"` runs one '
+        "fewer while each is replaced. A replacement that is not ready stops the roll.",
+        '"start-first"',
+        ({"enum": ["start-first", "stop-first"]},),
+    ),
     Entry(
         f"{P}.stdout",
         "string (file) or table",

@@ -27,6 +27,13 @@ class OnFatal(enum.Enum):
     IGNORE = "ignore"
 
 
+class Rolling(enum.Enum):
+    """Issue 9: how a rolling restart keeps capacity (``rolling`` key)."""
+
+    START_FIRST = "start-first"  # one extra instance runs while the others are replaced
+    STOP_FIRST = "stop-first"  # one instance fewer while it is replaced
+
+
 class ReadyKind(enum.Enum):
     STARTED = "started"  # alive for start_seconds
     TCP = "tcp"  # a connect() to host:port succeeds
@@ -91,6 +98,9 @@ class Program:
     critical: bool = False
     stdout: LogSpec = field(default_factory=LogSpec)
     stderr: LogSpec | None = None  # None: same destination as stdout ("stderr = 'stdout'")
+    # issue 9: scale and rolling restarts
+    title: bool = False  # exec with argv[0] = pinit-NAME-PROGRAM-N
+    rolling: Rolling | None = None  # None: a reload replaces all at once (as before)
     # The file that defined it (the main config or an include); only for locating errors found
     # later (check_host), so it takes no part in equality: moving a program between files is
     # not a change a HUP reload should restart it for.

@@ -209,6 +209,11 @@ def format_reply(req: proto.Request, reply: dict[str, object]) -> str:
     if req.cmd == "reload":
         return "reloaded\n"
     instances = reply.get("instances")
+    if req.cmd == "scale" or req.rolling:  # issue 9
+        what = f"scaled to {req.count}" if req.cmd == "scale" else "rolling restart begun"
+        if req.rolling and not reply.get("rolling"):
+            what = "rolling restart: nothing to replace"
+        return f"{req.target}: {what}\n"
     if req.cmd == "signal" and isinstance(instances, list):
         return f"{reply.get('signal')} sent to {', '.join(map(str, instances))}\n"
     out = []

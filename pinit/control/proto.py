@@ -13,6 +13,8 @@ Requests::
     {"cmd": "signal", "target": NAME, "signal": "HUP"}      # name, SIGNAME or number
     {"cmd": "reload"}
     {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
+    {"cmd": "scale", "target": PROGRAM, "count": N}         # issue 9: 0..10000 instances
+    {"cmd": "restart", "target": PROGRAM, "rolling": true}  # issue 9: one at a time
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -44,16 +46,18 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs")
-_TARGETED = frozenset({"start", "stop", "restart", "signal", "logs"})
+COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "scale")
+_TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
+MAX_SCALE = 10_000  # the loader's numprocs bound
 _KEYS = {
     "status": frozenset({"cmd"}),
     "reload": frozenset({"cmd"}),
     "start": frozenset({"cmd", "target"}),
     "stop": frozenset({"cmd", "target"}),
-    "restart": frozenset({"cmd", "target"}),
+    "restart": frozenset({"cmd", "target", "rolling"}),
     "signal": frozenset({"cmd", "target", "signal"}),
     "logs": frozenset({"cmd", "target", "lines"}),
+    "scale": frozenset({"cmd", "target", "count"}),
 }
 
 
@@ -63,6 +67,8 @@ class Request:
     target: str = ""
     signal: signal.Signals | None = None
     lines: int = DEFAULT_LINES
+    count: int = 0  # scale
+    rolling: bool = False  # restart
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -127,6 +133,15 @@ def parse_request(line: bytes) -> Request | str:
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
             return 'logs: "lines" must be a positive integer'
         return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
+    if cmd == "scale":
+        count = obj.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SCALE:
+            return f'scale: "count" must be an integer 0..{MAX_SCALE}'
+        return Request(cmd, target, count=count)
+    if cmd == "restart" and "rolling" in obj:
+        if not isinstance(obj["rolling"], bool):
+            return 'restart: "rolling" must be true or false'
+        return Request(cmd, target, rolling=obj["rolling"])
     return Request(cmd, target)
 
 
@@ -139,6 +154,10 @@ def request_json(req: Request) -> dict[str, object]:
         obj["signal"] = req.signal.name.removeprefix("SIG")
     if req.cmd == "logs":
         obj["lines"] = req.lines
+    if req.cmd == "scale":
+        obj["count"] = req.count
+    if req.rolling:
+        obj["rolling"] = True
     return obj
 
 

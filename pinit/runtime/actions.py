@@ -52,6 +52,7 @@ class InstanceActions:
         notify_address: Callable[[], str],
         base_env: dict[str, str],  # shared, not copied: the control socket's path joins it later
         emit: Callable[[Emit], None],
+        manager: Callable[[], str] = lambda: "pinit",  # [pinit] name, for titles (issue 9)
     ) -> None:
         self._loop = loop
         self._instances = instances
@@ -62,6 +63,7 @@ class InstanceActions:
         self._notify_address = notify_address
         self._base_env = base_env
         self._emit = emit
+        self._manager = manager
         self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._probes: dict[Key, Probe] = {}
         self.mains: dict[int, Key] = {}  # main pid -> instance
@@ -106,6 +108,7 @@ class InstanceActions:
                 base_env=self._base_env,
                 notify_socket=self._notify_address() if procspec.uses_notify(inst.program) else "",
                 stdio=self._logs.fds_for(inst.name, inst.program),
+                title=self._manager() if inst.program.title else "",
             )
             pid = spawn(spec)
         except SpawnError as exc:

@@ -11,6 +11,8 @@ and sends no signal. What is left here:
 
 - the refusals: no ``start``/``restart``/``reload`` once pinit is shutting down;
 - ``reload`` is the HUP path; a refused config's errors go back to the caller;
+- ``scale`` and ``restart --rolling`` (issue 9) are container-wide plan decisions
+  (``model.scale``, ``model.roll``): posted through ``Host.change`` like a reload;
 - ``logs`` reads the tail of the instance's log file in a short-lived thread: a read from a
   stalled disk must not stall PID 1 (DESIGN §2c), and the reply comes when the read is done.
 """
@@ -37,6 +39,8 @@ from pinit.stats import Sampler, UsageSampler
 
 __all__ = ["Operator"]
 
+PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
+
 TAIL_BYTES = 256 << 10  # per file: a reply stays small, and the read short
 _LIVE = (planner.Phase.STARTING, planner.Phase.RUNNING)
 _VERBS: dict[str, Callable[[], Event]] = {
@@ -55,6 +59,8 @@ class Host:
     after_turn: Callable[[Callable[[], None]], None]  # run once this turn's events are stepped
     reload: Callable[[], list[str]]  # the HUP path; returns a refused config's errors
     call_soon_threadsafe: Callable[[Callable[[], None]], None]
+    # issue 9: hand a plan decision (scale, roll) to the supervisor, which applies its actions
+    change: Callable[[Callable[[planner.Plan], PlanResult]], None] | None = None
 
 
 class Operator:
@@ -105,6 +111,8 @@ class Operator:
                 respond({"ok": True})
         elif req.cmd == "logs":
             self._logs(req, respond)
+        elif req.cmd == "scale" or (req.cmd == "restart" and req.rolling):
+            self._container(req, respond)
         else:
             keys = self._match(req.target)
             if isinstance(keys, str):
@@ -142,6 +150,46 @@ class Operator:
                 if k in insts
             ]
             respond({"ok": True, "instances": rows})
+
+        self._host.after_turn(reply)
+
+    def _container(self, req: proto.Request, respond: Respond) -> None:
+        """Issue 9: scale or roll one program; the reply lists its instances after the turn."""
+        plan = self._host.plan()
+        name = req.target
+        if plan.phase not in _LIVE:
+            respond(proto.error(f"{req.cmd}: pinit is shutting down ({plan.reason})"))
+            return
+        if name not in {p.name for p in plan.config.programs}:
+            known = ", ".join(sorted(p.name for p in plan.config.programs)) or "none"
+            respond(proto.error(f"{req.cmd}: no program {name!r} (known: {known})"))
+            return
+        if name in plan.rolls:
+            respond(proto.error(f"{req.cmd}: a rolling restart of {name} is under way"))
+            return
+        if self._host.change is None:
+            respond(proto.error(f"{req.cmd}: not supported here"))
+            return
+        if req.cmd == "scale":
+            from pinit.model.scale import scale
+
+            count = req.count
+            self._host.change(lambda p: scale(p, name, count))
+        else:
+            from pinit.model.roll import begin
+
+            self._host.change(lambda p: begin(p, name))
+
+        def reply() -> None:
+            now = self._host.plan()
+            insts = [now.instances[k] for k in sorted(now.instances) if k[0] == name]
+            rows = [{"name": i.name, "state": i.state.value, "pid": i.pid} for i in insts]
+            out: dict[str, object] = {"ok": True, "program": name, "instances": rows}
+            if req.cmd == "scale":
+                out["count"] = req.count
+            else:
+                out["rolling"] = name in now.rolls
+            respond(out)
 
         self._host.after_turn(reply)
 

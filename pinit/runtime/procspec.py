@@ -14,7 +14,7 @@ from pinit.config.schema import Program, ReadyKind
 from pinit.notify.client import base_environment
 from pinit.runtime.spawn import SpawnSpec
 
-__all__ = ["base_environment", "build", "tag_entry", "uses_notify"]
+__all__ = ["base_environment", "build", "instance_title", "tag_entry", "uses_notify"]
 
 
 def build(
@@ -25,8 +25,10 @@ def build(
     base_env: Mapping[str, str],
     notify_socket: str = "",
     stdio: tuple[int | None, int | None] = (None, None),
+    title: str = "",
 ) -> SpawnSpec:
     """The spec; `stdio` are the fds for the child's stdout and stderr (None: pinit's own).
+    `title` (issue 9, `title = true`): the `[pinit] name` the argv[0] title is made of.
 
     Raises LookupError (unknown user/group).
     """
@@ -47,7 +49,14 @@ def build(
         new_session=True,
         stdout=stdio[0],
         stderr=stdio[1],
+        argv0=instance_title(title, prog.name, index) if title else None,
     )
+
+
+def instance_title(manager: str, program: str, index: int) -> str:
+    """`pinit-NAME-PROGRAM-N` (N = PINIT_PROCESS_NUM, from 1), as Granian names its workers
+    and `titles.manager_title` names pinit itself."""
+    return f"pinit-{manager}-{program}-{index + 1}"
 
 
 def uses_notify(prog: Program) -> bool:

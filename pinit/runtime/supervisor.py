@@ -110,6 +110,7 @@ class Supervisor:
             notify_address=self._notify_address,
             base_env=self._base_env,
             emit=self._emit,
+            manager=lambda: self._config.name,
         )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
@@ -453,7 +454,15 @@ class Supervisor:
         from pinit.runtime.operator import Host
 
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(plan, self._post, self._after_drain.append, self._reload, soon)
+        host = Host(plan, self._post, self._after_drain.append, self._reload, soon, self._change)
+        return host
+
+    def _change(self, decide: Callable[[planner.Plan], PlanResult]) -> None:
+        """Issue 9: a `ctl scale` / `ctl restart --rolling` decision, applied like a reload's."""
+        before = {inst.name for inst in self._plan.instances.values()}
+        self._apply(self._plan_step(decide(self._plan)))
+        for name in before - {inst.name for inst in self._plan.instances.values()}:
+            self._logs.forget(name)  # dropped at once: it was already down
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:

@@ -159,6 +159,11 @@ class Core:
         self.plan_acts(acts)
         self.drain()
 
+    def change(self, decide: Callable[[P.Plan], tuple[P.Plan, tuple[P.PlanAction, ...]]]) -> None:
+        """A container-wide decision (issue 9: scale, roll), applied as the supervisor does."""
+        self.plan, acts = decide(self.plan)
+        self.plan_acts(acts)
+
     # -- reading ---------------------------------------------------------------------------------
     def inst(self, name: str, index: int = 0) -> Instance:
         return self.plan.instances[(name, index)]
@@ -174,7 +179,12 @@ class Core:
         """A `pinit ctl` request through runtime/operator.py, answered after the turn."""
         if self.operator is None:
             host = Host(
-                lambda: self.plan, self.post, self.after_turn.append, lambda: [], lambda cb: cb()
+                lambda: self.plan,
+                self.post,
+                self.after_turn.append,
+                lambda: [],
+                lambda cb: cb(),
+                self.change,
             )
             self.operator = Operator(host, lambda _msg: None, NoSampler())
         got: list[dict[str, object]] = []
