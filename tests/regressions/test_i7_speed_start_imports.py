@@ -32,6 +32,8 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    "pinit.model.roll",  # issue 9: at the first roll
+    "pinit.model.scale",  # issue 9: at the first `ctl scale`
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
