@@ -44,14 +44,14 @@ class Server(http.server.HTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     version = "v1"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = f"{os.getpid()} {self.version}\n".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
