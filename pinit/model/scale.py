@@ -7,13 +7,14 @@ process and pid; those at N and above are stopped highest number first, each in 
 stop sequence (stop signal, ``stop_timeout``, KILL, the group gone), and dropped once down
 (``Plan.retire``, as a reload drops them). New instances are fresh (no restart is counted:
 a scale-up start is a first start) and wait on their ``after`` like any start. Instances
-below N that are down (stopped by ``ctl stop``) stay as they are.
+below N that never ran (``autostart = false``) are started with them; those stopped by
+``ctl stop``, exited or given up stay as they are.
 """
 
 from __future__ import annotations
 
 from pinit.model.events import Emit
-from pinit.model.instance import Instance
+from pinit.model.instance import Instance, State
 from pinit.model.plan import Phase, Plan, PlanAction, StopInstance, issue_starts
 from pinit.records import replace
 
@@ -50,6 +51,8 @@ def scale(plan: Plan, name: str, count: int) -> tuple[Plan, tuple[PlanAction, ..
             entry = retire.get(key)
             if key not in retire:
                 instances[key] = replace(inst, program=new)
+                if inst.state is State.STOPPED and not inst.stop_requested and inst.spawns == 0:
+                    to_start.add(key)  # never started (autostart = false): part of the N
             elif entry is not None:
                 retire[key] = (new, entry[1])
             else:  # on its way out after an earlier scale-down: comes back once down

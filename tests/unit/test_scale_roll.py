@@ -100,6 +100,22 @@ def test_scale_to_zero_and_back_counts_no_restart() -> None:
     assert [i.restarts_by_reason for i in sim.plan.instances.values()] == [(), ()]
 
 
+def test_scale_starts_instances_that_never_ran() -> None:
+    sim = settled(prog(numprocs=1, autostart=False))
+    do_scale(sim, 3)
+    sim.settle()
+    assert up(sim) == 3  # the N includes the defined one that autostart = false held back
+
+
+def test_scale_leaves_an_instance_stopped_by_request_alone() -> None:
+    sim = settled(prog(numprocs=2))
+    sim.ask("stop", "w-2")
+    sim.settle()
+    do_scale(sim, 3)
+    sim.settle()
+    assert sim.state("w", 1) is State.STOPPED and up(sim) == 2
+
+
 def test_scale_back_up_while_the_old_one_is_still_stopping() -> None:
     sim = settled(prog(numprocs=2), stubborn=frozenset({"w"}))  # dies only of KILL
     do_scale(sim, 1)
