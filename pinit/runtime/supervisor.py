@@ -219,9 +219,12 @@ class Supervisor:
             container: tuple[planner.PlanAction, ...] = ()
             if new != inst:
                 container = self._plan_step(planner.on_instance_change(self._plan, key, new))
-                if key not in self._plan.instances:  # a reload retired it once it was down
+                now = self._plan.instances.get(key)
+                if now is None:  # a reload retired it once it was down
                     self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
+                elif now is not new and now.name != inst.name:  # replaced under a new name
+                    self._logs.forget(inst.name)  # (numprocs crossed 1: web -> web-1)
             for action in actions:
                 try:
                     self._actions.act(key, action)
