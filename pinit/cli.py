@@ -121,8 +121,8 @@ def _run_parser() -> argparse.ArgumentParser:
         epilog=(
             "subcommands:\n"
             "  check       validate a config on this host (pinit check --help)\n"
-            "  ctl         status, start, stop, restart, signal, reload, logs of a running\n"
-            "              pinit over its control socket (pinit ctl --help)\n"
+            "  ctl         status, start, stop, restart, signal, reload, logs, scale of a\n"
+            "              running pinit over its control socket (pinit ctl --help)\n"
             "  version     print pinit's version, its Python and how it was built\n"
             "\n"
             "signals with --config: TERM/INT/QUIT stop the programs in reverse order (a second\n"

@@ -238,6 +238,7 @@ class Operator:
             "name": plan.config.name,
             "phase": plan.phase.value,
             "pid": os.getpid(),
+            "rolling": sorted(plan.rolls),  # issue 9: programs with a roll under way
             "instances": rows,
         }
 
