@@ -4,6 +4,7 @@
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
     pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs ...
+    pinit import FILE [--from supervisord|procfile] [--explain]
     pinit version
 
 argparse (with the re, shutil and gettext it pulls in) costs PID 1 ~10 ms of start, so the
@@ -123,6 +124,7 @@ def _run_parser() -> argparse.ArgumentParser:
             "  check       validate a config on this host (pinit check --help)\n"
             "  ctl         status, start, stop, restart, signal, reload, logs of a running\n"
             "              pinit over its control socket (pinit ctl --help)\n"
+            "  import      supervisord.conf or Procfile -> pinit TOML (pinit import --help)\n"
             "  version     print pinit's version, its Python and how it was built\n"
             "\n"
             "signals with --config: TERM/INT/QUIT stop the programs in reverse order (a second\n"
@@ -321,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args_in[1:])
     if args_in[:1] == ["ctl"]:
         return _ctl(args_in[1:])
+    if args_in[:1] == ["import"]:  # issue 10: a translator, off the start path
+        from pinit.importer import main as import_main
+
+        return import_main(args_in[1:])
     args = fast_parse(args_in)
     if args is None or (args.config is None and not args.command):
         args = _slow_parse(args_in)
