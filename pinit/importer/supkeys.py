@@ -52,6 +52,13 @@ class _Process:
     def raw(self, key: str) -> str | None:
         return self.src.get(self.section, key)
 
+    def static(self, text: str, key: str) -> str:
+        """Expanded now: pinit does not expand ``${X}`` in this key, so ``%(ENV_X)s`` takes
+        the importer's environment (said in --explain)."""
+        if "%(ENV_" in text:
+            self.notes.append((key, "%(ENV_...)s expanded now, from the importer's environment"))
+        return self.exp.static(text, key)
+
     def put(self, key: str, value: Value, why: str, source: str) -> None:
         self.keys[key] = (value, why)
         self.notes.append((source, f"-> {key}" + (f" ({why})" if why else "")))
@@ -141,8 +148,10 @@ def _translate(proc: _Process, global_env: str) -> None:  # noqa: C901, PLR0912 
     if raw_env is not None:
         own, _ = exp.runtime_pairs(raw_env, "environment")
         env.update(own)
-        for k, v in supini.key_value_pairs(exp.static(raw_env, "environment")).items():
-            exp.env[k] = v
+        try:  # later keys' ENV_X: the program's own variables, as supervisord extends them
+            exp.env.update(supini.key_value_pairs(exp.static(raw_env, "environment")))
+        except ValueError:  # a value deferred to pinit's start: later keys see it deferred
+            exp.env.update(own)
     cmd, deferred = exp.runtime(command, "command")
     names = ", ".join("${" + d + "}" for d in deferred)
     why = f"{names}: read when pinit starts, as supervisord read %(ENV_...)s" if deferred else ""
@@ -152,7 +161,7 @@ def _translate(proc: _Process, global_env: str) -> None:  # noqa: C901, PLR0912 
     if (directory := proc.raw("directory")) is not None:
         proc.put("cwd", exp.runtime(directory, "directory")[0], "", "directory")
     if (user := proc.raw("user")) is not None:
-        user = exp.static(user, "user").strip()
+        user = proc.static(user, "user").strip()
         proc.put("user", int(user) if user.isdigit() else user, "", "user")
     if (umask := proc.raw("umask")) is not None:
         int(umask.strip(), 8)  # supervisord's octal_type: ValueError when not octal
@@ -197,7 +206,7 @@ def _translate(proc: _Process, global_env: str) -> None:  # noqa: C901, PLR0912 
 def _log_file(proc: _Process, stream: str) -> tuple[str, str]:
     """("file", path) | ("own", why) for supervisord's AUTO / NONE / /dev/stdout."""
     raw = proc.raw(f"{stream}_logfile")
-    value = "AUTO" if raw is None else proc.exp.static(raw, f"{stream}_logfile").strip()
+    value = "AUTO" if raw is None else proc.static(raw, f"{stream}_logfile").strip()
     low = value.lower()
     if low == "auto":
         return "own", f"supervisord's AUTO (a temp file): pinit's own {stream}, the container's log"
@@ -222,7 +231,8 @@ def _logs(proc: _Process) -> None:
     out_kind, out = _log_file(proc, "stdout")
     if out_kind == "file":
         table = _log_table(proc, "stdout", out)
-        why = "supervisord's defaults: 50MB, 10 backups" if len(table) == 3 else ""
+        unset = [k for k in ("maxbytes", "backups") if proc.raw(f"stdout_logfile_{k}") is None]
+        why = f"supervisord's default {' and '.join(unset)} (50MB, 10)" if unset else ""
         if table["max_bytes"] == NO_ROTATION:
             why = "maxbytes = 0 (never rotate): pinit always rotates; at 1 TiB"
         proc.put("stdout", table, why, "stdout_logfile")
@@ -241,14 +251,14 @@ def _logs(proc: _Process) -> None:
     err_kind, err = _log_file(proc, "stderr")
     if err_kind == "file":
         proc.put("stderr", _log_table(proc, "stderr", err), "", "stderr_logfile")
-        for key in ("stderr_logfile_maxbytes", "stderr_logfile_backups"):
-            if proc.raw(key) is not None:
-                proc.notes.append((key, "-> stderr"))
     elif out_kind == "file":
         # pinit's default stderr follows stdout into its file; supervisord kept them apart.
         proc.put("stderr", "", err + " (redirect_stderr = false)", "stderr_logfile")
     elif proc.raw("stderr_logfile") is not None:
         proc.notes.append(("stderr_logfile", "-> stderr stays pinit's own: " + err))
+    for key in ("stderr_logfile_maxbytes", "stderr_logfile_backups"):
+        if proc.raw(key) is not None:
+            proc.notes.append((key, "-> stderr" if err_kind == "file" else "no file to rotate"))
     if proc.raw("redirect_stderr") is not None:
         proc.notes.append(("redirect_stderr", "false: stderr kept apart from stdout"))
 
