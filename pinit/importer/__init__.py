@@ -27,7 +27,7 @@ def detect(path: str) -> str:
     return "supervisord" if SECTION.search(text) else "procfile"
 
 
-def run(
+def run(  # noqa: PLR0917 - the CLI's arguments, then where to write
     path: str,
     kind: str | None,
     explain: bool,

@@ -16,7 +16,15 @@ import re
 __all__ = ["Decision", "Doc", "Prog", "comment_text", "key", "toml_value"]
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 Value = str | int | bool | list["Value"] | dict[str, "Value"]
 

@@ -44,8 +44,7 @@ SUPERVISORD_WHY = {
     "pidfile": "pinit writes no pidfile: as PID 1 or a systemd service its pid is known",
     "nodaemon": "pinit always runs in the foreground",
     "silent": "pinit always runs in the foreground and logs to stderr",
-    "user": "run pinit itself as this user (the image's USER, a unit's User=); per "
-    "program: `user`",
+    "user": "run pinit itself as this user (the image's USER, a unit's User=); per program: `user`",
     "umask": "pinit keeps the umask it was started with; per program: `umask`",
     "directory": "pinit does not change directory; per program: `cwd`",
     "minfds": "supervisord raised its own open-files limit for its children; per program: "
@@ -119,7 +118,9 @@ def _supervisord_section(src: supini.Source, doc: Doc, environ: Mapping[str, str
     every program gets."""
     section = "supervisord"
     if not src.parser.has_section(section):
-        doc.decide("[supervisord]", "missing (supervisord refuses such a file; pinit does not care)")
+        doc.decide(
+            "[supervisord]", "missing (supervisord refuses such a file; pinit does not care)"
+        )
         return ""
     env = ""
     for key, value in src.parser.items(section):
@@ -143,7 +144,9 @@ def _groups(src: supini.Source, doc: Doc) -> dict[str, tuple[str, list[str]]]:
         members = [m.strip() for m in (src.get(section, "programs") or "").split(",") if m.strip()]
         for member in members:
             if not src.parser.has_section(f"program:{member}"):
-                doc.decide(f"[{section}]", f"names unknown program {member!r} (supervisord refuses it)")
+                doc.decide(
+                    f"[{section}]", f"names unknown program {member!r} (supervisord refuses it)"
+                )
                 continue
             out[member] = (group, members)
         doc.decide(

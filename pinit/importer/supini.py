@@ -45,9 +45,7 @@ class Source:
     """The parsed files: sections in file order, and which file each came from."""
 
     def __init__(self) -> None:
-        self.parser = configparser.RawConfigParser(
-            inline_comment_prefixes=(";", "#"), strict=False
-        )
+        self.parser = configparser.RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
         self.section_file: dict[str, str] = {}
         self.files: list[str] = []
         self.warnings: list[str] = []

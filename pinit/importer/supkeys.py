@@ -64,7 +64,7 @@ class _Process:
         self.notes.append((source, f"-> {key}" + (f" ({why})" if why else "")))
 
 
-def program(
+def program(  # noqa: PLR0917 - one section and its context
     src: supini.Source,
     section: str,
     group: str,
@@ -113,7 +113,9 @@ def program(
         prog.set("numprocs", numprocs, f"supervisord named them {procs[0][0]}..{procs[-1][0]}")
         for key, (value, why) in procs[0][1].keys.items():
             prog.set(key, value, why)
-        doc.decide(where, f"{numprocs} processes alike but for their names -> numprocs = {numprocs}")
+        doc.decide(
+            where, f"{numprocs} processes alike but for their names -> numprocs = {numprocs}"
+        )
         out = [prog]
     else:
         out = []
@@ -135,7 +137,7 @@ def program(
     return [(prog, priority, autostart) for prog in out]
 
 
-def _translate(proc: _Process, global_env: str) -> None:  # noqa: C901, PLR0912 - one key each
+def _translate(proc: _Process, global_env: str) -> None:
     exp = proc.exp
     command = proc.raw("command")
     if command is None:
@@ -171,18 +173,14 @@ def _translate(proc: _Process, global_env: str) -> None:  # noqa: C901, PLR0912 
     if (restart := proc.raw("autorestart")) is not None:
         low = restart.strip().lower()
         policy = (
-            "on-failure"
-            if low == "unexpected"
-            else "always"
-            if supini.boolean(low)
-            else "never"
+            "on-failure" if low == "unexpected" else "always" if supini.boolean(low) else "never"
         )
         proc.put("restart", policy, f"autorestart = {low}", "autorestart")
     if (codes := proc.raw("exitcodes")) is not None:
         values = [int(c) for c in codes.split(",") if c.strip()]
         if any(not 0 <= c <= 255 for c in values):
             raise ValueError(f"not a valid list of exit codes: {codes!r}")
-        proc.put("exit_codes", values, "", "exitcodes")
+        proc.put("exit_codes", list[Value](values), "", "exitcodes")
     if (secs := proc.raw("startsecs")) is not None:
         proc.put("start_seconds", f"{int(secs)}s", "", "startsecs")
     if (retries := proc.raw("startretries")) is not None:

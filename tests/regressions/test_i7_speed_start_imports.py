@@ -32,6 +32,10 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    "configparser",  # issue 10: `pinit import` is a translator, never on the start path
+    "pinit.importer",
+    "pinit.importer.supervisord",
+    "pinit.importer.procfile",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from pinit.checkcmd import run_check
-from pinit.importer import detect, run
+from pinit.importer import detect, run, supervisord
 from pinit.importer import procfile as procfile_mod
-from pinit.importer import supervisord
 from pinit.importer.emit import Doc, key, toml_string
 from pinit.importer.supkeys import NO_ROTATION
 
@@ -45,7 +44,8 @@ def checks(tmp_path: Path, toml: str, environ: dict[str, str] | None = None) -> 
 
 
 @pytest.mark.parametrize(
-    "text", ['say "hi"', "back\\slash", "tab\there", "new\nline", "nul\x00bell\x07", "del\x7f", "é ✓"]
+    "text",
+    ['say "hi"', "back\\slash", "tab\there", "new\nline", "nul\x00bell\x07", "del\x7f", "é ✓"],
 )
 def test_strings_round_trip(text: str) -> None:
     assert tomllib.loads(f"v = {toml_string(text)}")["v"] == text
@@ -58,7 +58,9 @@ def test_keys_with_dots_are_quoted() -> None:
 
 
 def test_a_newline_in_a_value_cannot_forge_toml(tmp_path: Path) -> None:
-    data, doc = imp(tmp_path, "[program:p]\ncommand=/bin/true\n[nonsense]\nkey=a\n  [programs.evil]\n")
+    data, _ = imp(
+        tmp_path, "[program:p]\ncommand=/bin/true\n[nonsense]\nkey=a\n  [programs.evil]\n"
+    )
     assert set(data["programs"]) == {"p"}
 
 
@@ -74,7 +76,7 @@ def test_here_is_each_files_own_directory(tmp_path: Path) -> None:
     (tmp_path / "conf.d").mkdir()
     (tmp_path / "conf.d" / "b.conf").write_text("[program:b]\ncommand=%(here)s/run\n")
     (tmp_path / "conf.d" / "a.conf").write_text("[program:a]\ncommand=/bin/a\npriority=5\n")
-    data, doc = imp(tmp_path, f"[program:m]\ncommand=%(here)s/m\n[include]\nfiles=conf.d/*.conf\n")
+    data, _ = imp(tmp_path, "[program:m]\ncommand=%(here)s/m\n[include]\nfiles=conf.d/*.conf\n")
     assert data["programs"]["m"]["command"] == f"{tmp_path}/m"
     assert data["programs"]["b"]["command"] == f"{tmp_path}/conf.d/run"
     assert list(data["programs"]) == ["m", "a", "b"]  # each glob's matches sorted
@@ -127,7 +129,9 @@ def test_environment_pairs_merge_with_supervisord_environment(tmp_path: Path) ->
 
 
 def test_numprocs_alike_become_one_program(tmp_path: Path) -> None:
-    p = prog(tmp_path, "command=/bin/w\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)02d\n")
+    p = prog(
+        tmp_path, "command=/bin/w\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)02d\n"
+    )
     assert p["numprocs"] == 3
 
 
@@ -204,7 +208,9 @@ def test_special_log_files_are_pinits_own_output(tmp_path: Path, special: str) -
 
 
 def test_redirect_stderr(tmp_path: Path) -> None:
-    p = prog(tmp_path, "command=/bin/x\nstdout_logfile=/l\nredirect_stderr=true\nstderr_logfile=/e\n")
+    p = prog(
+        tmp_path, "command=/bin/x\nstdout_logfile=/l\nredirect_stderr=true\nstderr_logfile=/e\n"
+    )
     assert p["stderr"] == "stdout"
     # supervisord keeps stderr apart by default: pinit's default would follow stdout's file
     assert prog(tmp_path, "command=/bin/x\nstdout_logfile=/l\n")["stderr"] == ""
@@ -256,7 +262,9 @@ def test_every_source_key_has_a_decision(tmp_path: Path) -> None:
         "stderr_syslog=false\nenvironment=A=1\ndirectory=/tmp\numask=022\nserverurl=AUTO\n"
     )
     _, doc = imp(tmp_path, "[program:p]\n" + body)
-    said = {d.source.split("] ", 1)[1] for d in doc.decisions if d.source.startswith("[program:p] ")}
+    said = {
+        d.source.split("] ", 1)[1] for d in doc.decisions if d.source.startswith("[program:p] ")
+    }
     assert said == {line.split("=", 1)[0] for line in body.splitlines()}
 
 
@@ -288,7 +296,10 @@ def test_procfile(tmp_path: Path) -> None:
             "command": ["/bin/sh", "-c", "gunicorn app:app --bind 0.0.0.0:$$PORT"],
             "environment": {"PORT": "5000"},
         },
-        "worker": {"command": ["/bin/sh", "-c", "rq worker $${Q}"], "environment": {"PORT": "5100"}},
+        "worker": {
+            "command": ["/bin/sh", "-c", "rq worker $${Q}"],
+            "environment": {"PORT": "5100"},
+        },
     }
     said = "\n".join(str(d) for d in doc.decisions)
     assert "line 5: not `name: command`" in said and "line 6: 'web' again" in said

@@ -31,7 +31,8 @@ EDGES = """\
 environment=GLOBAL="g 1",SHARED=global
 
 [program:web]
-command=/bin/web --port=80%(process_num)02d --name=%(program_name)s --cost=100%% '$HOME' %(ENV_WEB_PORT)s
+command=/bin/web --port=80%(process_num)02d --name=%(program_name)s --cost=100%%
+  '$HOME' %(ENV_WEB_PORT)s
 process_name=%(program_name)s_%(process_num)s
 numprocs=3
 numprocs_start=1
@@ -68,9 +69,12 @@ def pinit_processes(path: Path, environ: dict[str, str]) -> dict[str, dict[str, 
     for name, prog in data["programs"].items():
         env = dict(prog.get("environment", {}))
         resolved: dict[str, str] = {}
+
+        def look(n: str, resolved: dict[str, str] = resolved) -> str | None:
+            return resolved.get(n, environ.get(n))
+
         for k, v in env.items():
-            resolved[k] = expand(v, lambda n: resolved.get(n, environ.get(n)))
-        look = lambda n: resolved.get(n, environ.get(n))  # noqa: E731
+            resolved[k] = expand(v, look)
         entry = {
             "command": expand(prog["command"], look),
             "environment": resolved,
