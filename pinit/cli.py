@@ -137,7 +137,11 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="supervise the programs of this TOML file (and CMD, if given, as the main one)",
     )
-    parser.add_argument("--name", help="process title becomes pinit-NAME-manager")
+    parser.add_argument(
+        "--name",
+        help="process title becomes pinit-NAME-manager, control socket NAME.sock (overrides"
+        " [pinit].name)",
+    )
     parser.add_argument(
         "--grace",
         type=_grace_arg,
@@ -227,6 +231,7 @@ def _ctl_parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--socket", metavar="PATH", help="the control socket's path")
     where.add_argument("--config", metavar="FILE", help="find the socket from this config")
+    parser.add_argument("--name", help="the socket of `pinit --name NAME` (pinit@NAME.service)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print the raw JSON reply")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
@@ -267,6 +272,7 @@ def _ctl(argv: list[str]) -> int:
             return USAGE_EXIT
         if config is not None:
             configured, name = config.control_socket, config.name
+    name = args.name or name
     req = proto.Request(
         args.cmd, getattr(args, "target", ""), signal=sig, lines=getattr(args, "lines", 50)
     )
@@ -309,7 +315,11 @@ def _supervise(path: str, name: str | None, verbose: bool, command: list[str]) -
             print(f"pinit: {error}", file=sys.stderr)
         print(f"pinit: refusing to start: {len(errors)} error(s) in {path}", file=sys.stderr)
         return 1
-    set_title(manager_title(name or (config.name if config.name != "pinit" else None)))
+    if name:  # issue 10: --name names the control socket too (pinit@.service's instances)
+        from pinit.records import replace
+
+        config = replace(config, name=name)
+    set_title(manager_title(config.name if config.name != "pinit" else None))
     from pinit.runtime.supervisor import Supervisor
 
     return Supervisor(config, environ, verbose=verbose, command=command).run()

@@ -40,6 +40,7 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
+from pinit.records import replace
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing
@@ -390,6 +391,8 @@ class Supervisor:
             for error in errors:
                 self._say(f"reload refused: {error}")
             return [str(error) for error in errors]
+        if config.name != self._config.name:  # named at start (--name): title and socket stay
+            config = replace(config, name=self._config.name)
         self._info(f"reloading {path}")
         self._upstream.reloading()
         self._config = config
