@@ -23,6 +23,8 @@ def test_name_names_the_control_socket(launch: type[Launch], tmp_path: Path) -> 
     pinit = launch([*pinit_bin(), "--name", name, "--config", str(config)], "plain", env=env)
     line = pinit.wait_stderr("control socket ")
     assert line.endswith(f"/{name}.sock"), line
+    with open(f"/proc/{pinit.init_pid()}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == f"pinit-{name}-manager".encode()
     done = subprocess.run(
         [*pinit_bin(), "ctl", "--name", name, "status"],
         capture_output=True,
