@@ -93,7 +93,8 @@ def percent(text: str, expansions: Mapping[str, object], where: str) -> str:
     try:
         return text % expansions
     except KeyError as exc:
-        names = ", ".join(sorted(expansions))
+        # supervisord lists every name; the ENV_ ones are the importer's whole environment
+        names = ", ".join([*sorted(k for k in expansions if not k.startswith("ENV_")), "ENV_*"])
         raise ValueError(
             f"format string {text!r} for {where} names {exc} which cannot be expanded"
             f" (available: {names})"

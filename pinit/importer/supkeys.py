@@ -156,7 +156,11 @@ def _translate(proc: _Process, global_env: str) -> None:
             exp.env.update(own)
     cmd, deferred = exp.runtime(command, "command")
     names = ", ".join("${" + d + "}" for d in deferred)
+    # pinit expands after splitting: a value with spaces stays one argument (supervisord
+    # expanded before its shlex split); said in --explain.
     why = f"{names}: read when pinit starts, as supervisord read %(ENV_...)s" if deferred else ""
+    if deferred:
+        proc.notes.append(("command", f"{names}: a value with spaces stays one argument"))
     proc.put("command", cmd, why, "command")
     if env:
         proc.put("environment", dict(env), "", "environment")
@@ -214,7 +218,12 @@ def _log_file(proc: _Process, stream: str) -> tuple[str, str]:
         return "own", "supervisord's syslog: pinit's own " + stream
     if value in DEV_OUT | DEV_ERR:
         return "own", f"{value}: pinit's own {stream}"
-    return "file", value
+    path = os.path.abspath(os.path.expanduser(value))  # supervisord's existing_dirpath
+    if path != value:
+        proc.notes.append(
+            (f"{stream}_logfile", f"{value!r} -> {path!r}, as supervisord resolved it")
+        )
+    return "file", path
 
 
 def _log_table(proc: _Process, stream: str, path: str) -> dict[str, Value]:

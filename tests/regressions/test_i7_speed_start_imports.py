@@ -36,6 +36,9 @@ NOT_ON_START_PATH = {
     "pinit.importer",
     "pinit.importer.supervisord",
     "pinit.importer.procfile",
+    "pinit.importer.supini",
+    "pinit.importer.supkeys",
+    "pinit.importer.emit",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control

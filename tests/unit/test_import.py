@@ -332,3 +332,17 @@ def test_explain_goes_to_stderr_and_no_programs_is_said(tmp_path: Path) -> None:
     assert run(str(path), None, True, out, err, {}) == 0
     assert "nodaemon" in err.getvalue() and "no programs found" in err.getvalue()
     tomllib.loads(out.getvalue())
+
+
+def test_relative_log_file_is_resolved_as_supervisord_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    p = prog(tmp_path, "command=/bin/x\nstdout_logfile=logs/x.log\n")
+    assert p["stdout"]["file"] == str(tmp_path / "logs" / "x.log")
+
+
+def test_unknown_name_error_does_not_list_the_environment(tmp_path: Path) -> None:
+    _, doc = imp(tmp_path, "[program:p]\ncommand=/bin/x\nuser=%(ENV_NOPE)s\n", {"SECRET": "x"})
+    said = "\n".join(str(d) for d in doc.decisions)
+    assert "ENV_NOPE" in said and "ENV_*" in said and "SECRET" not in said
