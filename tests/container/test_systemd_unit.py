@@ -24,45 +24,44 @@ pytestmark = pytest.mark.container
 
 PINIT_IMAGE = "localhost/pinit-h10-units:latest"
 SYSTEMD_IMAGE = "localhost/pinit-h10-systemd:latest"
+RELOAD_IMAGE = "localhost/pinit-h10-systemd-reload:latest"
 
 
 @pytest.fixture(scope="module")
-def systemd_image() -> str:
-    """The repo's image (own tag: other builds may retag pinit-test meanwhile), then systemd
-    with pinit's units on top."""
-    args = [
-        "build",
-        "--pull=never",
-        "--layers",
-        "-t",
-        PINIT_IMAGE,
-        "-f",
-        str(ROOT / "Containerfile"),
-    ]
+def pinit_image() -> str:
+    """The repo's image, under a tag of its own (other builds may retag pinit-test)."""
+    args = ["build", "--pull=never", "--layers", "-t", PINIT_IMAGE]
+    args += ["-f", str(ROOT / "Containerfile")]
     if CA_BUNDLE.is_file():
         args += ["--secret", f"id=ca,src={CA_BUNDLE}"]
     podman(*args, str(ROOT), timeout=900, check=True)
-    podman(
-        "build",
-        "--pull=never",
-        "--layers",
-        "--build-arg",
-        f"PINIT_IMAGE={PINIT_IMAGE}",
-        "-t",
-        SYSTEMD_IMAGE,
-        "-f",
-        str(ROOT / "tests" / "container" / "systemd" / "Containerfile"),
-        str(ROOT),
-        timeout=900,
-        check=True,
-    )
-    return SYSTEMD_IMAGE
+    return PINIT_IMAGE
 
 
-@pytest.fixture
-def booted(systemd_image: str) -> Iterator[str]:
+def build_systemd(pinit_image: str, tag: str, *build_args: str) -> str:
+    args = ["build", "--pull=never", "--layers", "--build-arg", f"PINIT_IMAGE={pinit_image}"]
+    for arg in build_args:
+        args += ["--build-arg", arg]
+    args += ["-t", tag, "-f", str(ROOT / "tests" / "container" / "systemd" / "Containerfile")]
+    podman(*args, str(ROOT), timeout=900, check=True)
+    return tag
+
+
+@pytest.fixture(scope="module")
+def systemd_image(pinit_image: str) -> str:
+    """bookworm's systemd 252 with pinit.service and pinit@web.service enabled."""
+    return build_systemd(pinit_image, SYSTEMD_IMAGE)
+
+
+@pytest.fixture(scope="module")
+def reload_image(pinit_image: str) -> str:
+    """bookworm-backports' systemd (>= 253) with pinit-reload.service (Type=notify-reload)."""
+    return build_systemd(pinit_image, RELOAD_IMAGE, "BACKPORTS=1", "ENABLE=pinit-reload.service")
+
+
+def boot(image: str) -> Iterator[str]:
     name = f"pinit-h10-sd-{uuid.uuid4().hex[:8]}"
-    podman("run", "-d", "--name", name, "--systemd=always", systemd_image, timeout=120, check=True)
+    podman("run", "-d", "--name", name, "--systemd=always", image, timeout=120, check=True)
     try:
         # `--wait` blocks until boot is done, once systemd's bus exists: until then it fails at
         # once ("Failed to connect to bus"), so only that is retried, within a deadline.
@@ -75,6 +74,16 @@ def booted(systemd_image: str) -> Iterator[str]:
         yield name
     finally:
         podman("rm", "-f", "-t", "0", name, timeout=60)
+
+
+@pytest.fixture
+def booted(systemd_image: str) -> Iterator[str]:
+    yield from boot(systemd_image)
+
+
+@pytest.fixture
+def booted_reload(reload_image: str) -> Iterator[str]:
+    yield from boot(reload_image)
 
 
 def show(name: str, unit: str) -> dict[str, str]:
@@ -164,5 +173,40 @@ def test_unit_under_real_systemd(booted: str, unit: str, title: str) -> None:
         state = show(booted, unit)
         assert state["ActiveState"] == "inactive" and state["Result"] == "success", state
         assert in_unit(booted, unit) == []
+    finally:
+        journal.close()
+
+
+@pytest.mark.timeout(900)
+def test_notify_reload_unit_under_real_systemd(booted_reload: str) -> None:
+    """systemd >= 253 sends SIGHUP for `systemctl reload` and returns only after pinit's
+    RELOADING=1 (with MONOTONIC_USEC, or systemd ignores it) and READY=1: so StatusText says
+    "reloaded" the moment the command returns, and a refused config does not hang it."""
+    name, unit = booted_reload, "pinit-reload.service"
+    verify = podman(
+        "exec", name, "systemd-analyze", "verify", "--man=no", f"/etc/systemd/system/{unit}"
+    )
+    assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
+    journal = Journal(name, unit)
+    try:
+        journal.wait("a: running (pid")
+        state = show(name, unit)
+        assert state["ActiveState"] == "active" and "running" in state["StatusText"], state
+        add = '[programs.b]\\ncommand = ["sleep", "100002"]\\nstart_seconds = "200ms"\\n'
+        podman("exec", name, "sh", "-c", f"printf '{add}' >> /etc/pinit.toml", check=True)
+        podman("exec", name, "systemctl", "reload", unit, timeout=60, check=True)
+        assert show(name, unit)["StatusText"] == "reloaded"
+        journal.wait("b: running (pid")
+
+        podman("exec", name, "sh", "-c", "echo 'broken =' >> /etc/pinit.toml", check=True)
+        podman("exec", name, "systemctl", "reload", unit, timeout=60, check=True)
+        state = show(name, unit)
+        assert state["ActiveState"] == "active", state
+        assert state["StatusText"].startswith("reload refused"), state
+
+        podman("exec", name, "systemctl", "stop", unit, timeout=120, check=True)
+        state = show(name, unit)
+        assert state["ActiveState"] == "inactive" and state["Result"] == "success", state
+        assert in_unit(name, unit) == []
     finally:
         journal.close()
