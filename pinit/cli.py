@@ -4,6 +4,7 @@
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
     pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|scale ...
+    pinit import FILE [--from supervisord|procfile] [--explain]
     pinit version
 
 argparse (with the re, shutil and gettext it pulls in) costs PID 1 ~10 ms of start, so the
@@ -123,6 +124,7 @@ def _run_parser() -> argparse.ArgumentParser:
             "  check       validate a config on this host (pinit check --help)\n"
             "  ctl         status, start, stop, restart, signal, reload, logs, scale of a\n"
             "              running pinit over its control socket (pinit ctl --help)\n"
+            "  import      supervisord.conf or Procfile -> pinit TOML (pinit import --help)\n"
             "  version     print pinit's version, its Python and how it was built\n"
             "\n"
             "signals with --config: TERM/INT/QUIT stop the programs in reverse order (a second\n"
@@ -135,7 +137,11 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="supervise the programs of this TOML file (and CMD, if given, as the main one)",
     )
-    parser.add_argument("--name", help="process title becomes pinit-NAME-manager")
+    parser.add_argument(
+        "--name",
+        help="process title becomes pinit-NAME-manager, control socket NAME.sock (overrides"
+        " [pinit].name)",
+    )
     parser.add_argument(
         "--grace",
         type=_grace_arg,
@@ -225,6 +231,7 @@ def _ctl_parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--socket", metavar="PATH", help="the control socket's path")
     where.add_argument("--config", metavar="FILE", help="find the socket from this config")
+    parser.add_argument("--name", help="the socket of `pinit --name NAME` (pinit@NAME.service)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print the raw JSON reply")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
@@ -276,6 +283,7 @@ def _ctl(argv: list[str]) -> int:
             return USAGE_EXIT
         if config is not None:
             configured, name = config.control_socket, config.name
+    name = args.name or name
     req = proto.Request(
         args.cmd,
         getattr(args, "target", ""),
@@ -323,7 +331,11 @@ def _supervise(path: str, name: str | None, verbose: bool, command: list[str]) -
             print(f"pinit: {error}", file=sys.stderr)
         print(f"pinit: refusing to start: {len(errors)} error(s) in {path}", file=sys.stderr)
         return 1
-    set_title(manager_title(name or (config.name if config.name != "pinit" else None)))
+    if name:  # issue 10: --name names the control socket too (pinit@.service's instances)
+        from pinit.records import replace
+
+        config = replace(config, name=name)
+    set_title(manager_title(config.name if config.name != "pinit" else None))
     from pinit.runtime.supervisor import Supervisor
 
     return Supervisor(config, environ, verbose=verbose, command=command).run()
@@ -337,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args_in[1:])
     if args_in[:1] == ["ctl"]:
         return _ctl(args_in[1:])
+    if args_in[:1] == ["import"]:  # issue 10: a translator, off the start path
+        from pinit.importer import main as import_main
+
+        return import_main(args_in[1:])
     args = fast_parse(args_in)
     if args is None or (args.config is None and not args.command):
         args = _slow_parse(args_in)

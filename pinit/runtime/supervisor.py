@@ -40,6 +40,7 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
+from pinit.records import replace
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing
@@ -382,6 +383,7 @@ class Supervisor:
         except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
             report_exception(exc)
             self._say(f"reload refused: {path}: internal error: {exc!r}")
+            self._upstream_refused(path)
             return [f"{path}: internal error: {exc!r}"]
         if config is not None and self._command:
             running = self._plan.instances.get((CMD_NAME, 0))
@@ -393,7 +395,10 @@ class Supervisor:
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
+            self._upstream_refused(path)
             return [str(error) for error in errors]
+        if config.name != self._config.name:  # named at start (--name): title and socket stay
+            config = replace(config, name=self._config.name)
         self._info(f"reloading {path}")
         self._upstream.reloading()
         self._config = config
@@ -405,6 +410,14 @@ class Supervisor:
             # The diff is under way; systemd only needs to know the new config was taken.
             self._upstream.ready("reloaded")
         return []
+
+    def _upstream_refused(self, path: str) -> None:
+        """Type=notify-reload (issue 10): systemd waits after its SIGHUP for RELOADING=1 then
+        READY=1, and a reload that never says so hangs `systemctl reload` until its timeout.
+        A refused config is a finished reload that changed nothing: say both, and why."""
+        self._upstream.reloading()
+        if self._plan.phase is planner.Phase.RUNNING:
+            self._upstream.ready(f"reload refused: {path}: the running config stays")
 
     def _notify_address(self) -> str:
         """The notify socket, bound at the first spawn of a program that uses it: most

@@ -34,6 +34,13 @@ NOT_ON_START_PATH = {
     "pinit.control.client",
     "pinit.model.roll",  # issue 9: at the first roll
     "pinit.model.scale",  # issue 9: at the first `ctl scale`
+    "configparser",  # issue 10: `pinit import` is a translator, never on the start path
+    "pinit.importer",
+    "pinit.importer.supervisord",
+    "pinit.importer.procfile",
+    "pinit.importer.supini",
+    "pinit.importer.supkeys",
+    "pinit.importer.emit",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
