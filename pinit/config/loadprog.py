@@ -29,7 +29,13 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
-from pinit.config.loadready import duration, parse_argv, parse_ready, positive_duration
+from pinit.config.loadready import (
+    duration,
+    parse_argv,
+    parse_live,
+    parse_ready,
+    positive_duration,
+)
 from pinit.config.schema import Backoff, LogSpec, Program, Restart
 from pinit.config.units import show
 from pinit.records import dataclass
@@ -276,6 +282,7 @@ def parse_program(
         critical=r.get("critical", want_bool, default.critical),
         stdout=r.get("stdout", lambda v: parse_log(v, log_base, False), None) or LogSpec(),
         stderr=r.get("stderr", lambda v: parse_log(v, log_base, True), None),
+        live=r.get("live", lambda v: parse_live(v, lookup), None),
         source=src.path,
     )
     return None if r.failed else prog
