@@ -48,6 +48,8 @@ __all__ = [
     "Exited",
     "GroupGone",
     "KillGroup",
+    "LiveFailed",
+    "LiveOk",
     "ReadyObserved",
     "ReadyTimeout",
     "RestartRequested",
@@ -178,6 +180,19 @@ class BackoffDone:
     """The backoff delay is over: start again."""
 
 
+# --- events: issue 8, liveness verdicts (runtime/liveness.py probes; model/liveness.py cells) ---
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFailed:
+    """One liveness attempt failed (refused, timed out, non-2xx, non-zero exit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOk:
+    """One liveness attempt succeeded: the count of failures in a row goes back to 0."""
+
+
 TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone
 TIMER_EVENTS: tuple[type[TimerEvent], ...] = (StartTimeout, ReadyTimeout, StopTimeout, BackoffDone)
 
@@ -192,6 +207,8 @@ Event = (
     | GroupGone
     | ReadyObserved
     | TimerEvent
+    | LiveFailed
+    | LiveOk
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -205,6 +222,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     GroupGone,
     ReadyObserved,
     *TIMER_EVENTS,
+    LiveFailed,
+    LiveOk,
 )
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from pinit.model import liveness as live
 from pinit.model import policy
 from pinit.model import transitions as t
 from pinit.model.events import (
@@ -44,6 +45,8 @@ from pinit.model.events import (
     Event,
     Exited,
     GroupGone,
+    LiveFailed,
+    LiveOk,
     ReadyObserved,
     ReadyTimeout,
     RestartRequested,
@@ -191,6 +194,25 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.FATAL,    ReadyT):  X,
     (S.FATAL,    StopT):   X,
     (S.FATAL,    Backoff): X,
+
+    # issue 8: liveness verdicts (model/liveness.py). Probed only while RUNNING; elsewhere a
+    # verdict is one queued in the turn that left RUNNING, or from a previous process.
+    (S.STOPPED,  LiveFailed): _,
+    (S.STOPPED,  LiveOk):  _,
+    (S.STARTING, LiveFailed): _,
+    (S.STARTING, LiveOk):  _,
+    (S.RUNNING,  LiveFailed): live.live_failed,
+    (S.RUNNING,  LiveOk):  live.live_ok,
+    (S.BACKOFF,  LiveFailed): _,
+    (S.BACKOFF,  LiveOk):  _,
+    (S.STOPPING, LiveFailed): _,
+    (S.STOPPING, LiveOk):  _,
+    (S.CLEANUP,  LiveFailed): _,
+    (S.CLEANUP,  LiveOk):  _,
+    (S.EXITED,   LiveFailed): _,
+    (S.EXITED,   LiveOk):  _,
+    (S.FATAL,    LiveFailed): _,
+    (S.FATAL,    LiveOk):  _,
 }
 # fmt: on
 
