@@ -33,7 +33,6 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from pinit.model import liveness as live
 from pinit.model import policy
 from pinit.model import transitions as t
 from pinit.model.events import (
@@ -78,6 +77,21 @@ X = ILLEGAL
 Start, Stop, Restart, Signal = StartRequested, StopRequested, RestartRequested, SignalRequested
 Ready, Gone = ReadyObserved, GroupGone
 StartT, ReadyT, StopT, Backoff = StartTimeout, ReadyTimeout, StopTimeout, BackoffDone
+
+
+
+def _live_failed(s: t.Step, ev: Event) -> None:
+    """Issue 8: model/liveness.py loads at the first verdict, never on PID 1's start path."""
+    from pinit.model import liveness
+
+    liveness.live_failed(s, ev)
+
+
+def _live_ok(s: t.Step, ev: Event) -> None:
+    from pinit.model import liveness
+
+    liveness.live_ok(s, ev)
+
 
 # A timeout reaches its cell only while the instance has it armed (step drops stale ones), so
 # the X cells of the last four columns are states where it is never armed.
@@ -201,8 +215,8 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPED,  LiveOk):  _,
     (S.STARTING, LiveFailed): _,
     (S.STARTING, LiveOk):  _,
-    (S.RUNNING,  LiveFailed): live.live_failed,
-    (S.RUNNING,  LiveOk):  live.live_ok,
+    (S.RUNNING,  LiveFailed): _live_failed,
+    (S.RUNNING,  LiveOk):  _live_ok,
     (S.BACKOFF,  LiveFailed): _,
     (S.BACKOFF,  LiveOk):  _,
     (S.STOPPING, LiveFailed): _,
