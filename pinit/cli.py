@@ -3,7 +3,7 @@
     pinit [--name N] [--grace S] [--no-group] [-v] -- CMD [ARGS...]
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
-    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs ...
+    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|health
     pinit version
 
 argparse (with the re, shutil and gettext it pulls in) costs PID 1 ~10 ms of start, so the
@@ -238,6 +238,14 @@ def _ctl_parser() -> argparse.ArgumentParser:
     logs = sub.add_parser("logs", parents=[common], help="the last lines of NAME's log file")
     logs.add_argument("target")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many (default 50)")
+    check = sub.add_parser(
+        "health",
+        parents=[common],
+        help="exit 0 if the critical programs (or NAMEs) run, 1 if not, 3 if no pinit answers",
+    )  # issue 8: for exec probes
+    check.add_argument("names", nargs="*", metavar="NAME")
+    check.add_argument("--ready", action="store_true", help="ready too, not only running")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     return parser
 
 
@@ -265,10 +273,17 @@ def _ctl(argv: list[str]) -> int:
             return USAGE_EXIT
         if config is not None:
             configured, name = config.control_socket, config.name
+    where = [configured] if configured else paths.candidates("", name, os.environ)
+    if args.cmd == "health":
+        from pinit.control.client import health
+
+        if not args.timeout > 0:
+            parser.error("--timeout must be above 0")
+        req = proto.Request("health", names=tuple(args.names), ready=args.ready)
+        return health(where, req, args.timeout, as_json=args.json, out=sys.stdout, err=sys.stderr)
     req = proto.Request(
         args.cmd, getattr(args, "target", ""), signal=sig, lines=getattr(args, "lines", 50)
     )
-    where = [configured] if configured else paths.candidates("", name, os.environ)
     return run(where, req, args.json, sys.stdout, sys.stderr)
 
 

@@ -16,8 +16,8 @@ from pinit.config.fields import (
     sub_field,
     unit,
     unknown_keys,
-    want_str,
     want_int,
+    want_str,
     want_str_list,
     want_table,
 )

@@ -13,6 +13,7 @@ Requests::
     {"cmd": "signal", "target": NAME, "signal": "HUP"}      # name, SIGNAME or number
     {"cmd": "reload"}
     {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
+    {"cmd": "health", "names": [NAME, ...], "ready": true}  # issue 8; both optional
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -44,7 +45,8 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs")
+COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "health")
+MAX_NAMES = 64  # issue 8: names in one health request
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs"})
 _KEYS = {
     "status": frozenset({"cmd"}),
@@ -54,6 +56,7 @@ _KEYS = {
     "restart": frozenset({"cmd", "target"}),
     "signal": frozenset({"cmd", "target", "signal"}),
     "logs": frozenset({"cmd", "target", "lines"}),
+    "health": frozenset({"cmd", "names", "ready"}),
 }
 
 
@@ -63,6 +66,8 @@ class Request:
     target: str = ""
     signal: signal.Signals | None = None
     lines: int = DEFAULT_LINES
+    names: tuple[str, ...] = ()  # issue 8: health: these programs/instances, () = the default
+    ready: bool = False  # issue 8: health: ready too, not only running
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -127,7 +132,23 @@ def parse_request(line: bytes) -> Request | str:
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
             return 'logs: "lines" must be a positive integer'
         return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
+    if cmd == "health":
+        return _health(obj)
     return Request(cmd, target)
+
+
+def _health(obj: dict[str, object]) -> Request | str:
+    names, ready = obj.get("names", []), obj.get("ready", False)
+    if not isinstance(names, list) or len(names) > MAX_NAMES:
+        return f'health: "names" must be an array of at most {MAX_NAMES} names'
+    for name in names:
+        if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
+            return 'health: "names" must hold program or instance names'
+        if not name.isprintable():
+            return 'health: "names" must hold program or instance names'
+    if not isinstance(ready, bool):
+        return 'health: "ready" must be true or false'
+    return Request("health", names=tuple(names), ready=ready)
 
 
 def request_json(req: Request) -> dict[str, object]:
@@ -139,6 +160,9 @@ def request_json(req: Request) -> dict[str, object]:
         obj["signal"] = req.signal.name.removeprefix("SIG")
     if req.cmd == "logs":
         obj["lines"] = req.lines
+    if req.cmd == "health":
+        obj["names"] = list(req.names)
+        obj["ready"] = req.ready
     return obj
 
 

@@ -79,7 +79,6 @@ Ready, Gone = ReadyObserved, GroupGone
 StartT, ReadyT, StopT, Backoff = StartTimeout, ReadyTimeout, StopTimeout, BackoffDone
 
 
-
 def _live_failed(s: t.Step, ev: Event) -> None:
     """Issue 8: model/liveness.py loads at the first verdict, never on PID 1's start path."""
     from pinit.model import liveness

@@ -42,6 +42,7 @@ class Probe:
         ready: Readiness,
         on_ready: OnReady,
         run_check: RunCheck,
+        *,
         on_fail: OnReady | None = None,  # issue 8: one attempt, its failure reported
         attempt_timeout: float = 0.0,  # one attempt's limit; 0: max(interval, 1s)
     ) -> None:

@@ -56,7 +56,7 @@ def serve(sock: socket.socket) -> None:
         conn.close()
 
 
-class Hang(Exception):
+class HangError(Exception):
     pass
 
 
@@ -66,7 +66,7 @@ def hang(name: str, port: int) -> None:
 
     def stop_accepting(signum: int, frame: object) -> None:
         record(name, "hang")
-        raise Hang
+        raise HangError
 
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -80,7 +80,7 @@ def hang(name: str, port: int) -> None:
             conn.recv(4096)
             conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
             conn.close()
-    except Hang:
+    except HangError:
         wait_forever()
 
 
