@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import Launch
@@ -111,5 +112,29 @@ def test_a_program_without_live_costs_no_wakeup(launch: type[Launch], tmp_path: 
     assert beacon.stdout.readline() == b"\n"  # the window's end: an event, not our sleep
     beacon.wait(timeout=10)
     assert _switches(pinit.proc.pid) == before
+    pinit.signal(15)
+    assert pinit.finish()[0] == 0
+
+
+def test_a_command_probe_waits_out_initial_delay(launch: type[Launch], tmp_path: Path) -> None:
+    """No attempt before initial_delay from RUNNING; then a failing check command restarts."""
+    delay = 0.8
+    body = f"""
+        [programs.web]
+        command = {svc("run", "web")}
+        start_seconds = 0
+        live.command = ["test", "-e", "{tmp_path / "absent"}"]
+        live.interval = "0.1s"
+        live.failures = 1
+        live.initial_delay = "{delay}s"
+        """
+    launched = time.monotonic_ns()  # before RUNNING, whatever the program's own start costs
+    pinit, events = start(launch, tmp_path, body, mode="plain")
+    first = events.wait("web", "start")
+    term = events.wait("web", "term")
+    assert term.pid == first.pid
+    assert (term.ns - launched) / 1e9 >= delay
+    second = events.wait("web", "start")  # restarted (on-failure: a liveness kill is one)
+    assert second.pid != first.pid
     pinit.signal(15)
     assert pinit.finish()[0] == 0

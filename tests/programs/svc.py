@@ -72,9 +72,9 @@ def hang(name: str, port: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(64)
-    signal.signal(signal.SIGUSR1, stop_accepting)
-    record(name, "listening")
-    try:
+    try:  # before "listening": a SIGUSR1 right after it must land in here
+        signal.signal(signal.SIGUSR1, stop_accepting)
+        record(name, "listening")
         while True:
             conn, _ = sock.accept()
             conn.recv(4096)
