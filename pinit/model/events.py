@@ -23,6 +23,8 @@ Contract with the runtime (``runtime/supervisor.py``):
   without it gunicorn's orphaned workers keep the port and every restart fails.
 * ``StartProbe``/``StopProbe`` bracket the readiness check (tcp/http/command/notify); the runtime
   answers ``ReadyObserved`` when it succeeds.
+* Liveness (issue 8) needs no action: the runtime probes a program with ``live`` while it is
+  RUNNING (it sees ``StateChanged``) and answers each attempt with ``LiveOk``/``LiveFailed``.
 * ``StateChanged`` is emitted on every state change, after the other actions of the step (for
   logs, metrics and sd_notify STATUS=). The plan needs more than that: pass every changed
   instance to ``model.plan.on_instance_change``.

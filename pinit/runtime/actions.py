@@ -166,7 +166,7 @@ class InstanceActions:
         try:
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
-            self._say("debug", f"readiness check: {exc}")
+            self._say("debug", f"probe command: {exc}")
             return None
         try:
             pid = spawn(
@@ -180,10 +180,10 @@ class InstanceActions:
                 )
             )
         except SpawnError as exc:
-            self._say("debug", f"readiness check: {exc.message}")
+            self._say("debug", f"probe command: {exc.message}")
             return None
         except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
-            self._say("debug", f"readiness check: {exc}")
+            self._say("debug", f"probe command: {exc}")
             return None
         finally:
             os.close(null)
