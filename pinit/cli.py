@@ -3,7 +3,8 @@
     pinit [--name N] [--grace S] [--no-group] [-v] -- CMD [ARGS...]
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
-    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|scale ...
+    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|scale|
+              health ARGS...
     pinit import FILE [--from supervisord|procfile] [--explain]
     pinit version
 
@@ -122,8 +123,8 @@ def _run_parser() -> argparse.ArgumentParser:
         epilog=(
             "subcommands:\n"
             "  check       validate a config on this host (pinit check --help)\n"
-            "  ctl         status, start, stop, restart, signal, reload, logs, scale of a\n"
-            "              running pinit over its control socket (pinit ctl --help)\n"
+            "  ctl         status, start, stop, restart, signal, reload, logs, scale, health\n"
+            "              of a running pinit over its control socket (pinit ctl --help)\n"
             "  import      supervisord.conf or Procfile -> pinit TOML (pinit import --help)\n"
             "  version     print pinit's version, its Python and how it was built\n"
             "\n"
@@ -254,6 +255,14 @@ def _ctl_parser() -> argparse.ArgumentParser:
     logs = sub.add_parser("logs", parents=[common], help="the last lines of NAME's log file")
     logs.add_argument("target")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many (default 50)")
+    check = sub.add_parser(
+        "health",
+        parents=[common],
+        help="exit 0 if the critical programs (or NAMEs) run, 1 if not, 3 if no pinit answers",
+    )  # issue 8: for exec probes
+    check.add_argument("names", nargs="*", metavar="NAME")
+    check.add_argument("--ready", action="store_true", help="ready too, not only running")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     return parser
 
 
@@ -284,6 +293,14 @@ def _ctl(argv: list[str]) -> int:
         if config is not None:
             configured, name = config.control_socket, config.name
     name = args.name or name
+    where = [configured] if configured else paths.candidates("", name, os.environ)
+    if args.cmd == "health":
+        from pinit.control.client import health
+
+        if not args.timeout > 0:
+            parser.error("--timeout must be above 0")
+        req = proto.Request("health", names=tuple(args.names), ready=args.ready)
+        return health(where, req, args.timeout, as_json=args.json, out=sys.stdout, err=sys.stderr)
     req = proto.Request(
         args.cmd,
         getattr(args, "target", ""),
@@ -292,7 +309,6 @@ def _ctl(argv: list[str]) -> int:
         count=getattr(args, "count", 0),
         rolling=getattr(args, "rolling", False),
     )
-    where = [configured] if configured else paths.candidates("", name, os.environ)
     return run(where, req, args.json, sys.stdout, sys.stderr)
 
 

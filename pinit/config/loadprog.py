@@ -29,7 +29,13 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
-from pinit.config.loadready import duration, parse_argv, parse_ready, positive_duration
+from pinit.config.loadready import (
+    duration,
+    parse_argv,
+    parse_live,
+    parse_ready,
+    positive_duration,
+)
 from pinit.config.schema import Backoff, LogSpec, Program, Restart, Rolling
 from pinit.config.units import show
 from pinit.records import dataclass
@@ -279,6 +285,7 @@ def parse_program(
         # issue 9: scale and rolling restarts
         title=r.get("title", want_bool, default.title),
         rolling=r.get("rolling", lambda v: want_enum(v, Rolling), None),
+        live=r.get("live", lambda v: parse_live(v, lookup), None),
         source=src.path,
     )
     return None if r.failed else prog

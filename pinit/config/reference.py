@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "ENTRIES",
+    "LIVE_PROBES",
     "READY_PROBES",
     "Entry",
     "children",
@@ -79,6 +80,7 @@ RLIMIT: Json = {
 }
 
 READY_PROBES = ("tcp", "http", "command", "notify")
+LIVE_PROBES = ("tcp", "http", "command")  # issue 8: no notify (a watchdog is another key)
 
 
 class Entry:
@@ -548,6 +550,76 @@ ENTRIES: tuple[Entry, ...] = (
         "Not ready after this long: a failed start (the process group is stopped).",
         '"20s"',
         (POSITIVE_DURATION,),
+    ),
+    # issue 8: liveness probes (one kind per table, as for `ready`; model/liveness.py)
+    Entry(
+        f"{P}.live",
+        "table",
+        "(none: never probed)",
+        "A liveness probe, run only while the program is RUNNING: exactly one of `tcp`, "
+        "`http`, `command` (as for `ready`). After `failures` failed attempts in a row the "
+        "program is stopped (`stop_signal`, `stop_timeout`) and its `restart` policy decides, "
+        'as Kubernetes does: restarted with backoff (reason "liveness"), or with `restart = '
+        '"never"` left EXITED.',
+        '{ http = "http://127.0.0.1:8000/health", interval = "5s" }',
+        table=f"{P}.live",
+        extra={"oneOf": [{"required": [probe]} for probe in LIVE_PROBES]},
+    ),
+    Entry(
+        f"{P}.live.tcp",
+        'string `"host:port"`',
+        "(none)",
+        "Alive when a TCP connect succeeds within `timeout`; `${VAR}` expands.",
+        '"127.0.0.1:${PORT}"',
+        ({"type": "string", "pattern": r"^.+:(?:[0-9]+|.*\$.*)$"},),
+    ),
+    Entry(
+        f"{P}.live.http",
+        'string `"http://host:port/path"`',
+        "(none)",
+        "Alive when a GET answers 2xx within `timeout` (plain http only); `${VAR}` expands.",
+        '"http://127.0.0.1:8000/health"',
+        ({"type": "string", "pattern": r"^(?:http://|\$)"},),
+    ),
+    Entry(
+        f"{P}.live.command",
+        "string or array of strings",
+        "(none)",
+        "Alive when this command exits 0 within `timeout` (else its group is killed).",
+        '["redis-cli", "ping"]',
+        (COMMAND,),
+    ),
+    Entry(
+        f"{P}.live.interval",
+        "duration > 0",
+        '"10s"',
+        "Time between the starts of two attempts (Kubernetes' `periodSeconds`).",
+        '"5s"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.live.timeout",
+        "duration > 0",
+        '"2s"',
+        "One attempt without an answer after this long is a failure.",
+        '"1s"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.live.failures",
+        "integer >= 1",
+        "3",
+        "Failed attempts in a row that restart the program (`failureThreshold`).",
+        "5",
+        ({"type": "integer", "minimum": 1},),
+    ),
+    Entry(
+        f"{P}.live.initial_delay",
+        "duration",
+        '"0s"',
+        "Wait this long after the program became RUNNING before the first attempt.",
+        '"30s"',
+        (DURATION,),
     ),
     Entry(
         f"{P}.autostart",

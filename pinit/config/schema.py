@@ -54,6 +54,19 @@ class Readiness:
 
 
 @dataclass(frozen=True, slots=True)
+class Liveness:
+    """Issue 8: a probe run while the program is RUNNING; ``failures`` failed attempts in a
+    row restart it (Kubernetes' livenessProbe). ``check`` reuses the readiness probe's
+    target (tcp/http/command; its own interval and timeout are unused here)."""
+
+    check: Readiness
+    interval: float = 10.0  # between the starts of two attempts
+    timeout: float = 2.0  # one attempt's limit: no answer by then is a failure
+    failures: int = 3  # consecutive failed attempts that restart the program
+    initial_delay: float = 0.0  # after it became RUNNING, before the first attempt
+
+
+@dataclass(frozen=True, slots=True)
 class Backoff:
     initial: float = 0.1
     max: float = 30.0
@@ -101,6 +114,7 @@ class Program:
     # issue 9: scale and rolling restarts
     title: bool = False  # exec with argv[0] = pinit-NAME-PROGRAM-N
     rolling: Rolling | None = None  # None: a reload replaces all at once (as before)
+    live: Liveness | None = None  # issue 8: liveness probe; None: never probed
     # The file that defined it (the main config or an include); only for locating errors found
     # later (check_host), so it takes no part in equality: moving a program between files is
     # not a change a HUP reload should restart it for.

@@ -18,7 +18,16 @@ from typing import TextIO
 
 from pinit.control import proto
 
-__all__ = ["CONNECT_FAILED", "ERROR_REPLY", "OK", "CtlError", "format_reply", "request", "run"]
+__all__ = [
+    "CONNECT_FAILED",
+    "ERROR_REPLY",
+    "OK",
+    "CtlError",
+    "format_reply",
+    "health",
+    "request",
+    "run",
+]
 
 OK, ERROR_REPLY, CONNECT_FAILED = 0, 1, 3
 TIMEOUT = 30.0
@@ -242,3 +251,40 @@ def run(paths: Sequence[str], req: proto.Request, as_json: bool, out: TextIO, er
                 print(f"  {line}", file=err)
         return ERROR_REPLY
     return OK
+
+
+def health(
+    paths: Sequence[str],
+    req: proto.Request,
+    timeout: float,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Issue 8: `pinit ctl health`, for Kubernetes exec probes: 0 healthy, 1 not (one line
+    naming who and why), 3 when pinit cannot be reached, refused the connection, or did not
+    answer within ``timeout``: a probe cannot tell then, and says so with its own code."""
+    try:
+        reply = request(paths, req, timeout)
+    except CtlError as exc:
+        print(f"pinit ctl: {exc}", file=err)
+        return CONNECT_FAILED
+    if as_json:
+        print(json.dumps(reply, indent=2), file=out)
+    if not reply.get("ok"):
+        if not as_json:
+            print(f"pinit ctl: {reply.get('error')}", file=err)
+        return ERROR_REPLY
+    problems = reply.get("problems")
+    lines = [str(p) for p in problems] if isinstance(problems, list) else ["no verdict"]
+    if reply.get("healthy") is True:
+        if not as_json:
+            checked = reply.get("checked")
+            names = ", ".join(map(str, checked)) if isinstance(checked, list) else ""
+            what = "running and ready" if req.ready else "running"
+            print(f"ok: {names or 'nothing to check'} {what}", file=out)
+        return OK
+    if not as_json:
+        print("; ".join(lines), file=out)
+    return ERROR_REPLY

@@ -15,6 +15,7 @@ Requests::
     {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
     {"cmd": "scale", "target": PROGRAM, "count": N}         # issue 9: 0..10000 instances
     {"cmd": "restart", "target": PROGRAM, "rolling": true}  # issue 9: one at a time
+    {"cmd": "health", "names": [NAME, ...], "ready": true}  # issue 8; both optional
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -46,9 +47,10 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "scale")
+COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "scale", "health")
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
 MAX_SCALE = 10_000  # the loader's numprocs bound
+MAX_NAMES = 64  # issue 8: names in one health request
 _KEYS = {
     "status": frozenset({"cmd"}),
     "reload": frozenset({"cmd"}),
@@ -58,6 +60,7 @@ _KEYS = {
     "signal": frozenset({"cmd", "target", "signal"}),
     "logs": frozenset({"cmd", "target", "lines"}),
     "scale": frozenset({"cmd", "target", "count"}),
+    "health": frozenset({"cmd", "names", "ready"}),
 }
 
 
@@ -69,6 +72,8 @@ class Request:
     lines: int = DEFAULT_LINES
     count: int = 0  # scale
     rolling: bool = False  # restart
+    names: tuple[str, ...] = ()  # issue 8: health: these programs/instances, () = the default
+    ready: bool = False  # issue 8: health: ready too, not only running
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -142,7 +147,23 @@ def parse_request(line: bytes) -> Request | str:
         if not isinstance(obj["rolling"], bool):
             return 'restart: "rolling" must be true or false'
         return Request(cmd, target, rolling=obj["rolling"])
+    if cmd == "health":
+        return _health(obj)
     return Request(cmd, target)
+
+
+def _health(obj: dict[str, object]) -> Request | str:
+    names, ready = obj.get("names", []), obj.get("ready", False)
+    if not isinstance(names, list) or len(names) > MAX_NAMES:
+        return f'health: "names" must be an array of at most {MAX_NAMES} names'
+    for name in names:
+        if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
+            return 'health: "names" must hold program or instance names'
+        if not name.isprintable():
+            return 'health: "names" must hold program or instance names'
+    if not isinstance(ready, bool):
+        return 'health: "ready" must be true or false'
+    return Request("health", names=tuple(names), ready=ready)
 
 
 def request_json(req: Request) -> dict[str, object]:
@@ -158,6 +179,9 @@ def request_json(req: Request) -> dict[str, object]:
         obj["count"] = req.count
     if req.rolling:
         obj["rolling"] = True
+    if req.cmd == "health":
+        obj["names"] = list(req.names)
+        obj["ready"] = req.ready
     return obj
 
 

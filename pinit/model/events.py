@@ -23,6 +23,8 @@ Contract with the runtime (``runtime/supervisor.py``):
   without it gunicorn's orphaned workers keep the port and every restart fails.
 * ``StartProbe``/``StopProbe`` bracket the readiness check (tcp/http/command/notify); the runtime
   answers ``ReadyObserved`` when it succeeds.
+* Liveness (issue 8) needs no action: the runtime probes a program with ``live`` while it is
+  RUNNING (it sees ``StateChanged``) and answers each attempt with ``LiveOk``/``LiveFailed``.
 * ``StateChanged`` is emitted on every state change, after the other actions of the step (for
   logs, metrics and sd_notify STATUS=). The plan needs more than that: pass every changed
   instance to ``model.plan.on_instance_change``.
@@ -48,6 +50,8 @@ __all__ = [
     "Exited",
     "GroupGone",
     "KillGroup",
+    "LiveFailed",
+    "LiveOk",
     "ReadyObserved",
     "ReadyTimeout",
     "RestartRequested",
@@ -178,6 +182,19 @@ class BackoffDone:
     """The backoff delay is over: start again."""
 
 
+# --- events: issue 8, liveness verdicts (runtime/liveness.py probes; model/liveness.py cells) ---
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFailed:
+    """One liveness attempt failed (refused, timed out, non-2xx, non-zero exit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOk:
+    """One liveness attempt succeeded: the count of failures in a row goes back to 0."""
+
+
 TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone
 TIMER_EVENTS: tuple[type[TimerEvent], ...] = (StartTimeout, ReadyTimeout, StopTimeout, BackoffDone)
 
@@ -192,6 +209,8 @@ Event = (
     | GroupGone
     | ReadyObserved
     | TimerEvent
+    | LiveFailed
+    | LiveOk
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -205,6 +224,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     GroupGone,
     ReadyObserved,
     *TIMER_EVENTS,
+    LiveFailed,
+    LiveOk,
 )
 
 

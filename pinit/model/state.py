@@ -44,6 +44,8 @@ from pinit.model.events import (
     Event,
     Exited,
     GroupGone,
+    LiveFailed,
+    LiveOk,
     ReadyObserved,
     ReadyTimeout,
     RestartRequested,
@@ -75,6 +77,20 @@ X = ILLEGAL
 Start, Stop, Restart, Signal = StartRequested, StopRequested, RestartRequested, SignalRequested
 Ready, Gone = ReadyObserved, GroupGone
 StartT, ReadyT, StopT, Backoff = StartTimeout, ReadyTimeout, StopTimeout, BackoffDone
+
+
+def _live_failed(s: t.Step, ev: Event) -> None:
+    """Issue 8: model/liveness.py loads at the first verdict, never on PID 1's start path."""
+    from pinit.model import liveness
+
+    liveness.live_failed(s, ev)
+
+
+def _live_ok(s: t.Step, ev: Event) -> None:
+    from pinit.model import liveness
+
+    liveness.live_ok(s, ev)
+
 
 # A timeout reaches its cell only while the instance has it armed (step drops stale ones), so
 # the X cells of the last four columns are states where it is never armed.
@@ -191,6 +207,25 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.FATAL,    ReadyT):  X,
     (S.FATAL,    StopT):   X,
     (S.FATAL,    Backoff): X,
+
+    # issue 8: liveness verdicts (model/liveness.py). Probed only while RUNNING; elsewhere a
+    # verdict is one queued in the turn that left RUNNING, or from a previous process.
+    (S.STOPPED,  LiveFailed): _,
+    (S.STOPPED,  LiveOk):  _,
+    (S.STARTING, LiveFailed): _,
+    (S.STARTING, LiveOk):  _,
+    (S.RUNNING,  LiveFailed): _live_failed,
+    (S.RUNNING,  LiveOk):  _live_ok,
+    (S.BACKOFF,  LiveFailed): _,
+    (S.BACKOFF,  LiveOk):  _,
+    (S.STOPPING, LiveFailed): _,
+    (S.STOPPING, LiveOk):  _,
+    (S.CLEANUP,  LiveFailed): _,
+    (S.CLEANUP,  LiveOk):  _,
+    (S.EXITED,   LiveFailed): _,
+    (S.EXITED,   LiveOk):  _,
+    (S.FATAL,    LiveFailed): _,
+    (S.FATAL,    LiveOk):  _,
 }
 # fmt: on
 

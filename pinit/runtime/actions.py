@@ -25,6 +25,7 @@ from pinit.model.events import (
     Spawned,
     SpawnFailed,
     StartProbe,
+    State,
     StateChanged,
     StopProbe,
     TimerEvent,
@@ -35,6 +36,10 @@ from pinit.runtime.groups import Groups
 from pinit.runtime.loop import Loop, Timer
 from pinit.runtime.probes import Probe
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import
+if TYPE_CHECKING:
+    from pinit.runtime.liveness import LiveProbes
 
 __all__ = ["InstanceActions"]
 
@@ -66,6 +71,7 @@ class InstanceActions:
         self._manager = manager
         self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._probes: dict[Key, Probe] = {}
+        self._live: LiveProbes | None = None  # issue 8: made at the first program with `live`
         self.mains: dict[int, Key] = {}  # main pid -> instance
         self.watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
 
@@ -97,6 +103,21 @@ class InstanceActions:
             self._emit(
                 Emit("debug", f"{self._name(key)}: {action.old.value} -> {action.new.value}")
             )
+            self._liveness(key, action)
+
+    def _liveness(self, key: Key, change: StateChanged) -> None:
+        """Issue 8: probe liveness while RUNNING, only for a program with ``live``."""
+        if change.old is State.RUNNING and self._live is not None:
+            self._live.stop(key)
+        if change.new is State.RUNNING:
+            inst = self._instances().get(key)
+            live = inst.program.live if inst is not None else None
+            if live is not None:
+                if self._live is None:
+                    from pinit.runtime.liveness import LiveProbes
+
+                    self._live = LiveProbes(self._loop, self._post, self._run_check)
+                self._live.start(key, live)
 
     def spawn(self, key: Key) -> None:
         inst = self._instances()[key]
@@ -148,7 +169,7 @@ class InstanceActions:
         try:
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
-            self._say("debug", f"readiness check: {exc}")
+            self._say("debug", f"probe command: {exc}")
             return None
         try:
             pid = spawn(
@@ -162,10 +183,10 @@ class InstanceActions:
                 )
             )
         except SpawnError as exc:
-            self._say("debug", f"readiness check: {exc.message}")
+            self._say("debug", f"probe command: {exc.message}")
             return None
         except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
-            self._say("debug", f"readiness check: {exc}")
+            self._say("debug", f"probe command: {exc}")
             return None
         finally:
             os.close(null)

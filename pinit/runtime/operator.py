@@ -97,6 +97,8 @@ class Operator:
     def handle(self, req: proto.Request, respond: Respond) -> None:
         if req.cmd == "status":
             respond(self._status())
+        elif req.cmd == "health":
+            respond(_health(self._host.plan(), req))
         elif req.cmd == "reload":
             plan = self._host.plan()
             if plan.phase not in (planner.Phase.STARTING, planner.Phase.RUNNING):
@@ -271,6 +273,19 @@ class Operator:
         import threading  # at the first `ctl logs`, not at PID 1's start (issue 7, speed)
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
+
+
+def _health(plan: planner.Plan, req: proto.Request) -> dict[str, object]:
+    """Issue 8: `ctl health`, from the plan alone (no /proc sampling: a probe every few
+    seconds must cost PID 1 next to nothing)."""
+    from pinit.model import health
+
+    insts = health.watched(plan, req.names)
+    if isinstance(insts, str):
+        return proto.error(insts)
+    problems = health.problems(plan, insts, req.ready)
+    names = [inst.name for inst in insts]
+    return {"ok": True, "healthy": not problems, "problems": problems, "checked": names}
 
 
 def _uptime(inst: Instance, now: float) -> float | None:

@@ -41,6 +41,9 @@ NOT_ON_START_PATH = {
     "pinit.importer.supini",
     "pinit.importer.supkeys",
     "pinit.importer.emit",
+    "pinit.model.liveness",  # issue 8: at the first liveness verdict
+    "pinit.runtime.liveness",  # issue 8: at the first program with `live` that runs
+    "pinit.model.health",  # issue 8: at the first `ctl health`
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
