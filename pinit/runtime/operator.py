@@ -55,6 +55,7 @@ class Host:
     after_turn: Callable[[Callable[[], None]], None]  # run once this turn's events are stepped
     reload: Callable[[], list[str]]  # the HUP path; returns a refused config's errors
     call_soon_threadsafe: Callable[[Callable[[], None]], None]
+    notify_counters: Callable[[], dict[str, int]] = dict  # issue 9: datagrams dropped
 
 
 class Operator:
@@ -183,15 +184,23 @@ class Operator:
                     "rss": use.rss if use else None,
                     "processes": use.processes if use else 0,
                     "log_files": _log_files(inst),
+                    # issue 9: the notify protocol and the restarts by reason
+                    "status_text": inst.status_text,
+                    "sub_state": inst.sub_state,
+                    "restarts_by_reason": dict(inst.restarts_by_reason),
                 }
             )
-        return {
+        reply: dict[str, object] = {
             "ok": True,
             "name": plan.config.name,
             "phase": plan.phase.value,
             "pid": os.getpid(),
             "instances": rows,
         }
+        counters = self._host.notify_counters()
+        if counters:
+            reply["notify"] = counters
+        return reply
 
     # -- logs --------------------------------------------------------------------------------
     def _logs(self, req: proto.Request, respond: Respond) -> None:

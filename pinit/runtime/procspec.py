@@ -35,6 +35,10 @@ def build(
     env["PINIT_INSTANCE"] = name
     if notify_socket and uses_notify(prog):
         env["NOTIFY_SOCKET"] = notify_socket
+    pid_env = ""
+    if notify_socket and prog.watchdog > 0:  # issue 9: systemd's WatchdogSec= environment
+        env["WATCHDOG_USEC"] = str(max(1, round(prog.watchdog * 1_000_000)))
+        pid_env = "WATCHDOG_PID"  # the child's own pid, set between fork and exec
     return SpawnSpec(
         argv=prog.command,
         env=env,
@@ -47,6 +51,7 @@ def build(
         new_session=True,
         stdout=stdio[0],
         stderr=stdio[1],
+        pid_env=pid_env,
     )
 
 
@@ -54,7 +59,7 @@ def uses_notify(prog: Program) -> bool:
     """Only a program that talks sd_notify gets NOTIFY_SOCKET (issue 7.4), as systemd gives it
     only to Type=notify units (or NotifyAccess=): a daemon that sees the variable sends READY=1
     on its own schedule, which must never stand in for the probe its config asks for."""
-    return prog.ready.kind is ReadyKind.NOTIFY
+    return prog.ready.kind is ReadyKind.NOTIFY or prog.watchdog > 0  # issue 9: pings too
 
 
 def tag_entry(name: str) -> bytes:

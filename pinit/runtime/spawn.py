@@ -45,6 +45,7 @@ class SpawnSpec:
         "groups",
         "new_session",
         "pass_fds",
+        "pid_env",
         "rlimits",
         "stderr",
         "stdin",
@@ -72,6 +73,7 @@ class SpawnSpec:
         stderr: int | None = None,
         pass_fds: tuple[int, ...] = (),
         close_fds: bool = True,  # False: inherited fds pass through (tini-style, socket activation)
+        pid_env: str = "",  # issue 9: a variable set to the child's own pid (WATCHDOG_PID)
     ) -> None:
         self.argv = argv
         self.env = env
@@ -88,6 +90,7 @@ class SpawnSpec:
         self.stderr = stderr
         self.pass_fds = pass_fds
         self.close_fds = close_fds
+        self.pid_env = pid_env
 
 
 class SpawnError(Exception):
@@ -134,6 +137,7 @@ def _simple(spec: SpawnSpec) -> bool:
         and spec.cwd is None
         and not spec.tty_foreground
         and not spec.pass_fds
+        and not spec.pid_env  # the pid is known only in the child
     )
 
 
@@ -235,7 +239,10 @@ def _child(spec: SpawnSpec, path: str, err_r: int, err_w: int) -> None:  # pragm
             # After setuid, so a directory the user may not enter fails here, as in a login.
             os.chdir(spec.cwd)
         stage = "exec"
-        _exec(path, spec.argv, spec.env)
+        env = spec.env
+        if spec.pid_env:
+            env = {**(os.environ if env is None else env), spec.pid_env: str(os.getpid())}
+        _exec(path, spec.argv, env)
     except OSError as exc:
         _report(err_w, stage, exc.errno or 0)
     except BaseException:

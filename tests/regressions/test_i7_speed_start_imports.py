@@ -32,6 +32,8 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    "pinit.runtime.inbox",  # issue 9: only once a program uses the notify socket
+    "pinit.runtime.limits",  # issue 9: only when max_memory or max_lifetime is set
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
