@@ -312,3 +312,33 @@ def test_max_lifetime_restarts_one_instance_at_a_time(launch: type[Launch], tmp_
     assert isinstance(rows, list)
     assert all(row["restarts_by_reason"].get("lifetime", 0) >= 1 for row in rows)
     stop(pinit)
+
+
+def test_malformed_and_oversized_datagrams_are_counted_and_ignored(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    # MAINPID of a process that is not the program's (pid 1 of the host), one that does not
+    # parse, and a datagram past 4096 bytes; then a good STATUS= to wait on.
+    big = "y" * 5000
+    body = f"""
+systemd-notify --ready
+systemd-notify MAINPID=1
+systemd-notify MAINPID=abc
+systemd-notify --status={big}
+systemd-notify --status=fine && {mark("sent")}
+exec sleep 1000
+"""
+    pinit, events, sock = up(
+        launch,
+        tmp_path,
+        f"""
+        [programs.b]
+        command = {script(tmp_path, "b", body)}
+        ready = {{ notify = true }}
+        """,
+    )
+    first = events.wait("b", "sent")
+    row = until(sock, "b", "status_text", "fine")
+    assert row["pid"] == first.pid and row["state"] == "running"
+    assert status(sock)["notify"] == {"refused": 0, "oversized": 1, "malformed": 2}
+    stop(pinit)
