@@ -514,7 +514,8 @@ ENTRIES: tuple[Entry, ...] = (
         f"{P}.max_memory_for",
         "duration",
         '"0s"',
-        "How long the memory must stay above `max_memory`; `0s`: one sample above it is enough.",
+        "How long the memory must stay above `max_memory` before the restart; `0s` (the "
+        "default) means one `pinit.memory_interval`: two samples in a row above it.",
         '"30s"',
         (DURATION,),
     ),

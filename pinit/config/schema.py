@@ -94,7 +94,7 @@ class Program:
     # issue 9: per-program watchdog and resource-triggered restarts (0 = off)
     watchdog: float = 0.0  # seconds without WATCHDOG=1 before a restart (WatchdogSec=)
     max_memory: int = 0  # bytes of RSS over the whole process tree
-    max_memory_for: float = 0.0  # how long above it; 0: one sample ([pinit] memory_interval)
+    max_memory_for: float = 0.0  # how long above it; 0: one [pinit] memory_interval
     max_lifetime: float = 0.0  # seconds since the spawn
     max_lifetime_jitter: float = 0.1  # + up to this fraction of max_lifetime, per instance
     # The file that defined it (the main config or an include); only for locating errors found

@@ -94,7 +94,10 @@ class Limits:
                 self._over_since.pop(key, None)
                 continue
             since = self._over_since.setdefault(key, now)
-            if now - since >= inst.program.max_memory_for:
+            # 0 (the default) is one interval: two samples in a row, so one spike is not
+            # enough; half an interval of slack absorbs the timer's own lateness.
+            hold = inst.program.max_memory_for or self._interval
+            if now - since >= hold - self._interval / 2:
                 del self._over_since[key]
                 over = f"{_mib(use.rss)} > max_memory {_mib(limit)}"
                 self._say(f"{inst.name}: resident memory {over} for {now - since:.3g}s")
