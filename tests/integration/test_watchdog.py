@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import textwrap
@@ -341,4 +342,53 @@ exec sleep 1000
     row = until(sock, "b", "status_text", "fine")
     assert row["pid"] == first.pid and row["state"] == "running"
     assert status(sock)["notify"] == {"refused": 0, "oversized": 1, "malformed": 2}
+    stop(pinit)
+
+
+def test_mainpid_sent_just_before_the_parent_exits_wins_the_race(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    # pinit is held stopped while another program exits (its SIGCHLD is pending first), then
+    # the parent names its daemon (no barrier: --no-block) and exits. One reap collects both
+    # deaths; the notify socket is read before they are handled (as systemd orders them), so
+    # the daemon becomes the main pid instead of being cleaned up with its parent's group.
+    go, go_other = tmp_path / "go", tmp_path / "go-other"
+    os.mkfifo(go)
+    os.mkfifo(go_other)
+    body = f"""
+sh -c '{mark("daemon")}; exec sleep 1000' sh "$1" &
+{mark("parent")}
+read x < {go}
+systemd-notify --no-block --ready MAINPID=$!
+"""
+    other = f"{mark('other')}; read x < {go_other}"
+    pinit, events, sock = up(
+        launch,
+        tmp_path,
+        f"""
+        [programs.r]
+        command = {script(tmp_path, "r", body)}
+        ready = {{ notify = true }}
+        restart = "always"
+        [programs.o]
+        command = {script(tmp_path, "o", other)}
+        restart = "never"
+        """,
+    )
+    child = events.wait("r", "daemon")
+    parent = events.wait("r", "parent")
+    other_pid = events.wait("o", "other").pid
+    pinit.proc.send_signal(signal.SIGSTOP)
+    try:
+        for fifo, pid in ((go_other, other_pid), (go, parent.pid)):
+            exited = os.pidfd_open(pid)
+            with open(fifo, "w") as f:
+                f.write("go\n")
+            assert select.select([exited], [], [], 10)[0]  # dead (pinit has not reaped it)
+            os.close(exited)
+    finally:
+        pinit.proc.send_signal(signal.SIGCONT)
+    pinit.wait_stderr(f"main pid is now {child.pid}")
+    row = until(sock, "r", "pid", child.pid)
+    assert row["state"] == "running" and row["ready"] is True and row["restarts"] == 0
     stop(pinit)
