@@ -91,6 +91,7 @@ def left_running(s: Step) -> None:
 
 def watchdog_ping(s: Step, _ev: Event) -> None:
     if s.inst.program.watchdog > 0:
+        s.disarm(WATCHDOG)  # a timer is armed once at a time (tests/unit/modelcore.py checks)
         s.arm(WATCHDOG, s.inst.program.watchdog)
 
 

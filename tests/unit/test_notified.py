@@ -28,6 +28,7 @@ from pinit.model.events import (
     WatchdogTimeout,
 )
 from pinit.model.instance import Instance, State
+from tests.unit.modelcore import Core
 from tests.unit.test_state import prog, quiet, run, running
 
 WD = WatchdogTimeout()
@@ -37,7 +38,7 @@ def test_watchdog_is_armed_at_running_and_rearmed_by_each_ping() -> None:
     inst = running(prog(watchdog=10.0))  # running at t=1 (start_seconds)
     assert WD in inst.timers
     inst, (acts,) = run(inst, (4.0, WatchdogPing()))
-    assert quiet(acts) == (Arm(WD, 14.0),)
+    assert quiet(acts) == (Disarm(WD), Arm(WD, 14.0))
     inst, (acts,) = run(inst, (14.0, WD))
     assert inst.state is State.STOPPING and inst.restart_pending
     assert inst.restart_reason == "watchdog"
@@ -117,3 +118,36 @@ def test_status_text_and_sub_state_are_kept_until_the_next_spawn() -> None:
         (4.0, Spawned(101, 101)),
     )
     assert (inst.status_text, inst.sub_state) == ("", "")
+
+
+# --- through the plan (tests/unit/modelcore.py: the Core checks the contract at every step) ---
+
+
+def test_a_missed_watchdog_restarts_the_instance_through_the_plan() -> None:
+    core = Core(prog(name="w", watchdog=10.0, start_seconds=0.0))
+    assert core.state("w") is State.RUNNING
+    first = core.inst("w").pid
+    core.now = 5.0
+    core.post(("w", 0), WatchdogPing())
+    core.drain()
+    assert core.timers[(("w", 0), WD)] == 15.0
+    assert core.tick()  # the watchdog fires at 15: a graceful restart
+    core.drain()
+    inst = core.inst("w")
+    assert inst.state is State.RUNNING and inst.pid != first
+    assert inst.restarts_by_reason == (("watchdog", 1),)
+    assert core.timers[(("w", 0), WD)] == 25.0  # armed again for the new process
+
+
+def test_recycle_and_mainpid_through_the_plan() -> None:
+    core = Core(prog(name="m", start_seconds=0.0), prog(name="x", start_seconds=0.0))
+    core.post(("m", 0), MainPidNotified(500))
+    core.drain()
+    assert core.inst("m").pid == 500 and core.alive[("m", 0)] == 500
+    core.post(("x", 0), Recycle("memory"))
+    core.drain()
+    assert core.state("x") is State.RUNNING
+    assert core.inst("x").restarts_by_reason == (("memory", 1),)
+    core.shutdown()
+    core.settle()
+    assert core.exit == 0
