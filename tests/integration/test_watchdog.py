@@ -177,7 +177,9 @@ exec sleep 1000
     rc, table, _ = ctl(sock, "status")
     assert "running/reloading" in table
     notify = status(sock)["notify"]
-    assert notify == {"refused": 0, "oversized": 0, "malformed": 0}
+    # "refused" may count a BARRIER=1 datagram: systemd-notify exits as soon as pinit has read
+    # it, and may be reaped by its shell before pinit looks its pid up (a dropped barrier).
+    assert isinstance(notify, dict) and (notify["oversized"], notify["malformed"]) == (0, 0)
     stop(pinit)
 
 
@@ -341,7 +343,8 @@ exec sleep 1000
     first = events.wait("b", "sent")
     row = until(sock, "b", "status_text", "fine")
     assert row["pid"] == first.pid and row["state"] == "running"
-    assert status(sock)["notify"] == {"refused": 0, "oversized": 1, "malformed": 2}
+    notify = status(sock)["notify"]  # "refused": see test_status_and_reloading_are_shown
+    assert isinstance(notify, dict) and (notify["oversized"], notify["malformed"]) == (1, 2)
     stop(pinit)
 
 
