@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from signal import SIGTERM
 
-from pinit.config.schema import Readiness, ReadyKind
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinit.config.schema import OnFatal, Program, Readiness, ReadyKind
 from pinit.model.events import (
     Arm,
     Disarm,
@@ -17,6 +20,7 @@ from pinit.model.events import (
     ReadyObserved,
     ReadyTimeout,
     Recycle,
+    RestartRequested,
     SignalGroup,
     Spawned,
     StartRequested,
@@ -151,3 +155,52 @@ def test_recycle_and_mainpid_through_the_plan() -> None:
     core.shutdown()
     core.settle()
     assert core.exit == 0
+
+
+WATCHED = [
+    prog(start_seconds=0, watchdog=2.0),
+    prog(watchdog=1.0, ready=Readiness(kind=ReadyKind.NOTIFY, timeout=3.0)),
+]
+said = st.sampled_from(
+    [
+        WatchdogPing(),
+        Recycle("memory"),
+        MainPidNotified(777),
+        ExtendTimeout(5.0),
+        StatusNotified("busy", "reloading"),
+        StatusNotified(None, ""),
+        StartRequested(),
+        StopRequested(),
+        RestartRequested(),
+        ReadyObserved(),
+        "tick",
+        "exit",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(WATCHED), st.lists(st.tuples(said, st.floats(0, 5)), max_size=40))
+def test_invariants_hold_with_the_notify_columns(
+    program: Program, script: list[tuple[object, float]]
+) -> None:
+    """test_state's any-history property, with a watchdog and what a program may say: the Core
+    checks the contract at every step (timers armed once, StateChanged last, ...), and the
+    watchdog is armed exactly while RUNNING."""
+    core = Core(program, on_fatal=OnFatal.IGNORE)
+    key = ("web", 0)
+    for item, dt in script:
+        core.now += dt
+        if item == "tick":
+            core.tick()
+        elif item == "exit":
+            if key in core.alive:
+                core.die(key, 9)
+        else:
+            core.post(key, item)  # type: ignore[arg-type]
+        core.drain()
+        inst = core.inst("web")
+        assert (WD in inst.timers) == (inst.state is State.RUNNING)
+    core.shutdown()
+    core.settle(limit=100)
+    assert core.exit is not None and core.inst("web").down and not core.alive
