@@ -286,6 +286,12 @@ def parse_program(
         title=r.get("title", want_bool, default.title),
         rolling=r.get("rolling", lambda v: want_enum(v, Rolling), None),
         live=r.get("live", lambda v: parse_live(v, lookup), None),
+        # issue 9: watchdog and resource-triggered restarts
+        watchdog=r.get("watchdog", duration, default.watchdog),
+        max_memory=r.get("max_memory", unit(units.parse_size), default.max_memory),
+        max_memory_for=r.get("max_memory_for", duration, default.max_memory_for),
+        max_lifetime=r.get("max_lifetime", duration, default.max_lifetime),
+        max_lifetime_jitter=r.get("max_lifetime_jitter", _fraction, default.max_lifetime_jitter),
         source=src.path,
     )
     return None if r.failed else prog

@@ -216,6 +216,16 @@ ENTRIES: tuple[Entry, ...] = (
         '"25s"',
         (DURATION,),
     ),
+    # issue 9: resource-triggered restarts
+    Entry(
+        "pinit.memory_interval",
+        "duration > 0",
+        '"5s"',
+        "How often the resident memory of the programs that set `max_memory` is sampled (one "
+        "pass over /proc for all of them). No sampling, and no timer, when none sets it.",
+        '"2s"',
+        (POSITIVE_DURATION,),
+    ),
     Entry(
         "pinit.cmd_after",
         "array of strings",
@@ -479,6 +489,57 @@ ENTRIES: tuple[Entry, ...] = (
         "--explain` for the worst-case stop budget.",
         '"20s"',
         (DURATION,),
+    ),
+    # issue 9: per-program watchdog and resource-triggered restarts
+    Entry(
+        f"{P}.watchdog",
+        "duration",
+        '"0s"',
+        "systemd's `WatchdogSec=`: the program gets `NOTIFY_SOCKET`, `WATCHDOG_USEC` and "
+        "`WATCHDOG_PID`, and is restarted (reason `watchdog`, its stop signal and timeout) "
+        "when no `WATCHDOG=1` arrives for this long, counted from its spawn and from each "
+        "ping; `WATCHDOG=trigger` restarts it at once. `0s`: off.",
+        '"10s"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.max_memory",
+        "size",
+        "0",
+        "Restart the instance gracefully (reason `memory`) when the resident memory of its "
+        "whole process tree stays above this for `max_memory_for`; sampled every "
+        "`pinit.memory_interval`. `0`: off.",
+        '"512MiB"',
+        (SIZE,),
+    ),
+    Entry(
+        f"{P}.max_memory_for",
+        "duration",
+        '"0s"',
+        "How long the memory must stay above `max_memory` before the restart; `0s` (the "
+        "default) means one `pinit.memory_interval`: two samples in a row above it.",
+        '"30s"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.max_lifetime",
+        "duration",
+        '"0s"',
+        "Restart an instance gracefully (reason `lifetime`) once it has run this long, plus "
+        "its jitter (gunicorn's `max_requests` for programs pinit cannot count requests of). "
+        "At most one instance of a program is restarted for its lifetime at a time; the "
+        "others wait until it is running again. `0s`: off.",
+        '"6h"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.max_lifetime_jitter",
+        "number 0-1",
+        "0.1",
+        "Each instance's lifetime is `max_lifetime` plus a random part up to this fraction of "
+        "it, drawn at each spawn, so instances started together do not all restart together.",
+        "0.2",
+        ({"type": "number", "minimum": 0, "maximum": 1},),
     ),
     Entry(
         f"{P}.after",

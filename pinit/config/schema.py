@@ -115,6 +115,12 @@ class Program:
     title: bool = False  # exec with argv[0] = pinit-NAME-PROGRAM-N
     rolling: Rolling | None = None  # None: a reload replaces all at once (as before)
     live: Liveness | None = None  # issue 8: liveness probe; None: never probed
+    # issue 9: per-program watchdog and resource-triggered restarts (0 = off)
+    watchdog: float = 0.0  # seconds without WATCHDOG=1 before a restart (WatchdogSec=)
+    max_memory: int = 0  # bytes of RSS over the whole process tree
+    max_memory_for: float = 0.0  # how long above it; 0: one [pinit] memory_interval
+    max_lifetime: float = 0.0  # seconds since the spawn
+    max_lifetime_jitter: float = 0.1  # + up to this fraction of max_lifetime, per instance
     # The file that defined it (the main config or an include); only for locating errors found
     # later (check_host), so it takes no part in equality: moving a program between files is
     # not a change a HUP reload should restart it for.
@@ -129,6 +135,7 @@ class Config:
     on_fatal: OnFatal = OnFatal.SHUTDOWN
     stop_timeout: float = 10.0
     stop_budget: float = 0.0  # issue 7.6: a whole shutdown's deadline; 0: none
+    memory_interval: float = 5.0  # issue 9: how often max_memory is sampled
     cmd_after: tuple[str, ...] | None = None  # issue 7.5: what `-- CMD` waits for; None: all
     log_dir: str = ""
     control_socket: str = ""

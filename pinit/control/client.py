@@ -174,15 +174,18 @@ COLUMNS = ("INSTANCE", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY
 
 def format_status(reply: dict[str, object]) -> str:
     rows = [list(COLUMNS)]
-    instances = reply.get("instances")
-    for inst in instances if isinstance(instances, list) else []:
+    got = reply.get("instances")
+    instances = got if isinstance(got, list) else []
+    said = any(isinstance(i, dict) and i.get("status_text") for i in instances)
+    for inst in instances:
         if not isinstance(inst, dict):
             continue
         cpu = inst.get("cpu_percent")
+        sub = inst.get("sub_state")  # issue 9: STOPPING=1 / RELOADING=1, as "running/reloading"
         rows.append(
             [
                 _cell(inst.get("name")),
-                _cell(inst.get("state")),
+                _cell(inst.get("state")) + (f"/{sub}" if sub else ""),
                 _cell(inst.get("pid")),
                 _duration(inst.get("uptime")),
                 _cell(inst.get("restarts")),
@@ -191,8 +194,11 @@ def format_status(reply: dict[str, object]) -> str:
                 f"{cpu:.1f}" if isinstance(cpu, int | float) else "-",
                 _size(inst.get("rss")),
             ]
+            + ([str(inst.get("status_text") or "")] if said else [])  # issue 9: STATUS=
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    if said:
+        rows[0].append("STATUS")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     head = f"pinit {_cell(reply.get('name'))} (pid {_cell(reply.get('pid'))}): "
     return head + f"{_cell(reply.get('phase'))}\n" + "\n".join(lines) + "\n"

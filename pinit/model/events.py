@@ -40,6 +40,7 @@ from pinit.records import dataclass
 __all__ = [
     "DOWN",
     "EVENT_TYPES",
+    "NOTIFIED_EVENTS",
     "TIMER_EVENTS",
     "Action",
     "Arm",
@@ -48,12 +49,17 @@ __all__ = [
     "Emit",
     "Event",
     "Exited",
+    "Extend",
+    "ExtendTimeout",
     "GroupGone",
     "KillGroup",
     "LiveFailed",
     "LiveOk",
+    "MainPidNotified",
+    "NotifiedEvent",
     "ReadyObserved",
     "ReadyTimeout",
+    "Recycle",
     "RestartRequested",
     "SignalGroup",
     "SignalRequested",
@@ -65,10 +71,14 @@ __all__ = [
     "StartTimeout",
     "State",
     "StateChanged",
+    "StatusNotified",
     "StopProbe",
     "StopRequested",
     "StopTimeout",
     "TimerEvent",
+    "TrackMain",
+    "WatchdogPing",
+    "WatchdogTimeout",
 ]
 
 
@@ -195,8 +205,71 @@ class LiveOk:
     """One liveness attempt succeeded: the count of failures in a row goes back to 0."""
 
 
-TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone
-TIMER_EVENTS: tuple[type[TimerEvent], ...] = (StartTimeout, ReadyTimeout, StopTimeout, BackoffDone)
+# --- issue 9: per-program watchdog, the rest of the notify protocol, resource limits -----------
+# What an instance said on pinit's NOTIFY_SOCKET (the runtime checked the sender by its kernel
+# credentials first), the watchdog's timer, and the verdicts of the memory and lifetime limits.
+# Their cells live in ``model/notified.py``; every one is IGNORE outside the states it concerns.
+
+
+@dataclass(frozen=True, slots=True)
+class WatchdogPing:
+    """WATCHDOG=1: the watchdog deadline moves on by ``program.watchdog`` (while RUNNING)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchdogTimeout:
+    """``program.watchdog`` passed without WATCHDOG=1: restart it (systemd's WatchdogSec=)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recycle:
+    """A verdict on a live instance (WATCHDOG=trigger, memory, lifetime): restart it gracefully
+    if STARTING or RUNNING. Unlike RestartRequested it is ignored in every other state, so it
+    can never turn an operator's stop into a restart."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MainPidNotified:
+    """MAINPID=: the pid the instance now lives by (the runtime checked it is the instance's)."""
+
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendTimeout:
+    """EXTEND_TIMEOUT_USEC=: the start (ready) or stop deadline is at least ``seconds`` away."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StatusNotified:
+    """STATUS= text and/or the sub-state from STOPPING=1 / RELOADING=1 / READY=1 (None: unsaid)."""
+
+    text: str | None = None
+    sub_state: str | None = None  # "stopping" | "reloading" | "" (READY=1 ends a reload)
+
+
+NotifiedEvent = WatchdogPing | Recycle | MainPidNotified | ExtendTimeout | StatusNotified
+NOTIFIED_EVENTS: tuple[type[NotifiedEvent], ...] = (
+    WatchdogPing,
+    Recycle,
+    MainPidNotified,
+    ExtendTimeout,
+    StatusNotified,
+)  # the columns of issue 9, besides the WatchdogTimeout timer
+
+
+TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone | WatchdogTimeout
+TIMER_EVENTS: tuple[type[TimerEvent], ...] = (
+    StartTimeout,
+    ReadyTimeout,
+    StopTimeout,
+    BackoffDone,
+    WatchdogTimeout,  # issue 9
+)
 
 Event = (
     StartRequested
@@ -211,6 +284,7 @@ Event = (
     | TimerEvent
     | LiveFailed
     | LiveOk
+    | NotifiedEvent  # issue 9
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -226,6 +300,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     *TIMER_EVENTS,
     LiveFailed,
     LiveOk,
+    *NOTIFIED_EVENTS,  # issue 9
 )
 
 
@@ -290,6 +365,33 @@ class StateChanged:
     new: State
 
 
+@dataclass(frozen=True, slots=True)
+class Extend:
+    """Issue 9, EXTEND_TIMEOUT_USEC=: deliver the pending ``timer`` no sooner than ``deadline``
+    (a later deadline than the armed one replaces it; an earlier one changes nothing)."""
+
+    timer: TimerEvent
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrackMain:
+    """Issue 9, MAINPID=: the main pid the runtime reaps for this instance is now ``new``."""
+
+    old: int | None
+    new: int
+
+
 Action = (
-    Spawn | SignalGroup | KillGroup | Arm | Disarm | StartProbe | StopProbe | Emit | StateChanged
+    Spawn
+    | SignalGroup
+    | KillGroup
+    | Arm
+    | Disarm
+    | StartProbe
+    | StopProbe
+    | Emit
+    | StateChanged
+    | Extend  # issue 9
+    | TrackMain
 )

@@ -47,6 +47,9 @@ class Instance:
     restart_reason: str = ""  # why the next spawn is a restart ("exited", "operator", ...)
     restarts_by_reason: tuple[tuple[str, int], ...] = ()  # restarts done, counted per reason
     live_failures: int = 0  # issue 8: failed liveness attempts in a row (this process)
+    # issue 9: what the process said on the notify socket (cleared at each spawn)
+    status_text: str = ""  # the last STATUS=
+    sub_state: str = ""  # "stopping" (STOPPING=1) | "reloading" (RELOADING=1, until READY=1)
 
     @property
     def key(self) -> Key:

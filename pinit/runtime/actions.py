@@ -18,6 +18,7 @@ from pinit.model.events import (
     Disarm,
     Emit,
     Event,
+    Extend,
     KillGroup,
     ReadyObserved,
     SignalGroup,
@@ -29,6 +30,7 @@ from pinit.model.events import (
     StateChanged,
     StopProbe,
     TimerEvent,
+    TrackMain,
 )
 from pinit.model.instance import Instance, Key
 from pinit.runtime import procspec
@@ -104,6 +106,14 @@ class InstanceActions:
                 Emit("debug", f"{self._name(key)}: {action.old.value} -> {action.new.value}")
             )
             self._liveness(key, action)
+        elif isinstance(action, Extend):  # issue 9: EXTEND_TIMEOUT_USEC=, never earlier
+            pending = self._timers.get((key, action.timer))
+            if pending is not None and pending.deadline < action.deadline:
+                self._arm(key, action.timer, action.deadline)
+        elif isinstance(action, TrackMain):  # issue 9: MAINPID=; pinit (subreaper) reaps it
+            if action.old is not None and self.mains.get(action.old) == key:
+                del self.mains[action.old]
+            self.mains[action.new] = key
 
     def _liveness(self, key: Key, change: StateChanged) -> None:
         """Issue 8: probe liveness while RUNNING, only for a program with ``live``."""

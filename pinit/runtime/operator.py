@@ -61,6 +61,7 @@ class Host:
     call_soon_threadsafe: Callable[[Callable[[], None]], None]
     # issue 9: hand a plan decision (scale, roll) to the supervisor, which applies its actions
     change: Callable[[Callable[[planner.Plan], PlanResult]], None] | None = None
+    notify_counters: Callable[[], dict[str, int]] = dict  # issue 9: datagrams dropped
 
 
 class Operator:
@@ -233,9 +234,13 @@ class Operator:
                     "rss": use.rss if use else None,
                     "processes": use.processes if use else 0,
                     "log_files": _log_files(inst),
+                    # issue 9: the notify protocol and the restarts by reason
+                    "status_text": inst.status_text,
+                    "sub_state": inst.sub_state,
+                    "restarts_by_reason": dict(inst.restarts_by_reason),
                 }
             )
-        return {
+        reply: dict[str, object] = {
             "ok": True,
             "name": plan.config.name,
             "phase": plan.phase.value,
@@ -243,6 +248,10 @@ class Operator:
             "rolling": sorted(plan.rolls),  # issue 9: programs with a roll under way
             "instances": rows,
         }
+        counters = self._host.notify_counters()
+        if counters:
+            reply["notify"] = counters
+        return reply
 
     # -- logs --------------------------------------------------------------------------------
     def _logs(self, req: proto.Request, respond: Respond) -> None:

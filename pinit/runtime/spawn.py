@@ -46,6 +46,7 @@ class SpawnSpec:
         "groups",
         "new_session",
         "pass_fds",
+        "pid_env",
         "rlimits",
         "stderr",
         "stdin",
@@ -74,6 +75,7 @@ class SpawnSpec:
         pass_fds: tuple[int, ...] = (),
         close_fds: bool = True,  # False: inherited fds pass through (tini-style, socket activation)
         argv0: str | None = None,  # issue 9: the process title; argv[0] still names the file
+        pid_env: str = "",  # issue 9: a variable set to the child's own pid (WATCHDOG_PID)
     ) -> None:
         self.argv = argv
         self.argv0 = argv0
@@ -91,6 +93,7 @@ class SpawnSpec:
         self.stderr = stderr
         self.pass_fds = pass_fds
         self.close_fds = close_fds
+        self.pid_env = pid_env
 
 
 class SpawnError(Exception):
@@ -138,6 +141,7 @@ def _simple(spec: SpawnSpec) -> bool:
         and spec.cwd is None
         and not spec.tty_foreground
         and not spec.pass_fds
+        and not spec.pid_env  # the pid is known only in the child
     )
 
 
@@ -241,7 +245,10 @@ def _child(  # pragma: no cover
             # After setuid, so a directory the user may not enter fails here, as in a login.
             os.chdir(spec.cwd)
         stage = "exec"
-        _exec(path, argv, spec.env)
+        env = spec.env
+        if spec.pid_env:
+            env = {**(os.environ if env is None else env), spec.pid_env: str(os.getpid())}
+        _exec(path, argv, env)
     except OSError as exc:
         _report(err_w, stage, exc.errno or 0)
     except BaseException:

@@ -28,6 +28,7 @@ from pinit.model.events import (
     Emit,
     Event,
     Exited,
+    Extend,
     GroupGone,
     KillGroup,
     ReadyObserved,
@@ -41,6 +42,7 @@ from pinit.model.events import (
     StopProbe,
     StopRequested,
     TimerEvent,
+    TrackMain,
 )
 from pinit.model.instance import Instance, Key, State
 from pinit.model.state import step
@@ -260,6 +262,11 @@ class Core:
             del self.timers[(key, a.timer)]
         elif isinstance(a, StartProbe) and self.probe_ok:
             self.post(key, ReadyObserved())
+        elif isinstance(a, Extend):  # issue 9: later, never earlier
+            if (key, a.timer) in self.timers:
+                self.timers[(key, a.timer)] = max(self.timers[(key, a.timer)], a.deadline)
+        elif isinstance(a, TrackMain):  # issue 9: MAINPID=
+            self.alive[key] = self.pids[key] = a.new
 
     # -- the model's side of the contract ----------------------------------------------------------
     def _check(self, key: Key, inst: Instance, a: Action) -> None:
