@@ -116,6 +116,7 @@ class Supervisor:
         self._upstream = Upstream(environ)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
         self._operator: Operator | None = None  # `pinit ctl` requests, once the boot spawned
+        self._lock: int | None = None  # issue 9: held (never closed) while pinit runs
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -130,6 +131,20 @@ class Supervisor:
 
     # -- start -------------------------------------------------------------------------------
     def run(self) -> int:
+        control = self._export_control()
+        try:
+            self._lock = paths.claim(control)  # issue 9: one pinit per config, before any spawn
+        except paths.AlreadyRunningError as held:
+            from pinit.control.client import listener_pid  # only on this refusal path
+
+            pid = listener_pid(control) or held.pid  # its socket's pid as seen from here
+            who = f"pid {pid}" if pid is not None else "pid unknown"
+            self._say(
+                f"error: another pinit ({who}) already runs config name {self._config.name!r}"
+                f" (lock {held.lock}); refusing to start"
+            )
+            self._loop.close()
+            return 1
         signals.ignore_job_control()
         self._loop.watch_signals(signals.watched(), self._on_signals)
         pid1.become_subreaper(say)
@@ -139,7 +154,6 @@ class Supervisor:
                 os.makedirs(self._config.log_dir, exist_ok=True)
             except OSError as exc:
                 self._say(f"warning: cannot create log_dir {self._config.log_dir}: {exc}")
-        control = self._export_control()
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
         self._apply(self._plan_step(planner.boot(self._plan)))
