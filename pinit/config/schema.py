@@ -91,6 +91,12 @@ class Program:
     critical: bool = False
     stdout: LogSpec = field(default_factory=LogSpec)
     stderr: LogSpec | None = None  # None: same destination as stdout ("stderr = 'stdout'")
+    # issue 9: placement and priority (applied in the child before exec: the fork path)
+    cpu_affinity: tuple[int, ...] | str | None = None  # CPUs, or "spread"; None: pinit's own
+    nice: int | None = None
+    oom_score_adj: int | None = None
+    # issue 9: bound dependencies (systemd BindsTo=/PartOf=); implies `after`
+    binds_to: tuple[str, ...] = ()
     # The file that defined it (the main config or an include); only for locating errors found
     # later (check_host), so it takes no part in equality: moving a program between files is
     # not a change a HUP reload should restart it for.
