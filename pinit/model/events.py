@@ -50,6 +50,7 @@ __all__ = [
     "KillGroup",
     "ReadyObserved",
     "ReadyTimeout",
+    "Released",
     "RestartRequested",
     "SignalGroup",
     "SignalRequested",
@@ -124,6 +125,13 @@ class SignalRequested:
     sig: signal.Signals
 
 
+# issue 9: bound dependencies (binds_to)
+@dataclass(frozen=True, slots=True)
+class Released:
+    """The plan lets this instance's held automatic restart go: the programs bound to it are
+    down (``Instance.held``; systemd stops BindsTo= dependents before restarting their unit)."""
+
+
 # --- events: facts --------------------------------------------------------------------------------
 
 
@@ -192,6 +200,7 @@ Event = (
     | GroupGone
     | ReadyObserved
     | TimerEvent
+    | Released
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -205,6 +214,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     GroupGone,
     ReadyObserved,
     *TIMER_EVENTS,
+    Released,
 )
 
 

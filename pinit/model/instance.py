@@ -46,6 +46,10 @@ class Instance:
     spawns: int = 0  # processes spawned for this instance (`ctl status` restarts = spawns - 1)
     restart_reason: str = ""  # why the next spawn is a restart ("exited", "operator", ...)
     restarts_by_reason: tuple[tuple[str, int], ...] = ()  # restarts done, counted per reason
+    # issue 9, binds_to: set by the plan itself (not by an event, so that a GroupGone already
+    # queued cannot slip past it) while programs bound to this one are still being stopped; an
+    # automatic restart then waits in BACKOFF for ``Released``.
+    held: bool = False
 
     @property
     def key(self) -> Key:

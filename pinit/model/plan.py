@@ -37,12 +37,13 @@ from collections.abc import Mapping
 from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
-from pinit.model.events import Emit
+from pinit.model.events import Emit, Event
 from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
 
 __all__ = [
     "ArmStopBudget",
+    "Deliver",
     "ExitContainer",
     "Key",
     "KillInstances",
@@ -54,7 +55,9 @@ __all__ = [
     "StartInstance",
     "StopInstance",
     "begin_shutdown",
+    "bind_index",
     "boot",
+    "deps_ready",
     "exit_code_now",
     "initial",
     "issue_starts",
@@ -107,9 +110,18 @@ class KillInstances:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """Step that instance with ``event`` (issue 9, binds_to: a bound restart, a release)."""
+
+    key: Key
+    event: Event
+
+
 PlanAction = (
     StartInstance
     | StopInstance
+    | Deliver
     | ExitContainer
     | PhaseChanged
     | Emit
@@ -132,6 +144,19 @@ class Plan:
     to_start: frozenset[Key] = frozenset()  # wanted, not yet started (waiting on `after`)
     stop_sent: frozenset[Key] = frozenset()  # StopInstance issued during shutdown/reload
     retire: Mapping[Key, Retire] = field(default_factory=dict)
+    # issue 9, binds_to (model/binds.py): program -> the programs bound to it (empty: no cost),
+    # and the instances stopped because a program they are bound to went down
+    binds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    bound_held: frozenset[Key] = frozenset()
+
+
+def bind_index(config: Config) -> dict[str, tuple[str, ...]]:
+    """Issue 9: each program that others are bound to, with those others (sorted)."""
+    index: dict[str, list[str]] = {}
+    for prog in config.programs:
+        for target in prog.binds_to:
+            index.setdefault(target, []).append(prog.name)
+    return {target: tuple(sorted(names)) for target, names in index.items()}
 
 
 def _fresh(program: Program) -> dict[Key, Instance]:
@@ -143,7 +168,7 @@ def initial(config: Config) -> Plan:
     for prog in config.programs:
         instances.update(_fresh(prog))
     wanted = frozenset(k for k, inst in instances.items() if inst.program.autostart)
-    return Plan(config, instances, to_start=wanted)
+    return Plan(config, instances, to_start=wanted, binds=bind_index(config))
 
 
 def _satisfies_after(inst: Instance) -> bool:
@@ -157,11 +182,10 @@ def _satisfies_after(inst: Instance) -> bool:
     return False
 
 
-def _deps_ready(plan: Plan, program: Program) -> bool:
+def deps_ready(plan: Plan, program: Program) -> bool:
+    deps = program.after + program.binds_to if program.binds_to else program.after  # issue 9
     return all(
-        _satisfies_after(inst)
-        for inst in plan.instances.values()
-        if inst.program.name in program.after
+        _satisfies_after(inst) for inst in plan.instances.values() if inst.program.name in deps
     )
 
 
@@ -179,7 +203,7 @@ def next_starts(plan: Plan) -> list[Key]:
         if key in plan.instances
         and key not in plan.retire
         and plan.instances[key].state is State.STOPPED
-        and _deps_ready(plan, plan.instances[key].program)
+        and deps_ready(plan, plan.instances[key].program)
     ]
 
 
@@ -304,6 +328,7 @@ def begin_shutdown(
         exit_code=code if code is not None else plan.exit_code,
         to_start=frozenset(),
         retire={},
+        bound_held=frozenset(),
     )
     head: list[PlanAction] = [
         Emit("info", f"shutting down: {reason}"),
@@ -394,7 +419,17 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
         return begin_shutdown(plan, *trigger)
     plan = _retire(plan, key, inst)
     restart: list[PlanAction] = []
-    if inst.restart_pending and inst.state is State.STOPPED and plan.instances.get(key) is inst:
+    if plan.binds or plan.bound_held:  # issue 9: only configs with binds_to pay for it
+        from pinit.model import binds
+
+        plan, restart = binds.react(plan, key)
+    if (
+        inst.restart_pending
+        and inst.state is State.STOPPED
+        and plan.instances.get(key) is inst
+        and not inst.held
+        and key not in plan.bound_held
+    ):
         restart.append(StartInstance(key))  # `ctl restart`: stopped, now start it again
     plan, starts = issue_starts(plan)
     plan, phase = _maybe_running(plan)

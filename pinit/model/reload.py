@@ -16,6 +16,7 @@ from pinit.model.plan import (
     PlanAction,
     Retire,
     StopInstance,
+    bind_index,
     issue_starts,
 )
 from pinit.records import replace
@@ -100,6 +101,8 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
         instances=instances,
         retire=retire,
         to_start=frozenset(to_start & instances.keys()),
+        binds=bind_index(new_config),  # issue 9
+        bound_held=plan.bound_held & instances.keys(),
     )
     plan, starts = issue_starts(plan)
     head: list[PlanAction] = [Emit("info", "reload: " + _summary(old_by_name, new_by_name))]

@@ -34,6 +34,7 @@ import enum
 from typing import Final
 
 from pinit.model import policy
+from pinit.model import release as r
 from pinit.model import transitions as t
 from pinit.model.events import (
     EVENT_TYPES,
@@ -46,6 +47,7 @@ from pinit.model.events import (
     GroupGone,
     ReadyObserved,
     ReadyTimeout,
+    Released,
     RestartRequested,
     SignalRequested,
     Spawned,
@@ -93,6 +95,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPED,  ReadyT):  X,
     (S.STOPPED,  StopT):   X,
     (S.STOPPED,  Backoff): X,
+    (S.STOPPED,  Released): r.release,
 
     (S.STARTING, Start):   _,
     (S.STARTING, Stop):    t.stop,
@@ -107,6 +110,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STARTING, ReadyT):  t.ready_timeout,
     (S.STARTING, StopT):   X,
     (S.STARTING, Backoff): X,
+    (S.STARTING, Released): r.release,
 
     (S.RUNNING,  Start):   _,
     (S.RUNNING,  Stop):    t.stop,
@@ -121,6 +125,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.RUNNING,  ReadyT):  t.ready_timeout,
     (S.RUNNING,  StopT):   X,
     (S.RUNNING,  Backoff): X,
+    (S.RUNNING,  Released): r.release,
 
     (S.BACKOFF,  Start):   t.start,  # skip the rest of the delay
     (S.BACKOFF,  Stop):    t.stop_backoff,
@@ -135,6 +140,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.BACKOFF,  ReadyT):  X,
     (S.BACKOFF,  StopT):   X,
     (S.BACKOFF,  Backoff): t.backoff_done,
+    (S.BACKOFF,  Released): r.release_backoff,
 
     (S.STOPPING, Start):   t.start_after_stop,  # one process per instance: start once STOPPED
     (S.STOPPING, Stop):    t.cancel_restart,
@@ -149,6 +155,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPING, ReadyT):  X,
     (S.STOPPING, StopT):   t.stop_timeout,
     (S.STOPPING, Backoff): X,
+    (S.STOPPING, Released): r.release,
 
     (S.CLEANUP,  Start):   t.start_after_cleanup,
     (S.CLEANUP,  Stop):    t.stop_during_cleanup,
@@ -163,6 +170,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.CLEANUP,  ReadyT):  X,
     (S.CLEANUP,  StopT):   t.stop_timeout,
     (S.CLEANUP,  Backoff): X,
+    (S.CLEANUP,  Released): r.release,
 
     (S.EXITED,   Start):   t.start,
     (S.EXITED,   Stop):    _,
@@ -177,6 +185,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.EXITED,   ReadyT):  X,
     (S.EXITED,   StopT):   X,
     (S.EXITED,   Backoff): X,
+    (S.EXITED,   Released): r.release,
 
     (S.FATAL,    Start):   t.start,
     (S.FATAL,    Stop):    _,
@@ -191,6 +200,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.FATAL,    ReadyT):  X,
     (S.FATAL,    StopT):   X,
     (S.FATAL,    Backoff): X,
+    (S.FATAL,    Released): r.release,
 }
 # fmt: on
 

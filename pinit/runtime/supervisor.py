@@ -252,6 +252,8 @@ class Supervisor:
                 self._post(action.key, StartRequested())
             elif isinstance(action, planner.StopInstance):
                 self._post(action.key, StopRequested())
+            elif isinstance(action, planner.Deliver):  # issue 9: binds_to
+                self._post(action.key, action.event)
             elif isinstance(action, planner.ExitContainer):
                 self._finish(action.code)
             elif isinstance(action, planner.PhaseChanged):

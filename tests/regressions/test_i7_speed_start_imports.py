@@ -32,6 +32,7 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    "pinit.model.binds",  # issue 9: only with binds_to
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
