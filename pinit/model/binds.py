@@ -49,70 +49,126 @@ def _dependents(plan: Plan, target: str) -> list[Key]:
     return [k for k in sorted(plan.instances) if k[0] in names]
 
 
-def _live(plan: Plan, target: str) -> bool:
-    return any(not plan.instances[k].down for k in _dependents(plan, target))
+class _Work:
+    """One ``react``: the sets being changed and the actions so far."""
 
+    __slots__ = ("acts", "held", "pending", "plan")
 
-def _stop_dependents(plan: Plan, target: str, held: set[Key], acts: list[PlanAction]) -> None:
-    """Stop every live dependent not already being stopped by us, and remember it.
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.held = set(plan.bound_held)
+        self.pending = set(plan.bound_pending)
+        self.acts: list[PlanAction] = []
 
-    Outside in, as systemd orders stops by ``After=``: a dependent that others are bound to
-    in turn is asked to stop only once they are down (``react`` asks it then)."""
-    for key in _dependents(plan, target):
-        dep = plan.instances[key]
-        if key in held or key in plan.retire:
-            continue
+    def ours(self, key: Key) -> bool:
+        return key in self.held or key in self.pending
+
+    def in_transit(self, target: str) -> bool:
+        """A dependent of ``target`` is still to be stopped or on its way down. One that
+        someone else started meanwhile (an operator) is not waited for: that would hold the
+        target's restart forever."""
+        for key in _dependents(self.plan, target):
+            dep = self.plan.instances[key]
+            if not dep.down and (self.ours(key) or not _serving(dep)):
+                return True
+        return False
+
+    def restart(self, key: Key, why: str) -> None:
+        dep = self.plan.instances[key]
+        self.acts.append(Emit("info", f"{dep.name}: {why}; stopping (binds_to)"))
+        self.acts.append(Deliver(key, RestartRequested(REASON)))
+        self.held.add(key)
+
+    def stop_dependents(self, target: str) -> None:
+        """Stop every live dependent not already ours, outside in (as systemd orders stops
+        by ``After=``): one that others are bound to in turn waits in ``pending`` until they
+        are down."""
+        for key in _dependents(self.plan, target):
+            if not self.ours(key) and key not in self.plan.retire:
+                self.stop_one(key, f"{target} went down")
+
+    def stop_one(self, key: Key, why: str) -> None:
+        dep = self.plan.instances[key]
         if _serving(dep):
-            if key[0] in plan.binds and _live(plan, key[0]):
-                _stop_dependents(plan, key[0], held, acts)  # its own restart comes after them
+            if key[0] in self.plan.binds and self.any_live(key[0]):
+                self.pending.add(key)
+                self.stop_dependents(key[0])
             else:
-                acts.append(Emit("info", f"{dep.name}: {target} went down; stopping (binds_to)"))
-                acts.append(Deliver(key, RestartRequested(REASON)))
-        elif dep.state is State.BACKOFF or dep.state is State.CLEANUP:
-            acts.append(StopInstance(key))  # a crash-looping dependent: no restart of its own
-        elif not (dep.state is State.STOPPING and dep.restart_pending):
-            continue  # down already, or being stopped by an operator: not ours to start again
-        held.add(key)
+                self.restart(key, why)
+        elif dep.state is State.BACKOFF or (
+            dep.state is State.CLEANUP and dep.after_cleanup is State.BACKOFF
+        ):
+            self.acts.append(StopInstance(key))  # crash-looping: no restart of its own
+            self.held.add(key)
+        elif dep.state is State.STOPPING and dep.restart_pending:
+            self.held.add(key)  # an operator's restart: it now waits for its target
+
+    def any_live(self, target: str) -> bool:
+        return any(not self.plan.instances[k].down for k in _dependents(self.plan, target))
 
 
-def react(plan: Plan, key: Key) -> tuple[Plan, list[PlanAction]]:
-    """Stop dependents of a target that went down, hold or release its restart, and start
-    dependents whose targets are all ready again."""
-    inst = plan.instances[key]
-    held = set(plan.bound_held)
-    acts: list[PlanAction] = []
-    if key in held and _serving(inst):
-        held.discard(key)  # started by someone else (an operator): no longer ours to start
-    targets = [key[0]] if key[0] in plan.binds else []
-    targets += [t for t in inst.program.binds_to if t in plan.binds]
+def react(plan: Plan, key: Key, old: Instance) -> tuple[Plan, list[PlanAction]]:
+    """Stop dependents of a target that went down, hold or release its restart, restart a
+    pending middle of a chain, and start dependents whose targets are all ready again."""
+    inst = plan.instances.get(key)
+    if inst is None:  # a reload dropped it once it was down: what waited on it may go on
+        return sweep(plan)
+    w = _Work(plan)
+    if old.down and _serving(inst):  # started by someone else (an operator): not ours now
+        w.held.discard(key)
+        w.pending.discard(key)
+    if key in w.pending and not _serving(inst):  # went down on its own while it waited
+        w.pending.discard(key)
+        w.stop_one(key, "its target is down")
     if key[0] in plan.binds and not _serving(inst):
-        _stop_dependents(plan, key[0], held, acts)
-        if _restarting(inst) and not inst.held and _live(plan, key[0]):
+        w.stop_dependents(key[0])
+        if _restarting(inst) and not inst.held and w.in_transit(key[0]):
             instances = dict(plan.instances)
             instances[key] = replace(inst, held=True)  # before a queued GroupGone is stepped
-            plan = replace(plan, instances=instances)
-    for target in dict.fromkeys(targets):
-        if _live(plan, target):
+            w.plan = plan = replace(plan, instances=instances)
+    settle(w)
+    if w.held != plan.bound_held or w.pending != plan.bound_pending:
+        plan = replace(plan, bound_held=frozenset(w.held), bound_pending=frozenset(w.pending))
+    return plan, w.acts
+
+
+def sweep(plan: Plan) -> tuple[Plan, list[PlanAction]]:
+    """After a reload (new instances, new bindings): what ``react`` decides for any change."""
+    w = _Work(plan)
+    w.held &= plan.instances.keys()
+    w.pending = {k for k in w.pending & plan.instances.keys() if k[0] in plan.binds}
+    settle(w)
+    return replace(plan, bound_held=frozenset(w.held), bound_pending=frozenset(w.pending)), w.acts
+
+
+def settle(w: _Work) -> None:
+    """Every target, every time (only configs with binds_to pay, O(instances)): release a
+    held restart, restart a pending middle of a chain, start dependents that may start."""
+    plan = w.plan
+    for target in plan.binds:
+        if w.in_transit(target):
             continue
         for k in sorted(plan.instances):
             if k[0] != target:
                 continue
             if plan.instances[k].held:
-                acts.append(Deliver(k, Released()))
-            elif k in held and _serving(plan.instances[k]):  # its dependents are down now
-                acts.append(Emit("info", f"{plan.instances[k].name}: stopping (binds_to)"))
-                acts.append(Deliver(k, RestartRequested(REASON)))
-    for dep in sorted(held):
+                w.acts.append(Deliver(k, Released()))
+            elif k in w.pending:  # its own dependents are down now: its turn
+                w.pending.discard(k)
+                if _serving(plan.instances[k]):
+                    w.restart(k, "the programs bound to it are down")
+    for dep in sorted(w.held):
         dinst = plan.instances.get(dep)
-        if dinst is None:
-            held.discard(dep)
-        elif (
-            dinst.state is State.STOPPED
-            and deps_ready(plan, dinst.program)
-            and not any(k[0] in dinst.program.binds_to for k in held)  # its target restarts too
-        ):
-            held.discard(dep)
-            acts.append(StartInstance(dep))
-    if held != plan.bound_held:
-        plan = replace(plan, bound_held=frozenset(held))
-    return plan, acts
+        if dinst is None or dinst.state is State.EXITED or dinst.state is State.FATAL:
+            w.held.discard(dep)  # gone, or ended on its own: not ours to start again
+        elif dinst.state is State.STOPPED and _may_start(w, dinst):
+            w.held.discard(dep)
+            w.acts.append(StartInstance(dep))
+
+
+def _may_start(w: _Work, inst: Instance) -> bool:
+    """Its targets up and ready, none of them waiting for a restart of its own."""
+    binds = inst.program.binds_to
+    if any(k[0] in binds for k in w.held) or any(k[0] in binds for k in w.pending):
+        return False
+    return deps_ready(w.plan, inst.program)

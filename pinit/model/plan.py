@@ -148,6 +148,7 @@ class Plan:
     # and the instances stopped because a program they are bound to went down
     binds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     bound_held: frozenset[Key] = frozenset()
+    bound_pending: frozenset[Key] = frozenset()  # to be stopped once their own dependents are
 
 
 def bind_index(config: Config) -> dict[str, tuple[str, ...]]:
@@ -183,10 +184,23 @@ def _satisfies_after(inst: Instance) -> bool:
 
 
 def deps_ready(plan: Plan, program: Program) -> bool:
-    deps = program.after + program.binds_to if program.binds_to else program.after  # issue 9
-    return all(
-        _satisfies_after(inst) for inst in plan.instances.values() if inst.program.name in deps
-    )
+    """Every ``after`` program ready (or done), and every ``binds_to`` program up and ready,
+    not waiting for a restart of its own (issue 9: a program bound to a one-shot that exited
+    stays stopped, as a systemd BindsTo= unit does)."""
+    after, binds = program.after, program.binds_to
+    for inst in plan.instances.values():
+        name = inst.program.name
+        if name in after and not _satisfies_after(inst):
+            return False
+        if binds and name in binds and not _bound_ready(plan, inst):
+            return False
+    return True
+
+
+def _bound_ready(plan: Plan, inst: Instance) -> bool:
+    key = inst.key
+    ready = inst.state is State.RUNNING and inst.ready
+    return ready and key not in plan.bound_held and key not in plan.bound_pending
 
 
 def next_starts(plan: Plan) -> list[Key]:
@@ -329,6 +343,7 @@ def begin_shutdown(
         to_start=frozenset(),
         retire={},
         bound_held=frozenset(),
+        bound_pending=frozenset(),
     )
     head: list[PlanAction] = [
         Emit("info", f"shutting down: {reason}"),
@@ -402,6 +417,7 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
     """Record the instance's new value and react: start dependents, shut down, advance a stop."""
     if key not in plan.instances:
         return plan, (Emit("warn", f"plan: no instance {key[0]}[{key[1]}]"),)
+    old = plan.instances[key]
     instances = dict(plan.instances)
     instances[key] = inst
     plan = replace(plan, instances=instances)
@@ -422,7 +438,7 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
     if plan.binds or plan.bound_held:  # issue 9: only configs with binds_to pay for it
         from pinit.model import binds
 
-        plan, restart = binds.react(plan, key)
+        plan, restart = binds.react(plan, key, old)
     if (
         inst.restart_pending
         and inst.state is State.STOPPED

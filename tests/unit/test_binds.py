@@ -5,9 +5,15 @@ stop signals, in the order the runtime would have carried them out)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pinit.config.schema import Backoff, OnFatal, Program
 from pinit.model.events import Action, SignalGroup, Spawn, StateChanged
 from pinit.model.instance import Key
+from pinit.model.plan import deps_ready
 from pinit.model.state import State
 from tests.unit.modelcore import Core
 
@@ -175,3 +181,62 @@ def test_several_clients_and_server_instances() -> None:
         assert when(sim, key, STOPPED) < when(sim, ("redis", 1), Spawn, nth=2)
         assert counts(sim, key) == {"bound": 1}
     assert spawns(sim, ("redis", 0)) == 1  # the other server instance was not touched
+
+
+# --- property: any history with bound programs settles, then shuts down cleanly ------------------
+
+NAMES = ["db", "cache", "web"]
+OPS = ["stop", "start", "restart"]
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("crash"), st.sampled_from(NAMES), st.sampled_from([0, 256, 9])),
+        st.tuples(st.just("tick"), st.just(""), st.just(0)),
+        st.tuples(
+            st.sampled_from(["stop", "start", "restart"]), st.sampled_from(NAMES), st.just(0)
+        ),
+        st.tuples(st.just("reload"), st.just(""), st.integers(0, 1)),
+    ),
+    max_size=25,
+)
+
+
+def chain(variant: int = 0) -> tuple[Program, ...]:
+    web = prog("web", binds_to=("cache",), numprocs=2)
+    return (
+        prog("db", start_retries=2),
+        prog("cache", binds_to=("db",)),
+        web if variant == 0 else replace(web, numprocs=3, after=("db",)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops, st.booleans())
+def test_any_history_settles_without_a_stuck_hold(
+    history: list[tuple[str, str, int]], stubborn: bool
+) -> None:
+    sim = Core(*chain(), on_fatal=OnFatal.IGNORE, stubborn=frozenset({"web"} if stubborn else ()))
+    sim.settle()
+    for op, name, arg in history:
+        if op == "crash":
+            keys = [k for k in sim.alive if k[0] == name]
+            if keys:
+                sim.crash(name, arg, keys[0][1])
+        elif op == "tick":
+            sim.tick()
+        elif op == "reload":
+            sim.reload(*chain(arg), on_fatal=OnFatal.IGNORE)
+        else:
+            sim.ask(op, name)
+    sim.settle(limit=1000)
+    assert not sim.timers  # settled
+    insts = sim.plan.instances
+    # nothing waits for a release that will never come
+    assert not any(i.held for i in insts.values()), insts
+    # a dependent we stopped is started again once its targets are up (and its `after`
+    # programs ready), so none is left held that could start
+    for key in sim.plan.bound_held:
+        assert not deps_ready(sim.plan, insts[key].program), key
+    sim.shutdown()
+    sim.settle(limit=1000)
+    assert sim.exit is not None
+    assert sim.alive == {}
