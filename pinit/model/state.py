@@ -26,6 +26,7 @@ The life of an instance, read off the table::
     BACKOFF --BackoffDone--> STARTING ; --stop--> STOPPED
     STARTING/RUNNING --stop--> STOPPING (SignalGroup, arm StopTimeout) --StopTimeout--> KillGroup
     STOPPING --Exited, then GroupGone--> STOPPED (the plan starts it again if restart_pending)
+    held (issue 9, binds_to): a restart waits in BACKOFF --Released--> STARTING (model/release.py)
 """
 
 from __future__ import annotations

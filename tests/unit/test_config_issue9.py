@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from pinit.checkcmd import run_check
 from pinit.config.graph import start_layers
 from pinit.config.load import load_text
 from pinit.config.resolve import check_host, load_checked
@@ -132,3 +134,20 @@ def test_binds_to_cycle_with_after() -> None:
         """
     )
     assert got == [("programs.a.binds_to", 3, "dependency cycle: a -> b -> a")]
+
+
+def test_explain_shows_placement_and_bindings(tmp_path: Path) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    conf = tmp_path / "pinit.toml"
+    conf.write_text(
+        '[programs.redis]\ncommand = ["/bin/sh"]\nnice = 3\noom_score_adj = -10\n'
+        '[programs.w]\ncommand = ["/bin/sh"]\nnumprocs = 2\ncpu_affinity = "spread"\n'
+        'binds_to = ["redis"]\n'
+    )
+    out = io.StringIO()
+    assert run_check(str(conf), True, out, io.StringIO(), {"PATH": "/usr/bin:/bin"}) == 0
+    text = out.getvalue()
+    assert "  placement:   nice 3, oom_score_adj -10\n" in text
+    assert "process w-2\n" in text
+    assert f"  placement:   cpu {allowed[1 % len(allowed)]} (spread)\n" in text
+    assert "  binds_to:    redis (stopped and started again with)\n" in text
