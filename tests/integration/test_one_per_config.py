@@ -50,6 +50,13 @@ def test_second_pinit_with_same_name_refuses(launch: type[Launch], tmp_path: Pat
     try:
         one = events.wait("one", "start")
         first.wait_stderr(f"control socket {sock}")
+        # the lock is pinit's alone: a program outliving pinit must not keep it
+        fds = [os.readlink(f"/proc/{one.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{one.pid}/fd")]
+        assert f"{sock}.lock" not in fds
+        assert f"{sock}.lock" in [
+            os.readlink(f"/proc/{first.proc.pid}/fd/{fd}")
+            for fd in os.listdir(f"/proc/{first.proc.pid}/fd")
+        ]
         done = second(tmp_path, sock, events)
         assert done.returncode == 1, done.stderr
         assert f"another pinit (pid {first.proc.pid})" in done.stderr, done.stderr
@@ -89,4 +96,21 @@ def test_second_pinit_with_same_name_refuses(launch: type[Launch], tmp_path: Pat
             fourth.kill()
     finally:
         third.kill()
+        events.close()
+
+
+def test_the_pid_named_is_the_one_seen_from_here(launch: type[Launch], tmp_path: Path) -> None:
+    """The first pinit is PID 1 of its own namespace (its lock file says 1); the refusal names
+    the pid this side sees (SO_PEERCRED of its control socket)."""
+    sock = tmp_path / "ctl.sock"
+    first, events = start(launch, tmp_path, config(tmp_path, sock, "one").read_text(), "pid1")
+    try:
+        events.wait("one", "start")
+        first.wait_stderr(f"control socket {sock}")
+        assert (tmp_path / "ctl.sock.lock").read_text() == "1\n"
+        done = second(tmp_path, sock, events)
+        assert done.returncode == 1, done.stderr
+        assert f"another pinit (pid {first.init_pid()})" in done.stderr, done.stderr
+    finally:
+        first.kill()
         events.close()
