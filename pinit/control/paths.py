@@ -34,6 +34,7 @@ __all__ = [
     "claim",
     "prepare",
     "private_dir",
+    "refusal",
     "server_path",
 ]
 
@@ -181,3 +182,16 @@ def claim(path: str) -> int | None:
     except OSError:
         pass  # the lock holds without the pid; the refusal message then lacks it
     return fd
+
+
+def refusal(path: str, name: str, held: AlreadyRunningError) -> str:
+    """The refusal line, naming the running pinit's pid as seen from here: its control
+    socket's SO_PEERCRED when it listens already, else the pid in its lock file."""
+    from pinit.control.client import listener_pid  # only on this refusal path
+
+    pid = listener_pid(path) or held.pid
+    who = f"pid {pid}" if pid is not None else "pid unknown"
+    return (
+        f"error: another pinit ({who}) already runs config name {name!r}"
+        f" (lock {held.lock}); refusing to start"
+    )

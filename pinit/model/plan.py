@@ -148,7 +148,7 @@ class Plan:
     # and the instances stopped because a program they are bound to went down
     binds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     bound_held: frozenset[Key] = frozenset()
-    bound_pending: frozenset[Key] = frozenset()  # to be stopped once their own dependents are
+    bound_pending: frozenset[Key] = frozenset()  # to stop once their own dependents are down
 
 
 def bind_index(config: Config) -> dict[str, tuple[str, ...]]:

@@ -135,14 +135,7 @@ class Supervisor:
         try:
             self._lock = paths.claim(control)  # issue 9: one pinit per config, before any spawn
         except paths.AlreadyRunningError as held:
-            from pinit.control.client import listener_pid  # only on this refusal path
-
-            pid = listener_pid(control) or held.pid  # its socket's pid as seen from here
-            who = f"pid {pid}" if pid is not None else "pid unknown"
-            self._say(
-                f"error: another pinit ({who}) already runs config name {self._config.name!r}"
-                f" (lock {held.lock}); refusing to start"
-            )
+            self._say(paths.refusal(control, self._config.name, held))
             self._loop.close()
             return 1
         signals.ignore_job_control()
