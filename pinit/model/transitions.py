@@ -187,7 +187,7 @@ def _finish_cleanup(s: Step) -> None:
     s.set(pgid=None, after_cleanup=None)
     if target is State.BACKOFF:
         delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
-        if inst.held:
+        if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
             wait_held(s)
         elif delay <= 0:
             s.emit("info", "restarting now")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinit.config.schema import Backoff, OnFatal, Program
-from pinit.model.events import Action, SignalGroup, Spawn, StateChanged
+from pinit.model.events import Action, BackoffDone, SignalGroup, Spawn, StateChanged
 from pinit.model.instance import Key
 from pinit.model.plan import deps_ready
 from pinit.model.state import State
@@ -240,3 +240,26 @@ def test_any_history_settles_without_a_stuck_hold(
     sim.settle(limit=1000)
     assert sim.exit is not None
     assert sim.alive == {}
+
+
+def test_a_held_restart_with_a_backoff_delay_waits_for_both() -> None:
+    """Flapping (flap_max 1) gives the second crash a 1 s backoff; the client needs 5 s (its
+    stop_timeout) to go: the timer fires first and the restart keeps waiting for the client."""
+    sim = Core(
+        prog("redis", flap_max=1),
+        prog("client", binds_to=("redis",)),
+        stubborn=frozenset({"client"}),
+    )
+    sim.settle()
+    sim.crash("redis", 1 << 8)
+    sim.settle()  # the client was KILLed, redis restarted, the client started again
+    sim.crash("redis", 1 << 8)
+    assert sim.state("redis") is State.BACKOFF and sim.inst("redis").held
+    t0 = sim.now
+    assert sim.timers[(REDIS, BackoffDone())] == t0 + 1.0  # the backoff delay runs meanwhile
+    sim.tick()  # the delay is over: the client is still stopping, so redis keeps waiting
+    assert sim.now == t0 + 1.0 and sim.state("redis") is State.BACKOFF and spawns(sim, REDIS) == 2
+    sim.settle()
+    client_gone = when(sim, CLIENT, StateChanged(State.STOPPING, State.STOPPED), nth=2)
+    assert client_gone < when(sim, REDIS, Spawn, nth=3)
+    assert sim.state("redis") is State.RUNNING and sim.state("client") is State.RUNNING
