@@ -8,6 +8,7 @@ bug is not a syntax error but a default the author did not know about.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import TextIO
@@ -205,8 +206,29 @@ def _program_lines(prog: Program, environ: Mapping[str, str], main: str | None) 
             f"  ready:       {_ready(prog.ready)}",
             f"  stop:        {prog.stop_signal.name}, then SIGKILL after {prog.stop_timeout}s",
             *_live(prog),
+            *_issue9_lines(prog, num),
         ]
     return lines
+
+
+def _issue9_lines(prog: Program, num: int) -> list[str]:
+    """Placement and bindings (issue 9), only for programs that set them."""
+    out: list[str] = []
+    place = []
+    if prog.cpu_affinity == "spread":
+        allowed = sorted(os.sched_getaffinity(0))
+        place.append(f"cpu {allowed[(num - 1) % len(allowed)]} (spread)")
+    elif isinstance(prog.cpu_affinity, tuple):
+        place.append("cpus " + ",".join(map(str, prog.cpu_affinity)))
+    if prog.nice is not None:
+        place.append(f"nice {prog.nice}")
+    if prog.oom_score_adj is not None:
+        place.append(f"oom_score_adj {prog.oom_score_adj}")
+    if place:
+        out.append(f"  placement:   {', '.join(place)}")
+    if prog.binds_to:
+        out.append(f"  binds_to:    {', '.join(prog.binds_to)} (stopped and started again with)")
+    return out
 
 
 def explain_plan(config: Config, environ: Mapping[str, str], out: TextIO) -> None:

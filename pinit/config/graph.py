@@ -18,9 +18,9 @@ __all__ = ["dependents", "find_cycle", "start_layers", "stop_layers"]
 
 
 def _edges(programs: Sequence[Program]) -> dict[str, list[str]]:
-    """name -> the known names it must start after, sorted."""
+    """name -> the known names it must start after, sorted (``binds_to`` implies ``after``)."""
     names = {p.name for p in programs}
-    return {p.name: sorted({a for a in p.after if a in names}) for p in programs}
+    return {p.name: sorted({a for a in (*p.after, *p.binds_to) if a in names}) for p in programs}
 
 
 def find_cycle(programs: Sequence[Program]) -> list[str] | None:

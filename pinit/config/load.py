@@ -277,6 +277,13 @@ def _check_program_set(
                     f"programs.{prog.name}.after[{i}]",
                     f"no such program {show(dep)}{_did_you_mean(dep, defined)}",
                 )
+        for i, dep in enumerate(prog.binds_to):  # issue 9: bound dependencies
+            key = f"programs.{prog.name}.binds_to[{i}]"
+            if dep == prog.name:
+                errors.add(file, key, "a program cannot be bound to itself")
+            elif dep not in defined:
+                msg = f"no such program {show(dep)}{_did_you_mean(dep, defined)}"
+                errors.add(file, key, msg)
     for i, dep in enumerate(cmd_after or ()):
         if dep not in defined:
             errors.add(
@@ -285,10 +292,14 @@ def _check_program_set(
                 f"no such program {show(dep)}{_did_you_mean(dep, defined)}",
             )
     cycle = find_cycle(programs)
-    if cycle is not None:
+    first = None if cycle is None else next(p for p in programs if p.name == cycle[0])
+    if cycle is not None and first is not None:
+        key = "binds_to" if cycle[1] in first.binds_to and cycle[1] not in first.after else "after"
+        if cycle[0] == cycle[1] and key == "binds_to":
+            return  # a self-binding, said above
         errors.add(
             defined[cycle[0]],
-            f"programs.{cycle[0]}.after",
+            f"programs.{cycle[0]}.{key}",
             "dependency cycle: " + " -> ".join(cycle),
         )
 

@@ -190,6 +190,38 @@ def _fraction(value: object) -> float:
 MAX_NUMPROCS = 10_000
 
 
+def parse_cpus(value: object) -> tuple[int, ...] | str:
+    """Issue 9: ``"spread"``, or CPUs as numbers and ``"N-M"`` ranges: ``[0, "2-3"]``."""
+    if value == "spread":
+        return "spread"
+    if isinstance(value, str):
+        raise FieldError(f'expected an array of CPUs or "spread", got {show(value)}')
+    cpus: set[int] = set()
+    problems: list[tuple[str, str]] = []
+    for i, item in enumerate(want_list(value)):
+        try:
+            if isinstance(item, str):
+                low, dash, high = want_str(item).partition("-")
+                ends = [low.strip(), high.strip()] if dash else [low.strip()]
+                if not all(e.isascii() and e.isdigit() and len(e) < 6 for e in ends):
+                    raise FieldError(f'expected a CPU number or "N-M", got {show(item)}')
+                first, last = int(ends[0]), int(ends[-1])
+                if last < first:
+                    raise FieldError(f"range {show(item)} ends before it starts")
+                cpus.update(range(first, last + 1))
+            else:
+                cpus.add(want_int(item, 0))
+        except FieldError as exc:
+            problems.append((f"[{i}]", str(exc)))
+    if not problems and not cpus:
+        raise FieldError("must name at least one CPU")
+    if not problems and max(cpus) > reference.MAX_CPU:
+        raise FieldError(f"CPU {max(cpus)} is past the largest possible, {reference.MAX_CPU}")
+    if problems:
+        raise FieldError(items=problems)
+    return tuple(sorted(cpus))
+
+
 def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
     """A file name or ``{file, max_bytes, backups, passthrough}``; ``"stdout"`` for stderr.
 
@@ -292,6 +324,10 @@ def parse_program(
         max_memory_for=r.get("max_memory_for", duration, default.max_memory_for),
         max_lifetime=r.get("max_lifetime", duration, default.max_lifetime),
         max_lifetime_jitter=r.get("max_lifetime_jitter", _fraction, default.max_lifetime_jitter),
+        cpu_affinity=r.get("cpu_affinity", parse_cpus, None),  # issue 9: placement, priority
+        nice=r.get("nice", lambda v: want_int(v, -20, 19), None),
+        oom_score_adj=r.get("oom_score_adj", lambda v: want_int(v, -1000, 1000), None),
+        binds_to=tuple(dict.fromkeys(r.get("binds_to", want_str_list, no_names))),
         source=src.path,
     )
     return None if r.failed else prog

@@ -133,6 +133,7 @@ class Entry:
 
 
 P = "programs.NAME"
+MAX_CPU = 8191  # the kernel's largest NR_CPUS; a bigger number is a typo
 LOG = f"{P}.stdout"  # the table form of stdout and stderr: same keys
 
 _RLIMITS = (
@@ -366,6 +367,47 @@ ENTRIES: tuple[Entry, ...] = (
         )
         for name, what in _RLIMITS
     ),
+    # issue 9: placement and priority
+    Entry(
+        f"{P}.cpu_affinity",
+        'array of integers and `"N-M"` strings, or `"spread"`',
+        "(pinit's own)",
+        'CPUs the program may run on (`sched_setaffinity`), e.g. `[0, "2-3"]`; '
+        '`"spread"` pins instance N to CPU (N-1) modulo the CPUs pinit may use. '
+        "`pinit check` refuses CPUs pinit itself may not use.",
+        '[0, "2-3"]',
+        (
+            {"const": "spread"},
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 0, "maximum": MAX_CPU},
+                        {"type": "string", "pattern": r"^\s*[0-9]+\s*(?:-\s*[0-9]+\s*)?$"},
+                    ]
+                },
+            },
+        ),
+    ),
+    Entry(
+        f"{P}.nice",
+        "integer",
+        "(pinit's own)",
+        "Scheduling niceness, -20 (first) to 19 (last); below pinit's own needs root "
+        "(CAP_SYS_NICE), else the start fails naming the key.",
+        "5",
+        ({"type": "integer", "minimum": -20, "maximum": 19},),
+    ),
+    Entry(
+        f"{P}.oom_score_adj",
+        "integer",
+        "(pinit's own)",
+        "The kernel OOM killer's bias, -1000 (never) to 1000 (first); lowering needs root "
+        "(CAP_SYS_RESOURCE), else the start fails naming the key.",
+        "500",
+        ({"type": "integer", "minimum": -1000, "maximum": 1000},),
+    ),
     Entry(
         f"{P}.restart",
         '`"always"`, `"on-failure"` or `"never"`',
@@ -547,6 +589,17 @@ ENTRIES: tuple[Entry, ...] = (
         "[]",
         "Programs that must be ready (or have exited with a code in `exit_codes`) before this "
         "one starts; at shutdown this one stops before them.",
+        '["q"]',
+        (STR_LIST,),
+    ),
+    # issue 9: bound dependencies
+    Entry(
+        f"{P}.binds_to",
+        "array of strings",
+        "[]",
+        "Programs this one is bound to (systemd's `BindsTo=`/`PartOf=`; implies `after`): when "
+        "one of them stops or restarts, this one is stopped first; it starts again once they "
+        "are all ready (after an operator's stop, only when they are started again).",
         '["q"]',
         (STR_LIST,),
     ),

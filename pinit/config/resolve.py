@@ -210,6 +210,12 @@ def check_host(
         if prog.cwd is not None and not os.path.isdir(prog.cwd):
             what = "not a directory" if os.path.exists(prog.cwd) else "no such directory"
             errors.append(lines.error(file, f"{prefix}.cwd", f"{what} {prog.cwd!r}"))
+        if isinstance(prog.cpu_affinity, tuple):  # issue 9: only CPUs pinit may use itself
+            barred = sorted(set(prog.cpu_affinity) - os.sched_getaffinity(0))
+            if barred:
+                allowed = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+                msg = f"CPU {','.join(map(str, barred))} not allowed here (pinit may use {allowed})"
+                errors.append(lines.error(file, f"{prefix}.cpu_affinity", msg))
         env = environment(prog, base, ident, 1)
         path_var = env.get("PATH", os.defpath)
         argvs = [("command", prog.command), ("ready.command", prog.ready.command)]

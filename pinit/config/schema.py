@@ -121,6 +121,12 @@ class Program:
     max_memory_for: float = 0.0  # how long above it; 0: one [pinit] memory_interval
     max_lifetime: float = 0.0  # seconds since the spawn
     max_lifetime_jitter: float = 0.1  # + up to this fraction of max_lifetime, per instance
+    # issue 9: placement and priority (applied in the child before exec: the fork path)
+    cpu_affinity: tuple[int, ...] | str | None = None  # CPUs, or "spread"; None: pinit's own
+    nice: int | None = None
+    oom_score_adj: int | None = None
+    # issue 9: bound dependencies (systemd BindsTo=/PartOf=); implies `after`
+    binds_to: tuple[str, ...] = ()
     # The file that defined it (the main config or an include); only for locating errors found
     # later (check_host), so it takes no part in equality: moving a program between files is
     # not a change a HUP reload should restart it for.

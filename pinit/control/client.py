@@ -25,6 +25,7 @@ __all__ = [
     "CtlError",
     "format_reply",
     "health",
+    "listener_pid",
     "request",
     "run",
 ]
@@ -86,6 +87,24 @@ def _check_server(sock: socket.socket, path: str) -> None:
             f"refusing {path}: its server runs as uid {uid}, neither root nor your uid"
             f" {os.getuid()} (another user's process may have taken the path)"
         )
+
+
+def listener_pid(path: str) -> int | None:
+    """The pid of the process listening on ``path`` as this process's PID namespace sees it
+    (SO_PEERCRED translates it; 0, unknown, when the listener's namespace hides it), or None.
+
+    Issue 9: a refused second pinit names the running one; the pid it wrote in its lock file
+    is the one of its own namespace (1 for a container's PID 1), which may mean nothing here.
+    """
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
+            sock.settimeout(1.0)
+            sock.connect(path)
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+    except OSError:
+        return None
+    pid = int(_CREDS.unpack(creds)[0])
+    return pid or None
 
 
 def request(

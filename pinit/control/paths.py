@@ -21,11 +21,22 @@ client checks its server's uid as well (SO_PEERCRED, ``client.py``), for configu
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 from collections.abc import Mapping
 
-__all__ = ["ENV", "RUN_DIR", "candidates", "prepare", "private_dir", "server_path"]
+__all__ = [
+    "ENV",
+    "RUN_DIR",
+    "AlreadyRunningError",
+    "candidates",
+    "claim",
+    "prepare",
+    "private_dir",
+    "refusal",
+    "server_path",
+]
 
 ENV = "PINIT_CONTROL_SOCKET"
 RUN_DIR = "/run/pinit"
@@ -121,3 +132,66 @@ def prepare(path: str) -> None:
                 directory,
                 f"is in a directory group {parent.st_gid} may rename it out of (no sticky bit)",
             )
+
+
+class AlreadyRunningError(Exception):
+    """Another live pinit holds the lock next to this control socket (issue 9)."""
+
+    def __init__(self, lock: str, pid: int | None) -> None:
+        super().__init__(lock, pid)
+        self.lock = lock
+        self.pid = pid
+
+
+def claim(path: str) -> int | None:
+    """Issue 9, one pinit per config: take the lock ``PATH.lock`` next to the control socket.
+
+    Two pinits with the same ``[pinit] name`` would otherwise both start their programs and then
+    fight over the socket (the second one unlinks nothing, but its programs run twice). An
+    ``flock`` on an ``O_CLOEXEC`` fd dies with the process (even a SIGKILLed one), so a stale
+    lock cannot exist and a dead pinit's socket is still taken over; exec'd children drop the
+    fd, so a program outliving pinit does not hold it. Only os and fcntl (already loaded by the
+    log capture): a cheap check before the first spawn. The holder writes its pid into the
+    file for the refusal message (its pid as seen in its own PID namespace, which the second
+    pinit shares when it shares the socket path).
+
+    Returns the fd to keep open, None when no lock file can be made (an unsafe or read-only
+    directory: the socket's own checks say why later), or raises ``AlreadyRunningError``.
+    """
+    lock = f"{path}.lock"
+    try:
+        prepare(path)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        except OSError:
+            text = ""
+        os.close(fd)
+        raise AlreadyRunningError(lock, int(text) if text.isdigit() else None) from None
+    except OSError:  # a filesystem without flock: run as before, unguarded
+        os.close(fd)
+        return None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass  # the lock holds without the pid; the refusal message then lacks it
+    return fd
+
+
+def refusal(path: str, name: str, held: AlreadyRunningError) -> str:
+    """The refusal line, naming the running pinit's pid as seen from here: its control
+    socket's SO_PEERCRED when it listens already, else the pid in its lock file."""
+    from pinit.control.client import listener_pid  # only on this refusal path
+
+    pid = listener_pid(path) or held.pid
+    who = f"pid {pid}" if pid is not None else "pid unknown"
+    return (
+        f"error: another pinit ({who}) already runs config name {name!r}"
+        f" (lock {held.lock}); refusing to start"
+    )

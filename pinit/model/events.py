@@ -60,6 +60,7 @@ __all__ = [
     "ReadyObserved",
     "ReadyTimeout",
     "Recycle",
+    "Released",
     "RestartRequested",
     "SignalGroup",
     "SignalRequested",
@@ -136,6 +137,13 @@ class SignalRequested:
     """`pinit ctl signal`: deliver ``sig`` to the instance's group and tagged strays."""
 
     sig: signal.Signals
+
+
+# issue 9: bound dependencies (binds_to)
+@dataclass(frozen=True, slots=True)
+class Released:
+    """The plan lets this instance's held automatic restart go: the programs bound to it are
+    down (``Instance.held``; systemd stops BindsTo= dependents before restarting their unit)."""
 
 
 # --- events: facts --------------------------------------------------------------------------------
@@ -285,6 +293,7 @@ Event = (
     | LiveFailed
     | LiveOk
     | NotifiedEvent  # issue 9
+    | Released
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -301,6 +310,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LiveFailed,
     LiveOk,
     *NOTIFIED_EVENTS,  # issue 9
+    Released,
 )
 
 

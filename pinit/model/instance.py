@@ -50,6 +50,10 @@ class Instance:
     # issue 9: what the process said on the notify socket (cleared at each spawn)
     status_text: str = ""  # the last STATUS=
     sub_state: str = ""  # "stopping" (STOPPING=1) | "reloading" (RELOADING=1, until READY=1)
+    # issue 9, binds_to: set by the plan itself (not by an event, so that a GroupGone already
+    # queued cannot slip past it) while programs bound to this one are still being stopped; an
+    # automatic restart then waits in BACKOFF for ``Released``.
+    held: bool = False
 
     @property
     def key(self) -> Key:

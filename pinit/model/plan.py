@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
-from pinit.model.events import Emit
+from pinit.model.events import Emit, Event
 from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
 
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArmStopBudget",
+    "Deliver",
     "ExitContainer",
     "Key",
     "KillInstances",
@@ -58,7 +59,9 @@ __all__ = [
     "StartInstance",
     "StopInstance",
     "begin_shutdown",
+    "bind_index",
     "boot",
+    "deps_ready",
     "exit_code_now",
     "initial",
     "issue_starts",
@@ -111,9 +114,18 @@ class KillInstances:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """Step that instance with ``event`` (issue 9, binds_to: a bound restart, a release)."""
+
+    key: Key
+    event: Event
+
+
 PlanAction = (
     StartInstance
     | StopInstance
+    | Deliver
     | ExitContainer
     | PhaseChanged
     | Emit
@@ -137,6 +149,20 @@ class Plan:
     stop_sent: frozenset[Key] = frozenset()  # StopInstance issued during shutdown/reload
     retire: Mapping[Key, Retire] = field(default_factory=dict)
     rolls: Mapping[str, Roll] = field(default_factory=dict)  # issue 9: by program (model.roll)
+    # issue 9, binds_to (model/binds.py): program -> the programs bound to it (empty: no cost),
+    # and the instances stopped because a program they are bound to went down
+    binds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    bound_held: frozenset[Key] = frozenset()
+    bound_pending: frozenset[Key] = frozenset()  # to stop once their own dependents are down
+
+
+def bind_index(config: Config) -> dict[str, tuple[str, ...]]:
+    """Issue 9: each program that others are bound to, with those others (sorted)."""
+    index: dict[str, list[str]] = {}
+    for prog in config.programs:
+        for target in prog.binds_to:
+            index.setdefault(target, []).append(prog.name)
+    return {target: tuple(sorted(names)) for target, names in index.items()}
 
 
 def _fresh(program: Program) -> dict[Key, Instance]:
@@ -148,7 +174,7 @@ def initial(config: Config) -> Plan:
     for prog in config.programs:
         instances.update(_fresh(prog))
     wanted = frozenset(k for k, inst in instances.items() if inst.program.autostart)
-    return Plan(config, instances, to_start=wanted)
+    return Plan(config, instances, to_start=wanted, binds=bind_index(config))
 
 
 def _satisfies_after(inst: Instance) -> bool:
@@ -162,12 +188,24 @@ def _satisfies_after(inst: Instance) -> bool:
     return False
 
 
-def _deps_ready(plan: Plan, program: Program) -> bool:
-    return all(
-        _satisfies_after(inst)
-        for inst in plan.instances.values()
-        if inst.program.name in program.after
-    )
+def deps_ready(plan: Plan, program: Program) -> bool:
+    """Every ``after`` program ready (or done), and every ``binds_to`` program up and ready,
+    not waiting for a restart of its own (issue 9: a program bound to a one-shot that exited
+    stays stopped, as a systemd BindsTo= unit does)."""
+    after, binds = program.after, program.binds_to
+    for inst in plan.instances.values():
+        name = inst.program.name
+        if name in after and not _satisfies_after(inst):
+            return False
+        if binds and name in binds and not _bound_ready(plan, inst):
+            return False
+    return True
+
+
+def _bound_ready(plan: Plan, inst: Instance) -> bool:
+    key = inst.key
+    ready = inst.state is State.RUNNING and inst.ready
+    return ready and key not in plan.bound_held and key not in plan.bound_pending
 
 
 def next_starts(plan: Plan) -> list[Key]:
@@ -184,7 +222,7 @@ def next_starts(plan: Plan) -> list[Key]:
         if key in plan.instances
         and key not in plan.retire
         and plan.instances[key].state is State.STOPPED
-        and _deps_ready(plan, plan.instances[key].program)
+        and deps_ready(plan, plan.instances[key].program)
     ]
 
 
@@ -310,6 +348,8 @@ def begin_shutdown(
         to_start=frozenset(),
         retire={},
         rolls={},
+        bound_held=frozenset(),
+        bound_pending=frozenset(),
     )
     head: list[PlanAction] = [
         Emit("info", f"shutting down: {reason}"),
@@ -383,6 +423,7 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
     """Record the instance's new value and react: start dependents, shut down, advance a stop."""
     if key not in plan.instances:
         return plan, (Emit("warn", f"plan: no instance {key[0]}[{key[1]}]"),)
+    old = plan.instances[key]
     instances = dict(plan.instances)
     instances[key] = inst
     plan = replace(plan, instances=instances)
@@ -401,7 +442,17 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
         return begin_shutdown(plan, *trigger)
     plan = _retire(plan, key, inst)
     restart: list[PlanAction] = []
-    if inst.restart_pending and inst.state is State.STOPPED and plan.instances.get(key) is inst:
+    if plan.binds or plan.bound_held:  # issue 9: only configs with binds_to pay for it
+        from pinit.model import binds
+
+        plan, restart = binds.react(plan, key, old)
+    if (
+        inst.restart_pending
+        and inst.state is State.STOPPED
+        and plan.instances.get(key) is inst
+        and not inst.held
+        and key not in plan.bound_held
+    ):
         restart.append(StartInstance(key))  # `ctl restart`: stopped, now start it again
     plan, starts = issue_starts(plan)
     if plan.rolls and key[0] in plan.rolls:  # issue 9: only while a roll is under way

@@ -16,6 +16,7 @@ from pinit.model.plan import (
     PlanAction,
     Retire,
     StopInstance,
+    bind_index,
     issue_starts,
 )
 from pinit.records import replace
@@ -111,7 +112,15 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
         instances=instances,
         retire=retire,
         to_start=frozenset(to_start & instances.keys()),
+        binds=bind_index(new_config),  # issue 9
+        bound_held=plan.bound_held & instances.keys(),
+        bound_pending=plan.bound_pending & instances.keys(),
     )
+    bound: list[PlanAction] = []
+    if plan.binds or plan.bound_held:  # issue 9: bindings may have changed with the programs
+        from pinit.model import binds
+
+        plan, bound = binds.sweep(plan)
     plan, starts = issue_starts(plan)
     head: list[PlanAction] = [Emit("info", "reload: " + _summary(old_by_name, new_by_name))]
     for name in dict.fromkeys(rolled):
@@ -119,7 +128,7 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
 
         plan, began = roll.begin(plan, name, new_by_name[name], why="reload")
         starts += began
-    return plan, tuple(called_off + head + acts + starts)
+    return plan, tuple(called_off + head + acts + bound + starts)
 
 
 def _summary(old: Mapping[str, Program], new: Mapping[str, Program]) -> str:

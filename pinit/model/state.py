@@ -26,6 +26,7 @@ The life of an instance, read off the table::
     BACKOFF --BackoffDone--> STARTING ; --stop--> STOPPED
     STARTING/RUNNING --stop--> STOPPING (SignalGroup, arm StopTimeout) --StopTimeout--> KillGroup
     STOPPING --Exited, then GroupGone--> STOPPED (the plan starts it again if restart_pending)
+    held (issue 9, binds_to): a restart waits in BACKOFF --Released--> STARTING (model/release.py)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Final
 
 from pinit.model import notified as n
 from pinit.model import policy
+from pinit.model import release as r
 from pinit.model import transitions as t
 from pinit.model.events import (
     EVENT_TYPES,
@@ -52,6 +54,7 @@ from pinit.model.events import (
     ReadyObserved,
     ReadyTimeout,
     Recycle,
+    Released,
     RestartRequested,
     SignalRequested,
     Spawned,
@@ -125,6 +128,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPED,  MainPid): _,
     (S.STOPPED,  Extend_): _,
     (S.STOPPED,  Status):  _,
+    (S.STOPPED,  Released): r.release,
 
     (S.STARTING, Start):   _,
     (S.STARTING, Stop):    t.stop,
@@ -145,6 +149,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STARTING, MainPid): n.main_pid,
     (S.STARTING, Extend_): n.extend_starting,
     (S.STARTING, Status):  n.status,
+    (S.STARTING, Released): r.release,
 
     (S.RUNNING,  Start):   _,
     (S.RUNNING,  Stop):    t.stop,
@@ -165,6 +170,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.RUNNING,  MainPid): n.main_pid,
     (S.RUNNING,  Extend_): n.extend_starting,
     (S.RUNNING,  Status):  n.status,
+    (S.RUNNING,  Released): r.release,
 
     (S.BACKOFF,  Start):   t.start,  # skip the rest of the delay
     (S.BACKOFF,  Stop):    t.stop_backoff,
@@ -185,6 +191,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.BACKOFF,  MainPid): _,
     (S.BACKOFF,  Extend_): _,
     (S.BACKOFF,  Status):  _,
+    (S.BACKOFF,  Released): r.release_backoff,
 
     (S.STOPPING, Start):   t.start_after_stop,  # one process per instance: start once STOPPED
     (S.STOPPING, Stop):    t.cancel_restart,
@@ -205,6 +212,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPING, MainPid): n.main_pid,
     (S.STOPPING, Extend_): n.extend_stopping,
     (S.STOPPING, Status):  n.status,
+    (S.STOPPING, Released): r.release,
 
     (S.CLEANUP,  Start):   t.start_after_cleanup,
     (S.CLEANUP,  Stop):    t.stop_during_cleanup,
@@ -225,6 +233,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.CLEANUP,  MainPid): _,
     (S.CLEANUP,  Extend_): n.extend_stopping,
     (S.CLEANUP,  Status):  n.status,
+    (S.CLEANUP,  Released): r.release,
 
     (S.EXITED,   Start):   t.start,
     (S.EXITED,   Stop):    _,
@@ -245,6 +254,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.EXITED,   MainPid): _,
     (S.EXITED,   Extend_): _,
     (S.EXITED,   Status):  _,
+    (S.EXITED,   Released): r.release,
 
     (S.FATAL,    Start):   t.start,
     (S.FATAL,    Stop):    _,
@@ -284,6 +294,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.FATAL,    MainPid): _,
     (S.FATAL,    Extend_): _,
     (S.FATAL,    Status):  _,
+    (S.FATAL,    Released): r.release,
 }
 # fmt: on
 

@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (is
         restart_reason: str
         restarts_by_reason: tuple[tuple[str, int], ...]
         live_failures: int
+        held: bool
 
 
 @dataclass(slots=True)
@@ -126,7 +127,8 @@ def _spawn(s: Step) -> None:
         s.set(restarts_by_reason=_count(s.inst.restarts_by_reason, s.inst.restart_reason))
         s.set(restart_reason="")
     s.set(state=State.STARTING, pid=None, pgid=None, ready=False, started_at=None)
-    s.set(exit_on_stop=False, after_cleanup=None, restart_pending=False, live_failures=0)
+    s.set(exit_on_stop=False, after_cleanup=None, restart_pending=False)
+    s.set(live_failures=0, held=False)
     s.actions.append(Spawn(s.inst.program.name, s.inst.index))
 
 
@@ -187,7 +189,9 @@ def _finish_cleanup(s: Step) -> None:
     s.set(pgid=None, after_cleanup=None)
     if target is State.BACKOFF:
         delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
-        if delay <= 0:
+        if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
+            wait_held(s)
+        elif delay <= 0:
             s.emit("info", "restarting now")
             _spawn(s)
         else:
@@ -422,4 +426,18 @@ def stop_timeout(s: Step, _ev: Event) -> None:
 
 
 def backoff_done(s: Step, _ev: Event) -> None:
+    if s.inst.held:
+        wait_held(s)
+    else:
+        _spawn(s)
+
+
+def spawn_restart(s: Step) -> None:
+    """A held restart let go (model/release.py): the spawn its BACKOFF was waiting for."""
     _spawn(s)
+
+
+def wait_held(s: Step) -> None:
+    """Issue 9: the restart waits in BACKOFF, no timer, for ``Released`` (model/release.py)."""
+    s.emit("info", "restart waits for the programs bound to it to stop")
+    s.set(state=State.BACKOFF)

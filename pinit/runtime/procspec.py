@@ -7,6 +7,7 @@ reads), passed in as `stdio`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from pinit.config import resolve
@@ -14,7 +15,7 @@ from pinit.config.schema import Program, ReadyKind
 from pinit.notify.client import base_environment
 from pinit.runtime.spawn import SpawnSpec
 
-__all__ = ["base_environment", "build", "instance_title", "tag_entry", "uses_notify"]
+__all__ = ["base_environment", "build", "cpus_for", "instance_title", "tag_entry", "uses_notify"]
 
 
 def build(
@@ -56,6 +57,9 @@ def build(
         stderr=stdio[1],
         argv0=instance_title(title, prog.name, index) if title else None,
         pid_env=pid_env,
+        cpus=None if prog.cpu_affinity is None else cpus_for(prog.cpu_affinity, index),
+        nice=prog.nice,
+        oom_score_adj=prog.oom_score_adj,
     )
 
 
@@ -63,6 +67,21 @@ def instance_title(manager: str, program: str, index: int) -> str:
     """`pinit-NAME-PROGRAM-N` (N = PINIT_PROCESS_NUM, from 1), as Granian names its workers
     and `titles.manager_title` names pinit itself."""
     return f"pinit-{manager}-{program}-{index + 1}"
+
+
+_ALLOWED: list[tuple[int, ...]] = []  # pinit's own CPUs, read once, at the first "spread"
+
+
+def cpus_for(affinity: tuple[int, ...] | str, index: int) -> tuple[int, ...]:
+    """Issue 9: the CPUs of instance ``index`` (0-based). ``"spread"`` pins instance N to CPU
+    (N-1) modulo the CPUs pinit may use (ProcessHandler's worker binding): a container limited
+    by a cpuset gets its own CPUs, not 0..N-1 of the host."""
+    if isinstance(affinity, tuple):
+        return affinity
+    if not _ALLOWED:
+        _ALLOWED.append(tuple(sorted(os.sched_getaffinity(0))))
+    allowed = _ALLOWED[0]
+    return (allowed[index % len(allowed)],)
 
 
 def uses_notify(prog: Program) -> bool:

@@ -40,11 +40,14 @@ class SpawnSpec:
         "argv",
         "argv0",
         "close_fds",
+        "cpus",
         "cwd",
         "env",
         "gid",
         "groups",
         "new_session",
+        "nice",
+        "oom_score_adj",
         "pass_fds",
         "pid_env",
         "rlimits",
@@ -76,6 +79,9 @@ class SpawnSpec:
         close_fds: bool = True,  # False: inherited fds pass through (tini-style, socket activation)
         argv0: str | None = None,  # issue 9: the process title; argv[0] still names the file
         pid_env: str = "",  # issue 9: a variable set to the child's own pid (WATCHDOG_PID)
+        cpus: tuple[int, ...] | None = None,  # issue 9: placement and priority
+        nice: int | None = None,
+        oom_score_adj: int | None = None,
     ) -> None:
         self.argv = argv
         self.argv0 = argv0
@@ -94,6 +100,9 @@ class SpawnSpec:
         self.pass_fds = pass_fds
         self.close_fds = close_fds
         self.pid_env = pid_env
+        self.cpus = cpus
+        self.nice = nice
+        self.oom_score_adj = oom_score_adj
 
 
 class SpawnError(Exception):
@@ -112,6 +121,9 @@ _STAGES = {
     "ids": "cannot switch user/group for",
     "rlimit": "cannot set rlimit for",
     "fds": "cannot set up file descriptors for",
+    "cpu_affinity": "cannot set cpu_affinity for",  # issue 9: the message names the key
+    "nice": "cannot set nice for",
+    "oom_score_adj": "cannot set oom_score_adj for",
 }
 
 
@@ -131,7 +143,8 @@ def spawn(spec: SpawnSpec) -> int:
 
 
 def _simple(spec: SpawnSpec) -> bool:
-    """Nothing posix_spawn(3) cannot do: no identity, umask, rlimits, cwd or tty hand-over."""
+    """Nothing posix_spawn(3) cannot do: no identity, umask, rlimits, cwd, tty hand-over or
+    placement (issue 9: set in the child before exec, never on a pid already running code)."""
     return (
         spec.uid is None
         and spec.gid is None
@@ -142,6 +155,9 @@ def _simple(spec: SpawnSpec) -> bool:
         and not spec.tty_foreground
         and not spec.pass_fds
         and not spec.pid_env  # the pid is known only in the child
+        and spec.cpus is None
+        and spec.nice is None
+        and spec.oom_score_adj is None
     )
 
 
@@ -233,6 +249,16 @@ def _child(  # pragma: no cover
             resource.setrlimit(RLIMITS[name], (_lim(soft), _lim(hard)))
         if spec.umask is not None:
             os.umask(spec.umask)
+        # issue 9, before setuid: lowering nice or oom_score_adj needs root's capabilities
+        if spec.cpus is not None:
+            stage = "cpu_affinity"
+            os.sched_setaffinity(0, spec.cpus)
+        if spec.nice is not None:
+            stage = "nice"
+            os.setpriority(os.PRIO_PROCESS, 0, spec.nice)
+        if spec.oom_score_adj is not None:
+            stage = "oom_score_adj"
+            _write_oom(spec.oom_score_adj)
         stage = "ids"
         if spec.groups is not None:
             os.setgroups(list(spec.groups))
@@ -254,6 +280,14 @@ def _child(  # pragma: no cover
     except BaseException:
         _report(err_w, stage, 0)
     os._exit(127 if stage == "exec" else 126)
+
+
+def _write_oom(value: int) -> None:  # pragma: no cover - runs in the child
+    fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, b"%d" % value)
+    finally:
+        os.close(fd)
 
 
 def _exec(

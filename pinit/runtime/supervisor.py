@@ -121,6 +121,7 @@ class Supervisor:
         self._upstream = Upstream(environ)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
         self._operator: Operator | None = None  # `pinit ctl` requests, once the boot spawned
+        self._lock: int | None = None  # issue 9: held (never closed) while pinit runs
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -135,6 +136,13 @@ class Supervisor:
 
     # -- start -------------------------------------------------------------------------------
     def run(self) -> int:
+        control = self._export_control()
+        try:
+            self._lock = paths.claim(control)  # issue 9: one pinit per config, before any spawn
+        except paths.AlreadyRunningError as held:
+            self._say(paths.refusal(control, self._config.name, held))
+            self._loop.close()
+            return 1
         signals.ignore_job_control()
         self._loop.watch_signals(signals.watched(), self._on_signals)
         pid1.become_subreaper(say)
@@ -144,7 +152,6 @@ class Supervisor:
                 os.makedirs(self._config.log_dir, exist_ok=True)
             except OSError as exc:
                 self._say(f"warning: cannot create log_dir {self._config.log_dir}: {exc}")
-        control = self._export_control()
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
         self._configure_limits(self._config)
@@ -249,6 +256,8 @@ class Supervisor:
                 self._post(action.key, StartRequested())
             elif isinstance(action, planner.StopInstance):
                 self._post(action.key, StopRequested())
+            elif isinstance(action, planner.Deliver):  # issue 9: binds_to
+                self._post(action.key, action.event)
             elif isinstance(action, planner.ExitContainer):
                 self._finish(action.code)
             elif isinstance(action, planner.PhaseChanged):

@@ -95,10 +95,12 @@ def start(
     extra: tuple[str, ...] = (),
     env_extra: dict[str, str] | None = None,
     stdout: int | None = subprocess.PIPE,
+    wrap: tuple[str, ...] = (),  # a command pinit runs under (setpriv, ...)
 ) -> tuple[Launch, Events]:
     events = Events(tmp_path)
     config = tmp_path / "pinit.toml"
     config.write_text(textwrap.dedent(body))
     env = {**os.environ, "EVENTS": str(events.path), **(env_extra or {})}
-    run = launch([*pinit_bin(), *extra, "--config", str(config)], mode, env=env, stdout=stdout)
+    argv = [*wrap, *pinit_bin(), *extra, "--config", str(config)]
+    run = launch(argv, mode, env=env, stdout=stdout)
     return run, events

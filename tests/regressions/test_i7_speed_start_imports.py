@@ -46,6 +46,7 @@ NOT_ON_START_PATH = {
     "pinit.model.health",  # issue 8: at the first `ctl health`
     "pinit.runtime.inbox",  # issue 9: only once a program uses the notify socket
     "pinit.runtime.limits",  # issue 9: only when max_memory or max_lifetime is set
+    "pinit.model.binds",  # issue 9: only with binds_to
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control

@@ -205,6 +205,8 @@ class Core:
             elif isinstance(a, P.StopInstance):
                 self.stopped.append(a.key)
                 self.post(a.key, StopRequested())
+            elif isinstance(a, P.Deliver):
+                self.post(a.key, a.event)
             elif isinstance(a, P.ExitContainer):
                 assert self.exit is None, "ExitContainer twice"
                 self.exit = a.code
