@@ -10,11 +10,11 @@ Both end in ``Recycle(reason)``: a graceful restart (stop signal, stop timeout) 
 that is STARTING or RUNNING, ignored in any other state, so a verdict never turns an
 operator's stop into a restart.
 
-Lifetimes are staggered the simple way (the rolling restart of several instances is
-another piece of work): at most one instance of a program is being restarted for its lifetime
-at a time; one whose lifetime ends meanwhile waits until that one is RUNNING again (or down),
-then goes. Each instance's lifetime is ``max_lifetime * (1 + jitter * U[0, 1))``, drawn at its
-spawn, so instances started together spread out on their own.
+Lifetimes roll: at most one instance of a program is being restarted for its lifetime at a
+time; one whose lifetime ends meanwhile waits until that one is RUNNING and ready again (or
+down), then goes, as a stop-first rolling restart (model/roll.py) would replace them. Each
+instance's lifetime is ``max_lifetime * (1 + jitter * U[0, 1))``, drawn at its spawn,
+so instances started together spread out on their own.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class Limits:
         if (
             recycling is not None
             and recycling[0] == key
-            and (inst.down or (inst.state is State.RUNNING and inst.started_at != recycling[1]))
+            and (inst.down or (_serving(inst) and inst.started_at != recycling[1]))
         ):
             self._next(prog.name)
 
@@ -166,6 +166,11 @@ class Limits:
         if timer is not None:
             timer.cancel()
         self._spawned.pop(key, None)
+
+
+def _serving(inst: Instance) -> bool:
+    """Back in service: the next instance may go (a rolling restart waits for ready too)."""
+    return inst.state is State.RUNNING and inst.ready
 
 
 def _mib(size: int) -> str:
