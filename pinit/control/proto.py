@@ -13,6 +13,11 @@ Requests::
     {"cmd": "signal", "target": NAME, "signal": "HUP"}      # name, SIGNAME or number
     {"cmd": "reload"}
     {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
+    {"cmd": "events", "names": [NAME...], "history": N, "bound": N}   # all optional (issue 8)
+
+``events`` is the one streaming command: after ``{"ok": true, "stream": "events"}`` the
+connection carries one event record per line until pinit stops (EOF), and ``{"lost": N}``
+where a reader too slow for ``bound`` unread events lost the N oldest.
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -44,7 +49,8 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs")
+COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "events")
+MAX_NAMES, MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 64, 100_000, 4096, 1024  # events (issue 8)
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs"})
 _KEYS = {
     "status": frozenset({"cmd"}),
@@ -54,6 +60,7 @@ _KEYS = {
     "restart": frozenset({"cmd", "target"}),
     "signal": frozenset({"cmd", "target", "signal"}),
     "logs": frozenset({"cmd", "target", "lines"}),
+    "events": frozenset({"cmd", "names", "history", "bound"}),
 }
 
 
@@ -63,6 +70,9 @@ class Request:
     target: str = ""
     signal: signal.Signals | None = None
     lines: int = DEFAULT_LINES
+    names: tuple[str, ...] = ()  # events: only these programs/instances (and pinit's own)
+    history: int = 0  # events: start this many past events back
+    bound: int = DEFAULT_BOUND  # events: unread events kept for this client
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -122,12 +132,39 @@ def parse_request(line: bytes) -> Request | str:
         if sig is None:
             return f"signal: unknown signal {str(obj['signal'])[:64]!r}"
         return Request(cmd, target, signal=sig)
+    if cmd == "events":
+        return _events_request(obj)
     if cmd == "logs":
         lines = obj.get("lines", DEFAULT_LINES)
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
             return 'logs: "lines" must be a positive integer'
         return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
     return Request(cmd, target)
+
+
+def _count(obj: dict[str, object], key: str, default: int, low: int, high: int) -> int | str:
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        return f'events: "{key}" must be an integer of at least {low}'
+    return min(value, high)
+
+
+def _events_request(obj: dict[str, object]) -> Request | str:
+    names = obj.get("names", [])
+    if not isinstance(names, list) or len(names) > MAX_NAMES:
+        return f'events: "names" must be a list of at most {MAX_NAMES} names'
+    for name in names:
+        if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
+            return 'events: "names" holds programs or instances (e.g. "web-2")'
+        if not name.isprintable():
+            return 'events: "names" holds programs or instances (e.g. "web-2")'
+    history = _count(obj, "history", 0, 0, MAX_HISTORY)
+    bound = _count(obj, "bound", DEFAULT_BOUND, 1, MAX_BOUND)
+    if isinstance(history, str):
+        return history
+    if isinstance(bound, str):
+        return bound
+    return Request("events", names=tuple(names), history=history, bound=bound)
 
 
 def request_json(req: Request) -> dict[str, object]:
@@ -139,6 +176,8 @@ def request_json(req: Request) -> dict[str, object]:
         obj["signal"] = req.signal.name.removeprefix("SIG")
     if req.cmd == "logs":
         obj["lines"] = req.lines
+    if req.cmd == "events":
+        obj.update(names=list(req.names), history=req.history, bound=req.bound)
     return obj
 
 

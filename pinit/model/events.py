@@ -50,7 +50,9 @@ __all__ = [
     "KillGroup",
     "ReadyObserved",
     "ReadyTimeout",
+    "ReloadDiff",
     "RestartRequested",
+    "Restarting",
     "SignalGroup",
     "SignalRequested",
     "Spawn",
@@ -65,6 +67,7 @@ __all__ = [
     "StopRequested",
     "StopTimeout",
     "TimerEvent",
+    "Verdict",
 ]
 
 
@@ -269,6 +272,48 @@ class StateChanged:
     new: State
 
 
+# --- actions: facts for the event stream (issue 8: `ctl events`, GET /events) ----------------
+# Like Emit, for the runtime to tell, not to do: each becomes one event record. Structured, so
+# that no consumer parses a log line for a delay or a verdict.
+
+
+@dataclass(frozen=True, slots=True)
+class Restarting:
+    """A restart decision: start again after ``delay`` seconds (0: at once), for ``reason``."""
+
+    reason: str
+    delay: float
+    attempts: int  # consecutive failed starts so far (FATAL past start_retries)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A probe's verdict the model acted on: ``probe`` is "ready" (liveness may add "live")."""
+
+    probe: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadDiff:
+    """A plan action: the programs a reload added, removed and changed (by name, sorted)."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
 Action = (
-    Spawn | SignalGroup | KillGroup | Arm | Disarm | StartProbe | StopProbe | Emit | StateChanged
+    Spawn
+    | SignalGroup
+    | KillGroup
+    | Arm
+    | Disarm
+    | StartProbe
+    | StopProbe
+    | Emit
+    | StateChanged
+    | Restarting
+    | Verdict
 )

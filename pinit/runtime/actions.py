@@ -20,17 +20,21 @@ from pinit.model.events import (
     Event,
     KillGroup,
     ReadyObserved,
+    Restarting,
     SignalGroup,
     Spawn,
     Spawned,
     SpawnFailed,
     StartProbe,
+    State,
     StateChanged,
     StopProbe,
     TimerEvent,
+    Verdict,
 )
 from pinit.model.instance import Instance, Key
 from pinit.runtime import procspec
+from pinit.runtime.eventring import Recorder
 from pinit.runtime.groups import Groups
 from pinit.runtime.loop import Loop, Timer
 from pinit.runtime.probes import Probe
@@ -52,6 +56,7 @@ class InstanceActions:
         notify_address: Callable[[], str],
         base_env: dict[str, str],  # shared, not copied: the control socket's path joins it later
         emit: Callable[[Emit], None],
+        record: Recorder,
     ) -> None:
         self._loop = loop
         self._instances = instances
@@ -62,6 +67,7 @@ class InstanceActions:
         self._notify_address = notify_address
         self._base_env = base_env
         self._emit = emit
+        self._record = record
         self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._probes: dict[Key, Probe] = {}
         self.mains: dict[int, Key] = {}  # main pid -> instance
@@ -74,8 +80,13 @@ class InstanceActions:
         if isinstance(action, Spawn):
             self.spawn(key)
         elif isinstance(action, SignalGroup):
+            inst = self._instances().get(key)
+            cleanup = inst is not None and inst.state is State.CLEANUP
+            reason = ("cleanup" if cleanup else "stop") if action.stop else "operator"
+            self._tell(key, "signal", signal=action.sig.name, reason=reason)
             self._groups.signal(key, action.pgid, action.sig, stop=action.stop)
         elif isinstance(action, KillGroup):
+            self._tell(key, "kill", signal="SIGKILL", reason="stop_timeout")
             self._groups.kill(key, action.pgid)
         elif isinstance(action, Arm):
             self._arm(key, action.timer, action.deadline)
@@ -92,9 +103,18 @@ class InstanceActions:
         elif isinstance(action, Emit):
             self._emit(action)
         elif isinstance(action, StateChanged):
+            inst = self._instances().get(key)
+            self._record.state(key, inst, self._name(key), action.old, action.new)
             self._emit(
                 Emit("debug", f"{self._name(key)}: {action.old.value} -> {action.new.value}")
             )
+        elif isinstance(action, Restarting):
+            self._record.restarting(key, self._instances().get(key), self._name(key), action)
+        elif isinstance(action, Verdict):
+            self._record.verdict(key, self._instances().get(key), self._name(key), action)
+
+    def _tell(self, key: Key, kind: str, **fields: object) -> None:
+        self._record.of(key, self._instances().get(key), self._name(key), kind, **fields)
 
     def spawn(self, key: Key) -> None:
         inst = self._instances()[key]
@@ -109,17 +129,22 @@ class InstanceActions:
             )
             pid = spawn(spec)
         except SpawnError as exc:
-            self._post(key, SpawnFailed(exc.message, exc.code))
+            self._spawn_failed(key, exc.message, exc.code)
             return
         except Exception as exc:  # issue 11.3: any error at all is a failed start
             # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
             # TypeError...: whatever the type, the Spawn must be answered, or the instance
             # waits in STARTING forever and its dependents and a shutdown wait with it.
-            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
+            self._spawn_failed(key, f"{type(exc).__name__}: {exc}", 126)
             return
         self.mains[pid] = key
+        self._tell(key, "spawn", pid=pid)
         self._say("info", f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
         self._post(key, Spawned(pid, pid))
+
+    def _spawn_failed(self, key: Key, reason: str, code: int) -> None:
+        self._tell(key, "spawn_failed", reason=reason, code=code)
+        self._post(key, SpawnFailed(reason, code))
 
     def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
         old = self._timers.pop((key, timeout), None)

@@ -35,6 +35,7 @@ from pinit.model.events import (
     Event,
     Exited,
     ReadyObserved,
+    ReloadDiff,
     StartRequested,
     StopRequested,
 )
@@ -42,7 +43,7 @@ from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
-from pinit.runtime.eventring import EventRing
+from pinit.runtime.eventring import EventRing, Recorder
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, report_exception
@@ -96,6 +97,7 @@ class Supervisor:
         self._notify_failed = False
         self._report = ShutdownReport()
         self.events = EventRing()  # issue 8: what `ctl events`, GET /events and JSON logs read
+        self._record = Recorder(self.events)
         self._groups = Groups(
             self._loop, lambda: self._plan.instances, self._name, self._post, self._report
         )
@@ -110,6 +112,7 @@ class Supervisor:
             notify_address=self._notify_address,
             base_env=self._base_env,
             emit=self._emit,
+            record=self._record,
         )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
@@ -148,16 +151,20 @@ class Supervisor:
         self._open_control(control)
         if not self._sweep.done:
             self._loop.run()
-        if self._operator is not None:
-            self._operator.close()
-        self._logs.close()
         self._report.strays = self._sweep.report.strays
+        for pid, command, tag in self._report.strays:  # issue 8: the shutdown's last steps
+            self._record.add("stray", None, tag or None, pid, command=command)
+        code = self._exit_code if self._exit_code is not None else 1
+        self._record.add("done", None, None, None, code=code)
+        if self._operator is not None:
+            self._operator.close()  # after the last records: `ctl events` followers get them
+        self._logs.close()
         self._report.print(self._say)
         if self._notify is not None:
             self._notify.close()
         self._upstream.close()
         self._loop.close()
-        return self._exit_code if self._exit_code is not None else 1
+        return code
 
     def _export_control(self) -> str:
         """The control socket's path, in the programs' environment before the first spawn
@@ -241,6 +248,7 @@ class Supervisor:
             elif isinstance(action, planner.ExitContainer):
                 self._finish(action.code)
             elif isinstance(action, planner.PhaseChanged):
+                self._record.phase(action.old.value, action.new.value, self._plan.reason)
                 self._debug(f"phase {action.old.value} -> {action.new.value}")
                 self._tell_upstream(action.new)
             elif isinstance(action, Emit):
@@ -249,6 +257,8 @@ class Supervisor:
                 self._kill_instances(action.keys, action.reason)
             elif isinstance(action, planner.ArmStopBudget):
                 self._arm_budget(action.seconds)
+            elif isinstance(action, ReloadDiff):
+                self._record.reload(action)
 
     def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
         """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
@@ -258,6 +268,7 @@ class Supervisor:
             if inst is None or inst.down:
                 continue
             if inst.pgid is not None:
+                self._record.of(key, inst, inst.name, "kill", signal="SIGKILL", reason=reason)
                 self._groups.kill(key, inst.pgid)
                 killed.append(inst.name)
             else:
@@ -338,6 +349,7 @@ class Supervisor:
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:
                 self._logs.exited(inst.name)  # its last lines before the news of its death
+                self._record.exited(key, inst, inst.name, pid, status)
                 self._post(key, Exited(pid, status))  # the model logs the death, once
                 if inst.pgid is not None:
                     self._groups.await_gone(key, inst.pgid)
@@ -453,7 +465,7 @@ class Supervisor:
         from pinit.runtime.operator import Host
 
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(plan, self._post, self._after_drain.append, self._reload, soon)
+        return Host(plan, self._post, self._after_drain.append, self._reload, soon, self.events)
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:
