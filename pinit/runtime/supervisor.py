@@ -41,7 +41,7 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
-from pinit.runtime import pid1, procspec, reaper, signals, watchdog
+from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing, Recorder
 from pinit.runtime.groups import Groups
@@ -101,7 +101,9 @@ class Supervisor:
         self._groups = Groups(
             self._loop, lambda: self._plan.instances, self._name, self._post, self._report
         )
-        self._logs = LogRouter(self._loop, self._say)
+        if config.log_format == "json":  # issue 8: before the first line of the run
+            log.use_json()
+        self._logs = LogRouter(self._loop, self._say, log_format=config.log_format)
         self._actions = InstanceActions(
             self._loop,
             instances=lambda: self._plan.instances,

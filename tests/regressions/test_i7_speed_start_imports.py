@@ -32,6 +32,8 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    "pinit.control.follow",  # issue 8: `ctl events`, client side
+    "pinit.logs.jsonlog",  # issue 8: only with log_format = "json"
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
@@ -44,6 +46,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.control.server",
     "pinit.runtime.operator",
     "pinit.notify.server",
+    "pinit.control.stream",  # issue 8: with the control server
 }
 
 RUN = """
