@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from pinit.config import reference, units
 from pinit.config.fields import (
     Errors,
+    FieldError,
     Source,
     TableReader,
     unit,
@@ -361,5 +362,5 @@ def _log_format(value: object) -> str:
     """Issue 8: `[pinit] log_format`."""
     text = want_str(value)
     if text not in ("text", "json"):
-        raise ValueError(f'expected "text" or "json", got {show(text)}')
+        raise FieldError(f'expected "text" or "json", got {show(text)}')
     return text

@@ -77,9 +77,10 @@ class EventRing:
         record["seq"] = self.head
         self.records.append(record)
         self.head += 1
-        for sub in tuple(self.subscribers):
-            if sub.cursor == self.head - 1:  # was caught up: tell it there is something new
-                sub._wake()
+        if self.subscribers:  # most of the time nobody follows: no copy, no loop
+            for sub in tuple(self.subscribers):
+                if sub.cursor == self.head - 1:  # was caught up: tell it something is new
+                    sub._wake()
 
     def subscribe(
         self, wake: Callable[[], None], bound: int = 1024, history: int = 0

@@ -141,7 +141,7 @@ class Stderr:
             if not self._pending:
                 count, self._dropped = self._dropped, 0
                 self._pending += self.notice(
-                    f"warning: {count} of its own lines dropped: stderr was not being read"
+                    f"{count} of its own lines dropped: stderr was not being read"
                 ).encode()
             try:
                 done = self._write_some(self._pending)
