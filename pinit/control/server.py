@@ -36,7 +36,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import stat
 import struct
 import time
 from collections import deque
@@ -44,6 +43,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from pinit.control import paths, proto, stream
+from pinit.control.listen import bind
 
 __all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlReactor", "ControlServer", "Handler", "Respond"]
 
@@ -51,7 +51,6 @@ Respond = Callable[[dict[str, object]], None]
 Handler = Callable[[proto.Request, Respond], None]
 Say = Callable[[str], None]
 MAX_CLIENTS = 32  # connections served at once; each costs pinit one fd
-BACKLOG = 1024  # connections queued by the kernel beyond that (capped by net.core.somaxconn)
 IDLE = 3.0  # seconds a connection may keep pinit waiting while others queue
 BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of resources
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
@@ -104,40 +103,6 @@ class _Conn:
         self.feed: stream.Feed | None = None  # `ctl events`: this connection follows events
 
 
-def _bind(path: str) -> socket.socket:
-    """Bind `path` 0600, replacing a stale socket file; OSError if in use or not a socket."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISSOCK(st.st_mode):
-            raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        probe.settimeout(1.0)
-        try:
-            probe.connect(path)
-        except OSError:
-            os.unlink(path)  # nobody listens: left by a pinit that was killed
-        else:
-            raise OSError(errno.EADDRINUSE, f"{path} is in use by another pinit")
-        finally:
-            probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    old = os.umask(0o177)
-    try:
-        sock.bind(path)
-        os.chmod(path, 0o600)
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        os.umask(old)
-    sock.setblocking(False)
-    return sock
-
-
 class ControlServer:
     def __init__(
         self,
@@ -156,7 +121,7 @@ class ControlServer:
         self._say = say
         self._allowed = allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()})
         paths.prepare(path)
-        self._sock = _bind(path)
+        self._sock = bind(path)
         self._ino = os.stat(path).st_ino
         self._conns: dict[int, _Conn] = {}
         self._accepting = False  # the listening fd is in the loop

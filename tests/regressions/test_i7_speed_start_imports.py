@@ -47,6 +47,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.runtime.operator",
     "pinit.notify.server",
     "pinit.control.stream",  # issue 8: with the control server
+    "pinit.control.listen",
 }
 
 RUN = """
