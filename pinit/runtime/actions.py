@@ -83,8 +83,10 @@ class InstanceActions:
             inst = self._instances().get(key)
             cleanup = inst is not None and inst.state is State.CLEANUP
             reason = ("cleanup" if cleanup else "stop") if action.stop else "operator"
-            self._tell(key, "signal", signal=action.sig.name, reason=reason)
-            self._groups.signal(key, action.pgid, action.sig, stop=action.stop)
+            if self._groups.signal(key, action.pgid, action.sig, stop=action.stop):
+                # only a signal something received is an event (the report's rule): not
+                # the cleanup signal to the empty group of a program that just exited
+                self._tell(key, "signal", signal=action.sig.name, reason=reason)
         elif isinstance(action, KillGroup):
             self._tell(key, "kill", signal="SIGKILL", reason="stop_timeout")
             self._groups.kill(key, action.pgid)
