@@ -330,3 +330,47 @@ def test_a_follower_that_never_reads_loses_events_and_blocks_nothing(
             assert seq == prev + 1 + (gap if gap else 0)
         prev, gap = seq, 0
     assert told > 1000
+
+
+def test_probe_verdicts_and_a_spawn_failure(launch: type[Launch], tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    programs = f"""
+    [programs.db]
+    command = {svc("listen", "db", str(port), "0.3")}
+    ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}
+    [programs.late]
+    command = ["sleep", "1000"]
+    ready = {{ tcp = "127.0.0.1:1", interval = "50ms", timeout = "0.3s" }}
+    restart = "never"
+    [programs.ghost]
+    command = ["{tmp_path}/gone"]
+    restart = "never"
+    autostart = false
+    """
+    gone = tmp_path / "gone"
+    gone.write_text("#!/bin/sh\n")
+    gone.chmod(0o755)  # there when the config is checked, gone when it is started
+    pinit, events, sock = up(launch, tmp_path, programs, head='on_fatal = "ignore"\n')
+    follower = Follower(sock, "--json", "--since-start")
+    try:
+        ok = follower.until(lambda r: r["type"] == "probe" and r["program"] == "db")
+        db = events.wait("db", "start").pid
+        bad = follower.until(lambda r: r["type"] == "probe" and r["program"] == "late")
+        gone.unlink()
+        ctl(sock, "start", "ghost")
+        failed = follower.until(lambda r: r["type"] == "spawn_failed")
+        pinit.signal(signal.SIGTERM)
+        assert follower.finish() == 0
+        pinit.finish()
+    finally:
+        follower.kill()
+        pinit.kill()
+        events.close()
+    assert (ok["probe"], ok["ok"], ok["pid"]) == ("ready", True, db)
+    assert (bad["probe"], bad["ok"], bad["reason"]) == ("ready", False, "not ready after 0.3s")
+    assert (failed["program"], failed["code"], failed["pid"]) == ("ghost", 127, None)
+    assert "gone" in str(failed["reason"])
+    ghost = of(follower.records, "ghost")
+    assert [brief(r) for r in ghost][-1] == ("state", "exited")
