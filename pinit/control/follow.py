@@ -9,6 +9,7 @@ last record says with which code), 1 if pinit refused the request, 3 if none cou
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -141,6 +142,9 @@ def _stream(
                     continue
                 _print(line, as_json, out)
             out.flush()
+    except BrokenPipeError:  # our reader left (`| head`): that ends following, quietly
+        _quiet(out)
+        return OK
     except TimeoutError:
         print(f"pinit ctl: {path}: no reply within {TIMEOUT:g}s", file=err)
         return ERROR_REPLY
@@ -153,6 +157,16 @@ def _stream(
         print(f"pinit ctl: {path}: closed without a reply", file=err)
         return ERROR_REPLY
     return OK
+
+
+def _quiet(out: TextIO) -> None:
+    """Point the closed output at /dev/null so the interpreter's exit flush stays silent."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, out.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def _first(line: bytes, path: str, err: TextIO) -> int | None:
