@@ -22,6 +22,7 @@ from pinit.config.schema import (
     Program,
     Readiness,
     ReadyKind,
+    Restart,
     printable,
 )
 from pinit.config.units import show
@@ -145,6 +146,19 @@ def _ready(ready: Readiness) -> str:
     return f"READY=1 on $NOTIFY_SOCKET (give up after {ready.timeout}s)"
 
 
+def _live(prog: Program) -> list[str]:
+    """Issue 8: the liveness probe's line, only for a program that has one."""
+    live = prog.live
+    if live is None:
+        return []
+    what = _ready(live.check).partition(" (")[0]
+    on_fail = "left EXITED" if prog.restart is Restart.NEVER else "restarted (its backoff)"
+    return [
+        f"  live:        {what}, every {live.interval}s from {live.initial_delay}s after"
+        f" running, {live.timeout}s each; {show(live.failures)} failures in a row: {on_fail}"
+    ]
+
+
 def _limit(value: int) -> str:
     return "unlimited" if value < 0 else str(value)
 
@@ -190,6 +204,7 @@ def _program_lines(prog: Program, environ: Mapping[str, str], main: str | None) 
             f"  restart:     {restart}",
             f"  ready:       {_ready(prog.ready)}",
             f"  stop:        {prog.stop_signal.name}, then SIGKILL after {prog.stop_timeout}s",
+            *_live(prog),
         ]
     return lines
 

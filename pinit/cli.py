@@ -3,8 +3,9 @@
     pinit [--name N] [--grace S] [--no-group] [-v] -- CMD [ARGS...]
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
-    pinit ctl [--socket PATH | --config FILE] COMMAND ...   (status, start, stop, restart,
-              signal, reload, logs, events)
+    pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|scale|
+              health|events ARGS...
+    pinit import FILE [--from supervisord|procfile] [--explain]
     pinit version
 
 argparse (with the re, shutil and gettext it pulls in) costs PID 1 ~10 ms of start, so the
@@ -122,8 +123,9 @@ def _run_parser() -> argparse.ArgumentParser:
         epilog=(
             "subcommands:\n"
             "  check       validate a config on this host (pinit check --help)\n"
-            "  ctl         status, start, stop, restart, signal, reload, logs of a running\n"
-            "              pinit over its control socket (pinit ctl --help)\n"
+            "  ctl         status, start, stop, restart, signal, reload, logs, scale, health\n"
+            "              of a running pinit over its control socket (pinit ctl --help)\n"
+            "  import      supervisord.conf or Procfile -> pinit TOML (pinit import --help)\n"
             "  version     print pinit's version, its Python and how it was built\n"
             "\n"
             "signals with --config: TERM/INT/QUIT stop the programs in reverse order (a second\n"
@@ -136,7 +138,11 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="supervise the programs of this TOML file (and CMD, if given, as the main one)",
     )
-    parser.add_argument("--name", help="process title becomes pinit-NAME-manager")
+    parser.add_argument(
+        "--name",
+        help="process title becomes pinit-NAME-manager, control socket NAME.sock (overrides"
+        " [pinit].name)",
+    )
     parser.add_argument(
         "--grace",
         type=_grace_arg,
@@ -226,12 +232,22 @@ def _ctl_parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--socket", metavar="PATH", help="the control socket's path")
     where.add_argument("--config", metavar="FILE", help="find the socket from this config")
+    parser.add_argument("--name", help="the socket of `pinit --name NAME` (pinit@NAME.service)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print the raw JSON reply")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("status", parents=[common], help="every instance: state, pid, CPU, memory")
     for cmd, text in (("start", "start"), ("stop", "stop"), ("restart", "stop, then start")):
-        sub.add_parser(cmd, parents=[common], help=f"{text} NAME").add_argument("target")
+        verb = sub.add_parser(cmd, parents=[common], help=f"{text} NAME")
+        verb.add_argument("target")
+    verb.add_argument(
+        "--rolling",
+        action="store_true",
+        help="one instance at a time, each ready before the next (the program's `rolling`)",
+    )
+    scale = sub.add_parser("scale", parents=[common], help="run N instances of a program")
+    scale.add_argument("target")
+    scale.add_argument("count", type=int, metavar="N", help="0..10000")
     sig = sub.add_parser("signal", parents=[common], help="send SIG to NAME's process groups")
     sig.add_argument("target")
     sig.add_argument("signal", metavar="SIG", help="HUP, SIGUSR1, 10, ...")
@@ -244,6 +260,14 @@ def _ctl_parser() -> argparse.ArgumentParser:
     events.add_argument("--history", type=int, default=0, metavar="N", help="N past events first")
     events.add_argument("--since-start", action="store_true", help="every event still kept")
     events.add_argument("--bound", type=int, default=1024, metavar="N", help=argparse.SUPPRESS)
+    check = sub.add_parser(
+        "health",
+        parents=[common],
+        help="exit 0 if the critical programs (or NAMEs) run, 1 if not, 3 if no pinit answers",
+    )  # issue 8: for exec probes
+    check.add_argument("names", nargs="*", metavar="NAME")
+    check.add_argument("--ready", action="store_true", help="ready too, not only running")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     return parser
 
 
@@ -260,6 +284,8 @@ def _ctl(argv: list[str]) -> int:
             parser.error(f"unknown signal {args.signal!r}")
     if args.cmd == "logs" and args.lines < 1:
         parser.error("--lines must be at least 1")
+    if args.cmd == "scale" and not 0 <= args.count <= proto.MAX_SCALE:
+        parser.error(f"N must be 0..{proto.MAX_SCALE}")
     configured, name = args.socket or "", "pinit"
     if not configured and (args.config or os.path.exists(DEFAULT_CONFIG)):
         from pinit.config.load import load_file
@@ -271,9 +297,7 @@ def _ctl(argv: list[str]) -> int:
             return USAGE_EXIT
         if config is not None:
             configured, name = config.control_socket, config.name
-    req = proto.Request(
-        args.cmd, getattr(args, "target", ""), signal=sig, lines=getattr(args, "lines", 50)
-    )
+    name = args.name or name
     where = [configured] if configured else paths.candidates("", name, os.environ)
     if args.cmd == "events":  # issue 8: the one command that streams
         from pinit.control.follow import follow
@@ -282,6 +306,21 @@ def _ctl(argv: list[str]) -> int:
         bound = min(max(args.bound, 1), proto.MAX_BOUND)
         events = proto.Request("events", names=tuple(args.names), history=history, bound=bound)
         return follow(where, events, args.json, sys.stdout, sys.stderr)
+    if args.cmd == "health":
+        from pinit.control.client import health
+
+        if not args.timeout > 0:
+            parser.error("--timeout must be above 0")
+        req = proto.Request("health", names=tuple(args.names), ready=args.ready)
+        return health(where, req, args.timeout, as_json=args.json, out=sys.stdout, err=sys.stderr)
+    req = proto.Request(
+        args.cmd,
+        getattr(args, "target", ""),
+        signal=sig,
+        lines=getattr(args, "lines", 50),
+        count=getattr(args, "count", 0),
+        rolling=getattr(args, "rolling", False),
+    )
     return run(where, req, args.json, sys.stdout, sys.stderr)
 
 
@@ -320,7 +359,11 @@ def _supervise(path: str, name: str | None, verbose: bool, command: list[str]) -
             print(f"pinit: {error}", file=sys.stderr)
         print(f"pinit: refusing to start: {len(errors)} error(s) in {path}", file=sys.stderr)
         return 1
-    set_title(manager_title(name or (config.name if config.name != "pinit" else None)))
+    if name:  # issue 10: --name names the control socket too (pinit@.service's instances)
+        from pinit.records import replace
+
+        config = replace(config, name=name)
+    set_title(manager_title(config.name if config.name != "pinit" else None))
     from pinit.runtime.supervisor import Supervisor
 
     return Supervisor(config, environ, verbose=verbose, command=command).run()
@@ -334,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args_in[1:])
     if args_in[:1] == ["ctl"]:
         return _ctl(args_in[1:])
+    if args_in[:1] == ["import"]:  # issue 10: a translator, off the start path
+        from pinit.importer import main as import_main
+
+        return import_main(args_in[1:])
     args = fast_parse(args_in)
     if args is None or (args.config is None and not args.command):
         args = _slow_parse(args_in)

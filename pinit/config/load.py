@@ -35,6 +35,7 @@ from pinit.config.fields import (
 )
 from pinit.config.graph import find_cycle
 from pinit.config.loadprog import MAX_NUMPROCS, ProgramContext, parse_program
+from pinit.config.loadready import positive_duration
 from pinit.config.locate import overlong_key
 from pinit.config.read import MAX_FILE_BYTES, MAX_TOTAL_BYTES, ReadError, read_config, too_large
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
@@ -184,6 +185,7 @@ def _load(
     on_fatal = r.get("on_fatal", lambda v: want_enum(v, OnFatal), defaults.on_fatal)
     stop_timeout = r.get("stop_timeout", unit(units.parse_duration), defaults.stop_timeout)
     stop_budget = r.get("stop_budget", unit(units.parse_duration), defaults.stop_budget)
+    memory_interval = r.get("memory_interval", positive_duration, defaults.memory_interval)
     cmd_after = r.get("cmd_after", want_str_list, None)
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
@@ -233,6 +235,7 @@ def _load(
         on_fatal=on_fatal,
         stop_timeout=stop_timeout,
         stop_budget=stop_budget,
+        memory_interval=memory_interval,
         cmd_after=None if cmd_after is None else tuple(cmd_after),
         log_dir=log_dir,
         control_socket=control_socket,

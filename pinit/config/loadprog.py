@@ -29,8 +29,14 @@ from pinit.config.fields import (
     want_str_list,
     want_table,
 )
-from pinit.config.loadready import duration, parse_argv, parse_ready, positive_duration
-from pinit.config.schema import Backoff, LogSpec, Program, Restart
+from pinit.config.loadready import (
+    duration,
+    parse_argv,
+    parse_live,
+    parse_ready,
+    positive_duration,
+)
+from pinit.config.schema import Backoff, LogSpec, Program, Restart, Rolling
 from pinit.config.units import show
 from pinit.records import dataclass
 
@@ -276,6 +282,16 @@ def parse_program(
         critical=r.get("critical", want_bool, default.critical),
         stdout=r.get("stdout", lambda v: parse_log(v, log_base, False), None) or LogSpec(),
         stderr=r.get("stderr", lambda v: parse_log(v, log_base, True), None),
+        # issue 9: scale and rolling restarts
+        title=r.get("title", want_bool, default.title),
+        rolling=r.get("rolling", lambda v: want_enum(v, Rolling), None),
+        live=r.get("live", lambda v: parse_live(v, lookup), None),
+        # issue 9: watchdog and resource-triggered restarts
+        watchdog=r.get("watchdog", duration, default.watchdog),
+        max_memory=r.get("max_memory", unit(units.parse_size), default.max_memory),
+        max_memory_for=r.get("max_memory_for", duration, default.max_memory_for),
+        max_lifetime=r.get("max_lifetime", duration, default.max_lifetime),
+        max_lifetime_jitter=r.get("max_lifetime_jitter", _fraction, default.max_lifetime_jitter),
         source=src.path,
     )
     return None if r.failed else prog

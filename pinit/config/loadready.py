@@ -16,16 +16,18 @@ from pinit.config.fields import (
     sub_field,
     unit,
     unknown_keys,
+    want_int,
     want_str,
     want_str_list,
     want_table,
 )
-from pinit.config.schema import Readiness, ReadyKind
+from pinit.config.schema import Liveness, Readiness, ReadyKind
 from pinit.config.units import show
 
-__all__ = ["duration", "parse_argv", "parse_ready", "positive_duration"]
+__all__ = ["duration", "parse_argv", "parse_live", "parse_ready", "positive_duration"]
 
 READY_KEYS = reference.keys("programs.NAME.ready")
+LIVE_KEYS = reference.keys("programs.NAME.live")
 
 duration = unit(units.parse_duration)
 
@@ -145,7 +147,13 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
     timeout = sub_field(raw, "timeout", positive_duration, base.timeout, problems)
     if problems:
         raise FieldError(items=problems)
-    kind, probe = kinds[0], raw[kinds[0]]
+    return _probe(kinds[0], raw[kinds[0]], lookup, interval, timeout)
+
+
+def _probe(
+    kind: str, probe: object, lookup: Callable[[str], str | None], interval: float, timeout: float
+) -> Readiness:
+    """One probe's target, with its errors under ``.tcp`` / ``.http`` / ``.command``."""
     try:
         if kind == "tcp":
             host, port = _host_port(_expanded(probe, lookup))
@@ -163,3 +171,22 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
     except FieldError as exc:
         located = [(sub if sub.startswith(".") else f".{kind}{sub}", m) for sub, m in exc.items]
         raise FieldError(items=located) from None
+
+
+def parse_live(value: object, lookup: Callable[[str], str | None]) -> Liveness:
+    """Issue 8: ``live = { tcp | http | command, interval, timeout, failures, initial_delay }``,
+    one probe per table as for ``ready``, with the same address rules (no DNS in the loop)."""
+    raw = want_table(value)
+    kinds = [k for k in reference.LIVE_PROBES if k in raw]
+    problems = unknown_keys(raw, LIVE_KEYS)
+    if len(kinds) != 1:
+        problems.append(("", "needs exactly one of tcp, http, command"))
+    base = Liveness(Readiness())
+    interval = sub_field(raw, "interval", positive_duration, base.interval, problems)
+    timeout = sub_field(raw, "timeout", positive_duration, base.timeout, problems)
+    failures = sub_field(raw, "failures", lambda v: want_int(v, 1), base.failures, problems)
+    delay = sub_field(raw, "initial_delay", duration, base.initial_delay, problems)
+    if problems:
+        raise FieldError(items=problems)
+    check = _probe(kinds[0], raw[kinds[0]], lookup, interval, timeout)
+    return Liveness(check, interval, timeout, failures, delay)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "ENTRIES",
+    "LIVE_PROBES",
     "READY_PROBES",
     "Entry",
     "children",
@@ -79,6 +80,7 @@ RLIMIT: Json = {
 }
 
 READY_PROBES = ("tcp", "http", "command", "notify")
+LIVE_PROBES = ("tcp", "http", "command")  # issue 8: no notify (a watchdog is another key)
 
 
 class Entry:
@@ -213,6 +215,16 @@ ENTRIES: tuple[Entry, ...] = (
         "case against it.",
         '"25s"',
         (DURATION,),
+    ),
+    # issue 9: resource-triggered restarts
+    Entry(
+        "pinit.memory_interval",
+        "duration > 0",
+        '"5s"',
+        "How often the resident memory of the programs that set `max_memory` is sampled (one "
+        "pass over /proc for all of them). No sampling, and no timer, when none sets it.",
+        '"2s"',
+        (POSITIVE_DURATION,),
     ),
     Entry(
         "pinit.cmd_after",
@@ -490,6 +502,57 @@ ENTRIES: tuple[Entry, ...] = (
         '"20s"',
         (DURATION,),
     ),
+    # issue 9: per-program watchdog and resource-triggered restarts
+    Entry(
+        f"{P}.watchdog",
+        "duration",
+        '"0s"',
+        "systemd's `WatchdogSec=`: the program gets `NOTIFY_SOCKET`, `WATCHDOG_USEC` and "
+        "`WATCHDOG_PID`, and is restarted (reason `watchdog`, its stop signal and timeout) "
+        "when no `WATCHDOG=1` arrives for this long, counted from its spawn and from each "
+        "ping; `WATCHDOG=trigger` restarts it at once. `0s`: off.",
+        '"10s"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.max_memory",
+        "size",
+        "0",
+        "Restart the instance gracefully (reason `memory`) when the resident memory of its "
+        "whole process tree stays above this for `max_memory_for`; sampled every "
+        "`pinit.memory_interval`. `0`: off.",
+        '"512MiB"',
+        (SIZE,),
+    ),
+    Entry(
+        f"{P}.max_memory_for",
+        "duration",
+        '"0s"',
+        "How long the memory must stay above `max_memory` before the restart; `0s` (the "
+        "default) means one `pinit.memory_interval`: two samples in a row above it.",
+        '"30s"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.max_lifetime",
+        "duration",
+        '"0s"',
+        "Restart an instance gracefully (reason `lifetime`) once it has run this long, plus "
+        "its jitter (gunicorn's `max_requests` for programs pinit cannot count requests of). "
+        "At most one instance of a program is restarted for its lifetime at a time; the "
+        "others wait until it is running again. `0s`: off.",
+        '"6h"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{P}.max_lifetime_jitter",
+        "number 0-1",
+        "0.1",
+        "Each instance's lifetime is `max_lifetime` plus a random part up to this fraction of "
+        "it, drawn at each spawn, so instances started together do not all restart together.",
+        "0.2",
+        ({"type": "number", "minimum": 0, "maximum": 1},),
+    ),
     Entry(
         f"{P}.after",
         "array of strings",
@@ -561,6 +624,76 @@ ENTRIES: tuple[Entry, ...] = (
         '"20s"',
         (POSITIVE_DURATION,),
     ),
+    # issue 8: liveness probes (one kind per table, as for `ready`; model/liveness.py)
+    Entry(
+        f"{P}.live",
+        "table",
+        "(none: never probed)",
+        "A liveness probe, run only while the program is RUNNING: exactly one of `tcp`, "
+        "`http`, `command` (as for `ready`). After `failures` failed attempts in a row the "
+        "program is stopped (`stop_signal`, `stop_timeout`) and its `restart` policy decides, "
+        'as Kubernetes does: restarted with backoff (reason "liveness"), or with `restart = '
+        '"never"` left EXITED.',
+        '{ http = "http://127.0.0.1:8000/health", interval = "5s" }',
+        table=f"{P}.live",
+        extra={"oneOf": [{"required": [probe]} for probe in LIVE_PROBES]},
+    ),
+    Entry(
+        f"{P}.live.tcp",
+        'string `"host:port"`',
+        "(none)",
+        "Alive when a TCP connect succeeds within `timeout`; `${VAR}` expands.",
+        '"127.0.0.1:${PORT}"',
+        ({"type": "string", "pattern": r"^.+:(?:[0-9]+|.*\$.*)$"},),
+    ),
+    Entry(
+        f"{P}.live.http",
+        'string `"http://host:port/path"`',
+        "(none)",
+        "Alive when a GET answers 2xx within `timeout` (plain http only); `${VAR}` expands.",
+        '"http://127.0.0.1:8000/health"',
+        ({"type": "string", "pattern": r"^(?:http://|\$)"},),
+    ),
+    Entry(
+        f"{P}.live.command",
+        "string or array of strings",
+        "(none)",
+        "Alive when this command exits 0 within `timeout` (else its group is killed).",
+        '["redis-cli", "ping"]',
+        (COMMAND,),
+    ),
+    Entry(
+        f"{P}.live.interval",
+        "duration > 0",
+        '"10s"',
+        "Time between the starts of two attempts (Kubernetes' `periodSeconds`).",
+        '"5s"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.live.timeout",
+        "duration > 0",
+        '"2s"',
+        "One attempt without an answer after this long is a failure.",
+        '"1s"',
+        (POSITIVE_DURATION,),
+    ),
+    Entry(
+        f"{P}.live.failures",
+        "integer >= 1",
+        "3",
+        "Failed attempts in a row that restart the program (`failureThreshold`).",
+        "5",
+        ({"type": "integer", "minimum": 1},),
+    ),
+    Entry(
+        f"{P}.live.initial_delay",
+        "duration",
+        '"0s"',
+        "Wait this long after the program became RUNNING before the first attempt.",
+        '"30s"',
+        (DURATION,),
+    ),
     Entry(
         f"{P}.autostart",
         "boolean",
@@ -577,6 +710,31 @@ ENTRIES: tuple[Entry, ...] = (
         "container stops and exits with its code (1 if it gave up), as for `main`.",
         "true",
         (BOOL,),
+    ),
+    # issue 9: scale and rolling restarts
+    Entry(
+        f"{P}.title",
+        "boolean",
+        "false",
+        "Exec each instance with `argv[0]` = `pinit-NAME-PROGRAM-N` (NAME: `[pinit] name`, "
+        "N: `PINIT_PROCESS_NUM`), so `ps` and `top` tell instances and containers apart; the "
+        "file executed is still `command`'s. Not for multi-call binaries that choose what to "
+        "be from `argv[0]` (busybox, toybox): they would see an "
+        "unknown applet name.",
+        "true",
+        (BOOL,),
+    ),
+    Entry(
+        f"{P}.rolling",
+        '`"start-first"` or `"stop-first"`',
+        "(unset: a reload replaces all instances at once)",
+        "Replace instances one at a time, each ready before the next old one stops, on a "
+        "reload that changed this program and on `pinit ctl restart --rolling`. "
+        '`"start-first"` first starts one extra instance (`NAME-(N+1)`) so capacity never '
+        'drops (the port must be shared, e.g. `SO_REUSEPORT`); `"stop-first"` runs one '
+        "fewer while each is replaced. A replacement that is not ready stops the roll.",
+        '"start-first"',
+        ({"enum": ["start-first", "stop-first"]},),
     ),
     Entry(
         f"{P}.stdout",

@@ -27,6 +27,13 @@ class OnFatal(enum.Enum):
     IGNORE = "ignore"
 
 
+class Rolling(enum.Enum):
+    """Issue 9: how a rolling restart keeps capacity (``rolling`` key)."""
+
+    START_FIRST = "start-first"  # one extra instance runs while the others are replaced
+    STOP_FIRST = "stop-first"  # one instance fewer while it is replaced
+
+
 class ReadyKind(enum.Enum):
     STARTED = "started"  # alive for start_seconds
     TCP = "tcp"  # a connect() to host:port succeeds
@@ -44,6 +51,19 @@ class Readiness:
     command: tuple[str, ...] = ()  # command
     interval: float = 0.25  # how often a tcp/http/command check is retried
     timeout: float = 60.0  # give up (a failed start) after this long without readiness
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """Issue 8: a probe run while the program is RUNNING; ``failures`` failed attempts in a
+    row restart it (Kubernetes' livenessProbe). ``check`` reuses the readiness probe's
+    target (tcp/http/command; its own interval and timeout are unused here)."""
+
+    check: Readiness
+    interval: float = 10.0  # between the starts of two attempts
+    timeout: float = 2.0  # one attempt's limit: no answer by then is a failure
+    failures: int = 3  # consecutive failed attempts that restart the program
+    initial_delay: float = 0.0  # after it became RUNNING, before the first attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +111,16 @@ class Program:
     critical: bool = False
     stdout: LogSpec = field(default_factory=LogSpec)
     stderr: LogSpec | None = None  # None: same destination as stdout ("stderr = 'stdout'")
+    # issue 9: scale and rolling restarts
+    title: bool = False  # exec with argv[0] = pinit-NAME-PROGRAM-N
+    rolling: Rolling | None = None  # None: a reload replaces all at once (as before)
+    live: Liveness | None = None  # issue 8: liveness probe; None: never probed
+    # issue 9: per-program watchdog and resource-triggered restarts (0 = off)
+    watchdog: float = 0.0  # seconds without WATCHDOG=1 before a restart (WatchdogSec=)
+    max_memory: int = 0  # bytes of RSS over the whole process tree
+    max_memory_for: float = 0.0  # how long above it; 0: one [pinit] memory_interval
+    max_lifetime: float = 0.0  # seconds since the spawn
+    max_lifetime_jitter: float = 0.1  # + up to this fraction of max_lifetime, per instance
     # The file that defined it (the main config or an include); only for locating errors found
     # later (check_host), so it takes no part in equality: moving a program between files is
     # not a change a HUP reload should restart it for.
@@ -105,6 +135,7 @@ class Config:
     on_fatal: OnFatal = OnFatal.SHUTDOWN
     stop_timeout: float = 10.0
     stop_budget: float = 0.0  # issue 7.6: a whole shutdown's deadline; 0: none
+    memory_interval: float = 5.0  # issue 9: how often max_memory is sampled
     cmd_after: tuple[str, ...] | None = None  # issue 7.5: what `-- CMD` waits for; None: all
     log_dir: str = ""
     control_socket: str = ""

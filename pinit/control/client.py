@@ -18,7 +18,16 @@ from typing import TextIO
 
 from pinit.control import proto
 
-__all__ = ["CONNECT_FAILED", "ERROR_REPLY", "OK", "CtlError", "format_reply", "request", "run"]
+__all__ = [
+    "CONNECT_FAILED",
+    "ERROR_REPLY",
+    "OK",
+    "CtlError",
+    "format_reply",
+    "health",
+    "request",
+    "run",
+]
 
 OK, ERROR_REPLY, CONNECT_FAILED = 0, 1, 3
 TIMEOUT = 30.0
@@ -165,15 +174,18 @@ COLUMNS = ("INSTANCE", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "READY
 
 def format_status(reply: dict[str, object]) -> str:
     rows = [list(COLUMNS)]
-    instances = reply.get("instances")
-    for inst in instances if isinstance(instances, list) else []:
+    got = reply.get("instances")
+    instances = got if isinstance(got, list) else []
+    said = any(isinstance(i, dict) and i.get("status_text") for i in instances)
+    for inst in instances:
         if not isinstance(inst, dict):
             continue
         cpu = inst.get("cpu_percent")
+        sub = inst.get("sub_state")  # issue 9: STOPPING=1 / RELOADING=1, as "running/reloading"
         rows.append(
             [
                 _cell(inst.get("name")),
-                _cell(inst.get("state")),
+                _cell(inst.get("state")) + (f"/{sub}" if sub else ""),
                 _cell(inst.get("pid")),
                 _duration(inst.get("uptime")),
                 _cell(inst.get("restarts")),
@@ -182,8 +194,11 @@ def format_status(reply: dict[str, object]) -> str:
                 f"{cpu:.1f}" if isinstance(cpu, int | float) else "-",
                 _size(inst.get("rss")),
             ]
+            + ([str(inst.get("status_text") or "")] if said else [])  # issue 9: STATUS=
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    if said:
+        rows[0].append("STATUS")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     head = f"pinit {_cell(reply.get('name'))} (pid {_cell(reply.get('pid'))}): "
     return head + f"{_cell(reply.get('phase'))}\n" + "\n".join(lines) + "\n"
@@ -209,6 +224,11 @@ def format_reply(req: proto.Request, reply: dict[str, object]) -> str:
     if req.cmd == "reload":
         return "reloaded\n"
     instances = reply.get("instances")
+    if req.cmd == "scale" or req.rolling:  # issue 9
+        what = f"scaled to {req.count}" if req.cmd == "scale" else "rolling restart begun"
+        if req.rolling and not reply.get("rolling"):
+            what = "rolling restart: nothing to replace"
+        return f"{req.target}: {what}\n"
     if req.cmd == "signal" and isinstance(instances, list):
         return f"{reply.get('signal')} sent to {', '.join(map(str, instances))}\n"
     out = []
@@ -237,3 +257,40 @@ def run(paths: Sequence[str], req: proto.Request, as_json: bool, out: TextIO, er
                 print(f"  {line}", file=err)
         return ERROR_REPLY
     return OK
+
+
+def health(
+    paths: Sequence[str],
+    req: proto.Request,
+    timeout: float,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Issue 8: `pinit ctl health`, for Kubernetes exec probes: 0 healthy, 1 not (one line
+    naming who and why), 3 when pinit cannot be reached, refused the connection, or did not
+    answer within ``timeout``: a probe cannot tell then, and says so with its own code."""
+    try:
+        reply = request(paths, req, timeout)
+    except CtlError as exc:
+        print(f"pinit ctl: {exc}", file=err)
+        return CONNECT_FAILED
+    if as_json:
+        print(json.dumps(reply, indent=2), file=out)
+    if not reply.get("ok"):
+        if not as_json:
+            print(f"pinit ctl: {reply.get('error')}", file=err)
+        return ERROR_REPLY
+    problems = reply.get("problems")
+    lines = [str(p) for p in problems] if isinstance(problems, list) else ["no verdict"]
+    if reply.get("healthy") is True:
+        if not as_json:
+            checked = reply.get("checked")
+            names = ", ".join(map(str, checked)) if isinstance(checked, list) else ""
+            what = "running and ready" if req.ready else "running"
+            print(f"ok: {names or 'nothing to check'} {what}", file=out)
+        return OK
+    if not as_json:
+        print("; ".join(lines), file=out)
+    return ERROR_REPLY

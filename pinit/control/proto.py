@@ -13,6 +13,9 @@ Requests::
     {"cmd": "signal", "target": NAME, "signal": "HUP"}      # name, SIGNAME or number
     {"cmd": "reload"}
     {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
+    {"cmd": "scale", "target": PROGRAM, "count": N}         # issue 9: 0..10000 instances
+    {"cmd": "restart", "target": PROGRAM, "rolling": true}  # issue 9: one at a time
+    {"cmd": "health", "names": [NAME, ...], "ready": true}  # issue 8; both optional
     {"cmd": "events", "names": [NAME...], "history": N, "bound": N}   # all optional (issue 8)
 
 ``events`` is the one streaming command: after ``{"ok": true, "stream": "events"}`` the
@@ -49,18 +52,33 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "events")
-MAX_NAMES, MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 64, 100_000, 4096, 1024  # events (issue 8)
-_TARGETED = frozenset({"start", "stop", "restart", "signal", "logs"})
+COMMANDS = (
+    "status",
+    "start",
+    "stop",
+    "restart",
+    "signal",
+    "reload",
+    "logs",
+    "scale",
+    "health",
+    "events",
+)
+MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 100_000, 4096, 1024  # events (issue 8)
+_TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
+MAX_SCALE = 10_000  # the loader's numprocs bound
+MAX_NAMES = 64  # issue 8: names in one health request
 _KEYS = {
     "status": frozenset({"cmd"}),
     "reload": frozenset({"cmd"}),
     "start": frozenset({"cmd", "target"}),
     "stop": frozenset({"cmd", "target"}),
-    "restart": frozenset({"cmd", "target"}),
+    "restart": frozenset({"cmd", "target", "rolling"}),
     "signal": frozenset({"cmd", "target", "signal"}),
     "logs": frozenset({"cmd", "target", "lines"}),
     "events": frozenset({"cmd", "names", "history", "bound"}),
+    "scale": frozenset({"cmd", "target", "count"}),
+    "health": frozenset({"cmd", "names", "ready"}),
 }
 
 
@@ -70,9 +88,12 @@ class Request:
     target: str = ""
     signal: signal.Signals | None = None
     lines: int = DEFAULT_LINES
-    names: tuple[str, ...] = ()  # events: only these programs/instances (and pinit's own)
     history: int = 0  # events: start this many past events back
     bound: int = DEFAULT_BOUND  # events: unread events kept for this client
+    count: int = 0  # scale
+    rolling: bool = False  # restart
+    names: tuple[str, ...] = ()  # issue 8: health, events: these programs/instances
+    ready: bool = False  # issue 8: health: ready too, not only running
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -139,6 +160,17 @@ def parse_request(line: bytes) -> Request | str:
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
             return 'logs: "lines" must be a positive integer'
         return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
+    if cmd == "scale":
+        count = obj.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SCALE:
+            return f'scale: "count" must be an integer 0..{MAX_SCALE}'
+        return Request(cmd, target, count=count)
+    if cmd == "restart" and "rolling" in obj:
+        if not isinstance(obj["rolling"], bool):
+            return 'restart: "rolling" must be true or false'
+        return Request(cmd, target, rolling=obj["rolling"])
+    if cmd == "health":
+        return _health(obj)
     return Request(cmd, target)
 
 
@@ -167,6 +199,20 @@ def _events_request(obj: dict[str, object]) -> Request | str:
     return Request("events", names=tuple(names), history=history, bound=bound)
 
 
+def _health(obj: dict[str, object]) -> Request | str:
+    names, ready = obj.get("names", []), obj.get("ready", False)
+    if not isinstance(names, list) or len(names) > MAX_NAMES:
+        return f'health: "names" must be an array of at most {MAX_NAMES} names'
+    for name in names:
+        if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
+            return 'health: "names" must hold program or instance names'
+        if not name.isprintable():
+            return 'health: "names" must hold program or instance names'
+    if not isinstance(ready, bool):
+        return 'health: "ready" must be true or false'
+    return Request("health", names=tuple(names), ready=ready)
+
+
 def request_json(req: Request) -> dict[str, object]:
     """The wire form of a Request (the client's side of parse_request)."""
     obj: dict[str, object] = {"cmd": req.cmd}
@@ -178,6 +224,13 @@ def request_json(req: Request) -> dict[str, object]:
         obj["lines"] = req.lines
     if req.cmd == "events":
         obj.update(names=list(req.names), history=req.history, bound=req.bound)
+    if req.cmd == "scale":
+        obj["count"] = req.count
+    if req.rolling:
+        obj["rolling"] = True
+    if req.cmd == "health":
+        obj["names"] = list(req.names)
+        obj["ready"] = req.ready
     return obj
 
 

@@ -23,6 +23,8 @@ Contract with the runtime (``runtime/supervisor.py``):
   without it gunicorn's orphaned workers keep the port and every restart fails.
 * ``StartProbe``/``StopProbe`` bracket the readiness check (tcp/http/command/notify); the runtime
   answers ``ReadyObserved`` when it succeeds.
+* Liveness (issue 8) needs no action: the runtime probes a program with ``live`` while it is
+  RUNNING (it sees ``StateChanged``) and answers each attempt with ``LiveOk``/``LiveFailed``.
 * ``StateChanged`` is emitted on every state change, after the other actions of the step (for
   logs, metrics and sd_notify STATUS=). The plan needs more than that: pass every changed
   instance to ``model.plan.on_instance_change``.
@@ -38,6 +40,7 @@ from pinit.records import dataclass
 __all__ = [
     "DOWN",
     "EVENT_TYPES",
+    "NOTIFIED_EVENTS",
     "TIMER_EVENTS",
     "Action",
     "Arm",
@@ -46,10 +49,17 @@ __all__ = [
     "Emit",
     "Event",
     "Exited",
+    "Extend",
+    "ExtendTimeout",
     "GroupGone",
     "KillGroup",
+    "LiveFailed",
+    "LiveOk",
+    "MainPidNotified",
+    "NotifiedEvent",
     "ReadyObserved",
     "ReadyTimeout",
+    "Recycle",
     "ReloadDiff",
     "RestartRequested",
     "Restarting",
@@ -63,11 +73,15 @@ __all__ = [
     "StartTimeout",
     "State",
     "StateChanged",
+    "StatusNotified",
     "StopProbe",
     "StopRequested",
     "StopTimeout",
     "TimerEvent",
+    "TrackMain",
     "Verdict",
+    "WatchdogPing",
+    "WatchdogTimeout",
 ]
 
 
@@ -181,8 +195,84 @@ class BackoffDone:
     """The backoff delay is over: start again."""
 
 
-TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone
-TIMER_EVENTS: tuple[type[TimerEvent], ...] = (StartTimeout, ReadyTimeout, StopTimeout, BackoffDone)
+# --- events: issue 8, liveness verdicts (runtime/liveness.py probes; model/liveness.py cells) ---
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFailed:
+    """One liveness attempt failed (refused, timed out, non-2xx, non-zero exit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOk:
+    """One liveness attempt succeeded: the count of failures in a row goes back to 0."""
+
+
+# --- issue 9: per-program watchdog, the rest of the notify protocol, resource limits -----------
+# What an instance said on pinit's NOTIFY_SOCKET (the runtime checked the sender by its kernel
+# credentials first), the watchdog's timer, and the verdicts of the memory and lifetime limits.
+# Their cells live in ``model/notified.py``; every one is IGNORE outside the states it concerns.
+
+
+@dataclass(frozen=True, slots=True)
+class WatchdogPing:
+    """WATCHDOG=1: the watchdog deadline moves on by ``program.watchdog`` (while RUNNING)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchdogTimeout:
+    """``program.watchdog`` passed without WATCHDOG=1: restart it (systemd's WatchdogSec=)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recycle:
+    """A verdict on a live instance (WATCHDOG=trigger, memory, lifetime): restart it gracefully
+    if STARTING or RUNNING. Unlike RestartRequested it is ignored in every other state, so it
+    can never turn an operator's stop into a restart."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MainPidNotified:
+    """MAINPID=: the pid the instance now lives by (the runtime checked it is the instance's)."""
+
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendTimeout:
+    """EXTEND_TIMEOUT_USEC=: the start (ready) or stop deadline is at least ``seconds`` away."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StatusNotified:
+    """STATUS= text and/or the sub-state from STOPPING=1 / RELOADING=1 / READY=1 (None: unsaid)."""
+
+    text: str | None = None
+    sub_state: str | None = None  # "stopping" | "reloading" | "" (READY=1 ends a reload)
+
+
+NotifiedEvent = WatchdogPing | Recycle | MainPidNotified | ExtendTimeout | StatusNotified
+NOTIFIED_EVENTS: tuple[type[NotifiedEvent], ...] = (
+    WatchdogPing,
+    Recycle,
+    MainPidNotified,
+    ExtendTimeout,
+    StatusNotified,
+)  # the columns of issue 9, besides the WatchdogTimeout timer
+
+
+TimerEvent = StartTimeout | ReadyTimeout | StopTimeout | BackoffDone | WatchdogTimeout
+TIMER_EVENTS: tuple[type[TimerEvent], ...] = (
+    StartTimeout,
+    ReadyTimeout,
+    StopTimeout,
+    BackoffDone,
+    WatchdogTimeout,  # issue 9
+)
 
 Event = (
     StartRequested
@@ -195,6 +285,9 @@ Event = (
     | GroupGone
     | ReadyObserved
     | TimerEvent
+    | LiveFailed
+    | LiveOk
+    | NotifiedEvent  # issue 9
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -208,6 +301,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     GroupGone,
     ReadyObserved,
     *TIMER_EVENTS,
+    LiveFailed,
+    LiveOk,
+    *NOTIFIED_EVENTS,  # issue 9
 )
 
 
@@ -304,6 +400,23 @@ class ReloadDiff:
     changed: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Extend:
+    """Issue 9, EXTEND_TIMEOUT_USEC=: deliver the pending ``timer`` no sooner than ``deadline``
+    (a later deadline than the armed one replaces it; an earlier one changes nothing)."""
+
+    timer: TimerEvent
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrackMain:
+    """Issue 9, MAINPID=: the main pid the runtime reaps for this instance is now ``new``."""
+
+    old: int | None
+    new: int
+
+
 Action = (
     Spawn
     | SignalGroup
@@ -316,4 +429,6 @@ Action = (
     | StateChanged
     | Restarting
     | Verdict
+    | Extend  # issue 9
+    | TrackMain
 )

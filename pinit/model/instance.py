@@ -46,6 +46,10 @@ class Instance:
     spawns: int = 0  # processes spawned for this instance (`ctl status` restarts = spawns - 1)
     restart_reason: str = ""  # why the next spawn is a restart ("exited", "operator", ...)
     restarts_by_reason: tuple[tuple[str, int], ...] = ()  # restarts done, counted per reason
+    live_failures: int = 0  # issue 8: failed liveness attempts in a row (this process)
+    # issue 9: what the process said on the notify socket (cleared at each spawn)
+    status_text: str = ""  # the last STATUS=
+    sub_state: str = ""  # "stopping" (STOPPING=1) | "reloading" (RELOADING=1, until READY=1)
 
     @property
     def key(self) -> Key:
@@ -58,6 +62,11 @@ class Instance:
         if self.program.numprocs == 1:
             return self.program.name
         return f"{self.program.name}-{self.index + 1}"
+
+    @property
+    def live_failing(self) -> bool:
+        """Issue 8: its last liveness verdict failed (``/livez``; False without ``live``)."""
+        return self.live_failures > 0
 
     @property
     def exit_code(self) -> int | None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
@@ -40,6 +41,9 @@ from pinit.model import policy
 from pinit.model.events import Emit, ReloadDiff
 from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
+
+if TYPE_CHECKING:
+    from pinit.model.roll import Roll
 
 __all__ = [
     "ArmStopBudget",
@@ -133,6 +137,7 @@ class Plan:
     to_start: frozenset[Key] = frozenset()  # wanted, not yet started (waiting on `after`)
     stop_sent: frozenset[Key] = frozenset()  # StopInstance issued during shutdown/reload
     retire: Mapping[Key, Retire] = field(default_factory=dict)
+    rolls: Mapping[str, Roll] = field(default_factory=dict)  # issue 9: by program (model.roll)
 
 
 def _fresh(program: Program) -> dict[Key, Instance]:
@@ -305,6 +310,7 @@ def begin_shutdown(
         exit_code=code if code is not None else plan.exit_code,
         to_start=frozenset(),
         retire={},
+        rolls={},
     )
     head: list[PlanAction] = [
         Emit("info", f"shutting down: {reason}"),
@@ -390,7 +396,8 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
         return plan, tuple(acts)
     if plan.phase is Phase.DONE:
         return plan, ()
-    trigger = None if key in plan.retire else _shutdown_trigger(plan, inst)
+    extra = key[0] in plan.rolls and plan.rolls[key[0]].surge == key[1]  # issue 9 (model.roll)
+    trigger = None if key in plan.retire or extra else _shutdown_trigger(plan, inst)
     if trigger is not None:
         return begin_shutdown(plan, *trigger)
     plan = _retire(plan, key, inst)
@@ -398,5 +405,10 @@ def on_instance_change(plan: Plan, key: Key, inst: Instance) -> tuple[Plan, tupl
     if inst.restart_pending and inst.state is State.STOPPED and plan.instances.get(key) is inst:
         restart.append(StartInstance(key))  # `ctl restart`: stopped, now start it again
     plan, starts = issue_starts(plan)
+    if plan.rolls and key[0] in plan.rolls:  # issue 9: only while a roll is under way
+        from pinit.model import roll
+
+        plan, rolled = roll.advance(plan, key[0])
+        starts += rolled
     plan, phase = _maybe_running(plan)
     return plan, tuple(restart + starts + phase)

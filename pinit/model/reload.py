@@ -34,12 +34,20 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
     """
     if plan.phase in (Phase.SHUTTING_DOWN, Phase.DONE):
         return plan, (Emit("warn", "reload ignored: shutting down"),)
+    called_off: list[PlanAction] = []
+    if plan.rolls:  # issue 9: a reload decides afresh what each program runs
+        from pinit.model import roll
+
+        for name in sorted(plan.rolls):
+            plan, more = roll.cancel(plan, name, "reload")
+            called_off += more
     old_by_name = {p.name: p for p in plan.config.programs}
     new_by_name = {p.name: p for p in new_config.programs}
     instances = dict(plan.instances)
     retire = dict(plan.retire)
     to_start = set(plan.to_start)
     acts: list[PlanAction] = []
+    rolled: list[str] = []
 
     def keys_of(name: str, lo: int = 0) -> list[Key]:
         return sorted(k for k in instances if k[0] == name and k[1] >= lo)
@@ -92,6 +100,9 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
                     instances[key] = replace(instances[key], program=new)
         else:
             for key in kept:
+                if new.rolling is not None and not instances[key].down and key not in retire:
+                    rolled.append(name)  # issue 9: replaced one at a time (model.roll)
+                    continue
                 swap(key, (new, new.autostart or not instances[key].down))
         add(new, old.numprocs, new.autostart or live)
     plan = replace(
@@ -104,7 +115,12 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
     plan, starts = issue_starts(plan)
     head: list[PlanAction] = [Emit("info", "reload: " + _summary(old_by_name, new_by_name))]
     head.append(_diff(old_by_name, new_by_name))
-    return plan, tuple(head + acts + starts)
+    for name in dict.fromkeys(rolled):
+        from pinit.model import roll
+
+        plan, began = roll.begin(plan, name, new_by_name[name], why="reload")
+        starts += began
+    return plan, tuple(called_off + head + acts + starts)
 
 
 def _diff(old: Mapping[str, Program], new: Mapping[str, Program]) -> ReloadDiff:

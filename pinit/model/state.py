@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from pinit.model import notified as n
 from pinit.model import policy
 from pinit.model import transitions as t
 from pinit.model.events import (
@@ -43,9 +44,14 @@ from pinit.model.events import (
     Emit,
     Event,
     Exited,
+    ExtendTimeout,
     GroupGone,
+    LiveFailed,
+    LiveOk,
+    MainPidNotified,
     ReadyObserved,
     ReadyTimeout,
+    Recycle,
     RestartRequested,
     SignalRequested,
     Spawned,
@@ -53,8 +59,11 @@ from pinit.model.events import (
     StartRequested,
     StartTimeout,
     StateChanged,
+    StatusNotified,
     StopRequested,
     StopTimeout,
+    WatchdogPing,
+    WatchdogTimeout,
 )
 from pinit.model.instance import DOWN, Instance, State
 
@@ -75,6 +84,23 @@ X = ILLEGAL
 Start, Stop, Restart, Signal = StartRequested, StopRequested, RestartRequested, SignalRequested
 Ready, Gone = ReadyObserved, GroupGone
 StartT, ReadyT, StopT, Backoff = StartTimeout, ReadyTimeout, StopTimeout, BackoffDone
+# issue 9: the notify protocol's columns and the watchdog's timer (cells in model/notified.py)
+Ping, WdogT, Recycle_, MainPid = WatchdogPing, WatchdogTimeout, Recycle, MainPidNotified
+Extend_, Status = ExtendTimeout, StatusNotified
+
+
+def _live_failed(s: t.Step, ev: Event) -> None:
+    """Issue 8: model/liveness.py loads at the first verdict, never on PID 1's start path."""
+    from pinit.model import liveness
+
+    liveness.live_failed(s, ev)
+
+
+def _live_ok(s: t.Step, ev: Event) -> None:
+    from pinit.model import liveness
+
+    liveness.live_ok(s, ev)
+
 
 # A timeout reaches its cell only while the instance has it armed (step drops stale ones), so
 # the X cells of the last four columns are states where it is never armed.
@@ -93,20 +119,32 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPED,  ReadyT):  X,
     (S.STOPPED,  StopT):   X,
     (S.STOPPED,  Backoff): X,
+    (S.STOPPED,  Ping):    _,
+    (S.STOPPED,  WdogT):   X,
+    (S.STOPPED,  Recycle_): _,
+    (S.STOPPED,  MainPid): _,
+    (S.STOPPED,  Extend_): _,
+    (S.STOPPED,  Status):  _,
 
     (S.STARTING, Start):   _,
     (S.STARTING, Stop):    t.stop,
     (S.STARTING, Restart): t.restart,
     (S.STARTING, Signal):  t.send_signal,
-    (S.STARTING, Spawned): t.spawned,
+    (S.STARTING, Spawned): n.spawned(t.spawned),
     (S.STARTING, SpawnFailed): t.spawn_failed,
-    (S.STARTING, Exited):  t.exited_starting,
+    (S.STARTING, Exited):  n.former_main(t.exited_starting),
     (S.STARTING, Gone):    X,  # the main pid is alive, so its group is not empty
-    (S.STARTING, Ready):   t.ready_starting,
-    (S.STARTING, StartT):  t.start_timeout,
+    (S.STARTING, Ready):   n.running(t.ready_starting),
+    (S.STARTING, StartT):  n.running(t.start_timeout),
     (S.STARTING, ReadyT):  t.ready_timeout,
     (S.STARTING, StopT):   X,
     (S.STARTING, Backoff): X,
+    (S.STARTING, Ping):    _,
+    (S.STARTING, WdogT):   X,
+    (S.STARTING, Recycle_): n.recycle,
+    (S.STARTING, MainPid): n.main_pid,
+    (S.STARTING, Extend_): n.extend_starting,
+    (S.STARTING, Status):  n.status,
 
     (S.RUNNING,  Start):   _,
     (S.RUNNING,  Stop):    t.stop,
@@ -114,13 +152,19 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.RUNNING,  Signal):  t.send_signal,
     (S.RUNNING,  Spawned): X,
     (S.RUNNING,  SpawnFailed): X,
-    (S.RUNNING,  Exited):  t.exited_running,
+    (S.RUNNING,  Exited):  n.former_main(t.exited_running),
     (S.RUNNING,  Gone):    X,
     (S.RUNNING,  Ready):   t.ready_running,
     (S.RUNNING,  StartT):  X,
     (S.RUNNING,  ReadyT):  t.ready_timeout,
     (S.RUNNING,  StopT):   X,
     (S.RUNNING,  Backoff): X,
+    (S.RUNNING,  Ping):    n.watchdog_ping,
+    (S.RUNNING,  WdogT):   n.watchdog_timeout,
+    (S.RUNNING,  Recycle_): n.recycle,
+    (S.RUNNING,  MainPid): n.main_pid,
+    (S.RUNNING,  Extend_): n.extend_starting,
+    (S.RUNNING,  Status):  n.status,
 
     (S.BACKOFF,  Start):   t.start,  # skip the rest of the delay
     (S.BACKOFF,  Stop):    t.stop_backoff,
@@ -135,6 +179,12 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.BACKOFF,  ReadyT):  X,
     (S.BACKOFF,  StopT):   X,
     (S.BACKOFF,  Backoff): t.backoff_done,
+    (S.BACKOFF,  Ping):    _,
+    (S.BACKOFF,  WdogT):   X,
+    (S.BACKOFF,  Recycle_): _,
+    (S.BACKOFF,  MainPid): _,
+    (S.BACKOFF,  Extend_): _,
+    (S.BACKOFF,  Status):  _,
 
     (S.STOPPING, Start):   t.start_after_stop,  # one process per instance: start once STOPPED
     (S.STOPPING, Stop):    t.cancel_restart,
@@ -142,13 +192,19 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPING, Signal):  t.send_signal,
     (S.STOPPING, Spawned): t.spawned_while_stopping,  # stop arrived mid-spawn: signal it now
     (S.STOPPING, SpawnFailed): t.spawn_failed_while_stopping,
-    (S.STOPPING, Exited):  t.exited_stopping,
+    (S.STOPPING, Exited):  n.former_main(t.exited_stopping),
     (S.STOPPING, Gone):    t.stopped,
     (S.STOPPING, Ready):   _,
     (S.STOPPING, StartT):  X,
     (S.STOPPING, ReadyT):  X,
     (S.STOPPING, StopT):   t.stop_timeout,
     (S.STOPPING, Backoff): X,
+    (S.STOPPING, Ping):    _,
+    (S.STOPPING, WdogT):   X,
+    (S.STOPPING, Recycle_): _,
+    (S.STOPPING, MainPid): n.main_pid,
+    (S.STOPPING, Extend_): n.extend_stopping,
+    (S.STOPPING, Status):  n.status,
 
     (S.CLEANUP,  Start):   t.start_after_cleanup,
     (S.CLEANUP,  Stop):    t.stop_during_cleanup,
@@ -163,6 +219,12 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.CLEANUP,  ReadyT):  X,
     (S.CLEANUP,  StopT):   t.stop_timeout,
     (S.CLEANUP,  Backoff): X,
+    (S.CLEANUP,  Ping):    _,
+    (S.CLEANUP,  WdogT):   X,
+    (S.CLEANUP,  Recycle_): _,
+    (S.CLEANUP,  MainPid): _,
+    (S.CLEANUP,  Extend_): n.extend_stopping,
+    (S.CLEANUP,  Status):  n.status,
 
     (S.EXITED,   Start):   t.start,
     (S.EXITED,   Stop):    _,
@@ -177,6 +239,12 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.EXITED,   ReadyT):  X,
     (S.EXITED,   StopT):   X,
     (S.EXITED,   Backoff): X,
+    (S.EXITED,   Ping):    _,
+    (S.EXITED,   WdogT):   X,
+    (S.EXITED,   Recycle_): _,
+    (S.EXITED,   MainPid): _,
+    (S.EXITED,   Extend_): _,
+    (S.EXITED,   Status):  _,
 
     (S.FATAL,    Start):   t.start,
     (S.FATAL,    Stop):    _,
@@ -191,6 +259,31 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.FATAL,    ReadyT):  X,
     (S.FATAL,    StopT):   X,
     (S.FATAL,    Backoff): X,
+
+    # issue 8: liveness verdicts (model/liveness.py). Probed only while RUNNING; elsewhere a
+    # verdict is one queued in the turn that left RUNNING, or from a previous process.
+    (S.STOPPED,  LiveFailed): _,
+    (S.STOPPED,  LiveOk):  _,
+    (S.STARTING, LiveFailed): _,
+    (S.STARTING, LiveOk):  _,
+    (S.RUNNING,  LiveFailed): _live_failed,
+    (S.RUNNING,  LiveOk):  _live_ok,
+    (S.BACKOFF,  LiveFailed): _,
+    (S.BACKOFF,  LiveOk):  _,
+    (S.STOPPING, LiveFailed): _,
+    (S.STOPPING, LiveOk):  _,
+    (S.CLEANUP,  LiveFailed): _,
+    (S.CLEANUP,  LiveOk):  _,
+    (S.EXITED,   LiveFailed): _,
+    (S.EXITED,   LiveOk):  _,
+    (S.FATAL,    LiveFailed): _,
+    (S.FATAL,    LiveOk):  _,
+    (S.FATAL,    Ping):    _,
+    (S.FATAL,    WdogT):   X,
+    (S.FATAL,    Recycle_): _,
+    (S.FATAL,    MainPid): _,
+    (S.FATAL,    Extend_): _,
+    (S.FATAL,    Status):  _,
 }
 # fmt: on
 
@@ -221,6 +314,8 @@ def step(
     if timers is not inst.timers:
         s.set(timers=timers)
     cell(s, event)
+    if s.inst.state is not inst.state and inst.program.watchdog:
+        n.left_running(s)  # issue 9: no watchdog outside RUNNING
     if s.inst.state is not inst.state:
         s.actions.append(StateChanged(inst.state, s.inst.state))
     return s.inst, tuple(s.actions)

@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (is
         spawns: int
         restart_reason: str
         restarts_by_reason: tuple[tuple[str, int], ...]
+        live_failures: int
 
 
 @dataclass(slots=True)
@@ -127,7 +128,7 @@ def _spawn(s: Step) -> None:
         s.set(restarts_by_reason=_count(s.inst.restarts_by_reason, s.inst.restart_reason))
         s.set(restart_reason="")
     s.set(state=State.STARTING, pid=None, pgid=None, ready=False, started_at=None)
-    s.set(exit_on_stop=False, after_cleanup=None, restart_pending=False)
+    s.set(exit_on_stop=False, after_cleanup=None, restart_pending=False, live_failures=0)
     s.actions.append(Spawn(s.inst.program.name, s.inst.index))
 
 

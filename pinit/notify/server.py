@@ -54,6 +54,7 @@ class NotifyServer:
         self._accept = accept
         self._debug = debug
         self.refused = 0  # datagrams dropped unparsed: no credentials or not a program's
+        self.oversized = 0  # issue 9: a program's datagrams past MAX_DATAGRAM, dropped unparsed
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self._sock.setblocking(False)
@@ -64,7 +65,7 @@ class NotifyServer:
     def _readable(self, fd: int) -> None:
         for _ in range(MAX_PER_TURN):  # the socket stays readable: the rest comes next turn
             try:
-                data, ancdata, _, _ = self._sock.recvmsg(
+                data, ancdata, flags, _ = self._sock.recvmsg(
                     proto.MAX_DATAGRAM, socket.CMSG_SPACE(_CREDS.size)
                 )
             except (BlockingIOError, InterruptedError):
@@ -73,10 +74,20 @@ class NotifyServer:
             for level, kind, payload in ancdata:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
                     pid, uid, _ = _CREDS.unpack(payload[: _CREDS.size])
-            if pid > 0 and (self._accept is None or self._accept(pid, uid)):
-                self._on_message(pid, proto.parse(data))
-            else:
+            if not (pid > 0 and (self._accept is None or self._accept(pid, uid))):
                 self._refuse(pid, uid)
+            elif flags & socket.MSG_TRUNC:  # cut: its last field would be a lie
+                self.oversized += 1
+                if self._debug is not None and self.oversized & (self.oversized - 1) == 0:
+                    self._debug(f"notify: {self.oversized} oversized datagrams dropped so far")
+            else:
+                self._on_message(pid, proto.parse(data))
+
+    def drain(self) -> None:
+        """Issue 9: read what is queued now, before a death is handled (as systemd gives its
+        notify socket priority over SIGCHLD): a MAINPID= or READY=1 sent just before the sender
+        exited must reach the model before the exit does."""
+        self._readable(self._sock.fileno())
 
     def _refuse(self, pid: int, uid: int) -> None:
         """Counted, and said (with -v) at 1, 2, 4, 8... refusals: a flood costs log2 lines."""

@@ -18,6 +18,7 @@ from pinit.model.events import (
     Disarm,
     Emit,
     Event,
+    Extend,
     KillGroup,
     ReadyObserved,
     Restarting,
@@ -30,6 +31,7 @@ from pinit.model.events import (
     StateChanged,
     StopProbe,
     TimerEvent,
+    TrackMain,
     Verdict,
 )
 from pinit.model.instance import Instance, Key
@@ -39,6 +41,10 @@ from pinit.runtime.groups import Groups
 from pinit.runtime.loop import Loop, Timer
 from pinit.runtime.probes import Probe
 from pinit.runtime.spawn import SpawnError, SpawnSpec, spawn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without the import
+if TYPE_CHECKING:
+    from pinit.runtime.liveness import LiveProbes
 
 __all__ = ["InstanceActions"]
 
@@ -57,6 +63,7 @@ class InstanceActions:
         base_env: dict[str, str],  # shared, not copied: the control socket's path joins it later
         emit: Callable[[Emit], None],
         record: Recorder,
+        manager: Callable[[], str] = lambda: "pinit",  # [pinit] name, for titles (issue 9)
     ) -> None:
         self._loop = loop
         self._instances = instances
@@ -68,8 +75,10 @@ class InstanceActions:
         self._base_env = base_env
         self._emit = emit
         self._record = record
+        self._manager = manager
         self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._probes: dict[Key, Probe] = {}
+        self._live: LiveProbes | None = None  # issue 8: made at the first program with `live`
         self.mains: dict[int, Key] = {}  # main pid -> instance
         self.watchers: dict[int, Callable[[int], None]] = {}  # check-command pid -> callback
 
@@ -110,13 +119,36 @@ class InstanceActions:
             self._emit(
                 Emit("debug", f"{self._name(key)}: {action.old.value} -> {action.new.value}")
             )
-        elif isinstance(action, Restarting):
+            self._liveness(key, action)
+        elif isinstance(action, Extend):  # issue 9: EXTEND_TIMEOUT_USEC=, never earlier
+            pending = self._timers.get((key, action.timer))
+            if pending is not None and pending.deadline < action.deadline:
+                self._arm(key, action.timer, action.deadline)
+        elif isinstance(action, TrackMain):  # issue 9: MAINPID=; pinit (subreaper) reaps it
+            if action.old is not None and self.mains.get(action.old) == key:
+                del self.mains[action.old]
+            self.mains[action.new] = key
+        elif isinstance(action, Restarting):  # issue 8: facts for the event stream
             self._record.restarting(key, self._instances().get(key), self._name(key), action)
         elif isinstance(action, Verdict):
             self._record.verdict(key, self._instances().get(key), self._name(key), action)
 
     def _tell(self, key: Key, kind: str, **fields: object) -> None:
         self._record.of(key, self._instances().get(key), self._name(key), kind, **fields)
+
+    def _liveness(self, key: Key, change: StateChanged) -> None:
+        """Issue 8: probe liveness while RUNNING, only for a program with ``live``."""
+        if change.old is State.RUNNING and self._live is not None:
+            self._live.stop(key)
+        if change.new is State.RUNNING:
+            inst = self._instances().get(key)
+            live = inst.program.live if inst is not None else None
+            if live is not None:
+                if self._live is None:
+                    from pinit.runtime.liveness import LiveProbes
+
+                    self._live = LiveProbes(self._loop, self._post, self._run_check)
+                self._live.start(key, live)
 
     def spawn(self, key: Key) -> None:
         inst = self._instances()[key]
@@ -128,6 +160,7 @@ class InstanceActions:
                 base_env=self._base_env,
                 notify_socket=self._notify_address() if procspec.uses_notify(inst.program) else "",
                 stdio=self._logs.fds_for(inst.name, inst.program),
+                title=self._manager() if inst.program.title else "",
             )
             pid = spawn(spec)
         except SpawnError as exc:
@@ -172,7 +205,7 @@ class InstanceActions:
         try:
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
-            self._say("debug", f"readiness check: {exc}")
+            self._say("debug", f"probe command: {exc}")
             return None
         try:
             pid = spawn(
@@ -186,10 +219,10 @@ class InstanceActions:
                 )
             )
         except SpawnError as exc:
-            self._say("debug", f"readiness check: {exc.message}")
+            self._say("debug", f"probe command: {exc.message}")
             return None
         except OSError as exc:  # EMFILE, EAGAIN: this attempt fails, the probe retries
-            self._say("debug", f"readiness check: {exc}")
+            self._say("debug", f"probe command: {exc}")
             return None
         finally:
             os.close(null)

@@ -11,6 +11,8 @@ and sends no signal. What is left here:
 
 - the refusals: no ``start``/``restart``/``reload`` once pinit is shutting down;
 - ``reload`` is the HUP path; a refused config's errors go back to the caller;
+- ``scale`` and ``restart --rolling`` (issue 9) are container-wide plan decisions
+  (``model.scale``, ``model.roll``): posted through ``Host.change`` like a reload;
 - ``logs`` reads the tail of the instance's log file in a short-lived thread: a read from a
   stalled disk must not stall PID 1 (DESIGN §2c), and the reply comes when the read is done.
 """
@@ -39,6 +41,8 @@ from pinit.stats import Sampler, UsageSampler
 
 __all__ = ["Operator"]
 
+PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
+
 TAIL_BYTES = 256 << 10  # per file: a reply stays small, and the read short
 _LIVE = (planner.Phase.STARTING, planner.Phase.RUNNING)
 _VERBS: dict[str, Callable[[], Event]] = {
@@ -57,6 +61,9 @@ class Host:
     after_turn: Callable[[Callable[[], None]], None]  # run once this turn's events are stepped
     reload: Callable[[], list[str]]  # the HUP path; returns a refused config's errors
     call_soon_threadsafe: Callable[[Callable[[], None]], None]
+    # issue 9: hand a plan decision (scale, roll) to the supervisor, which applies its actions
+    change: Callable[[Callable[[planner.Plan], PlanResult]], None] | None = None
+    notify_counters: Callable[[], dict[str, int]] = dict  # issue 9: datagrams dropped
     events: EventRing | None = None  # issue 8: what `ctl events` follows
 
 
@@ -102,6 +109,8 @@ class Operator:
     def handle(self, req: proto.Request, respond: Respond) -> None:
         if req.cmd == "status":
             respond(self._status())
+        elif req.cmd == "health":
+            respond(_health(self._host.plan(), req))
         elif req.cmd == "reload":
             plan = self._host.plan()
             if plan.phase not in (planner.Phase.STARTING, planner.Phase.RUNNING):
@@ -116,6 +125,8 @@ class Operator:
                 respond({"ok": True})
         elif req.cmd == "logs":
             self._logs(req, respond)
+        elif req.cmd == "scale" or (req.cmd == "restart" and req.rolling):
+            self._container(req, respond)
         else:
             keys = self._match(req.target)
             if isinstance(keys, str):
@@ -153,6 +164,46 @@ class Operator:
                 if k in insts
             ]
             respond({"ok": True, "instances": rows})
+
+        self._host.after_turn(reply)
+
+    def _container(self, req: proto.Request, respond: Respond) -> None:
+        """Issue 9: scale or roll one program; the reply lists its instances after the turn."""
+        plan = self._host.plan()
+        name = req.target
+        if plan.phase not in _LIVE:
+            respond(proto.error(f"{req.cmd}: pinit is shutting down ({plan.reason})"))
+            return
+        if name not in {p.name for p in plan.config.programs}:
+            known = ", ".join(sorted(p.name for p in plan.config.programs)) or "none"
+            respond(proto.error(f"{req.cmd}: no program {name!r} (known: {known})"))
+            return
+        if name in plan.rolls:
+            respond(proto.error(f"{req.cmd}: a rolling restart of {name} is under way"))
+            return
+        if self._host.change is None:
+            respond(proto.error(f"{req.cmd}: not supported here"))
+            return
+        if req.cmd == "scale":
+            from pinit.model.scale import scale
+
+            count = req.count
+            self._host.change(lambda p: scale(p, name, count))
+        else:
+            from pinit.model.roll import begin
+
+            self._host.change(lambda p: begin(p, name))
+
+        def reply() -> None:
+            now = self._host.plan()
+            insts = [now.instances[k] for k in sorted(now.instances) if k[0] == name]
+            rows = [{"name": i.name, "state": i.state.value, "pid": i.pid} for i in insts]
+            out: dict[str, object] = {"ok": True, "program": name, "instances": rows}
+            if req.cmd == "scale":
+                out["count"] = req.count
+            else:
+                out["rolling"] = name in now.rolls
+            respond(out)
 
         self._host.after_turn(reply)
 
@@ -194,15 +245,24 @@ class Operator:
                     "rss": use.rss if use else None,
                     "processes": use.processes if use else 0,
                     "log_files": _log_files(inst),
+                    # issue 9: the notify protocol and the restarts by reason
+                    "status_text": inst.status_text,
+                    "sub_state": inst.sub_state,
+                    "restarts_by_reason": dict(inst.restarts_by_reason),
                 }
             )
-        return {
+        reply: dict[str, object] = {
             "ok": True,
             "name": plan.config.name,
             "phase": plan.phase.value,
             "pid": os.getpid(),
+            "rolling": sorted(plan.rolls),  # issue 9: programs with a roll under way
             "instances": rows,
         }
+        counters = self._host.notify_counters()
+        if counters:
+            reply["notify"] = counters
+        return reply
 
     # -- logs --------------------------------------------------------------------------------
     def _logs(self, req: proto.Request, respond: Respond) -> None:
@@ -233,6 +293,19 @@ class Operator:
         import threading  # at the first `ctl logs`, not at PID 1's start (issue 7, speed)
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
+
+
+def _health(plan: planner.Plan, req: proto.Request) -> dict[str, object]:
+    """Issue 8: `ctl health`, from the plan alone (no /proc sampling: a probe every few
+    seconds must cost PID 1 next to nothing)."""
+    from pinit.model import health
+
+    insts = health.watched(plan, req.names)
+    if isinstance(insts, str):
+        return proto.error(insts)
+    problems = health.problems(plan, insts, req.ready)
+    names = [inst.name for inst in insts]
+    return {"ok": True, "healthy": not problems, "problems": problems, "checked": names}
 
 
 def _uptime(inst: Instance, now: float) -> float | None:

@@ -5,6 +5,10 @@ whose exit the reaper reports), bounded by its own deadline, and retried every `
 until it succeeds or the probe is stopped. The overall limit is the model's "ready" timer,
 not ours: the probe only says "ready", never "failed".
 
+Liveness (issue 8, ``runtime/liveness.py``) runs the same attempts one at a time: with
+``on_fail`` a Probe makes exactly one attempt per ``start()``, bounded by ``attempt_timeout``,
+and reports either outcome instead of retrying.
+
 HTTP exists beside TCP because a port opens before an app server can answer: gunicorn binds,
 then its workers import the app, so "port open" would release dependents too early.
 """
@@ -33,12 +37,21 @@ RunCheck = Callable[[tuple[str, ...], Callable[[int], None]], int | None]
 
 class Probe:
     def __init__(
-        self, loop: Loop, ready: Readiness, on_ready: OnReady, run_check: RunCheck
+        self,
+        loop: Loop,
+        ready: Readiness,
+        on_ready: OnReady,
+        run_check: RunCheck,
+        *,
+        on_fail: OnReady | None = None,  # issue 8: one attempt, its failure reported
+        attempt_timeout: float = 0.0,  # one attempt's limit; 0: max(interval, 1s)
     ) -> None:
         self._loop = loop
         self._ready = ready
         self._on_ready = on_ready
         self._run_check = run_check
+        self._on_fail = on_fail
+        self._attempt_timeout = attempt_timeout or max(ready.interval, 1.0)
         self._sock: socket.socket | None = None
         self._check_pid: int | None = None
         self._timer: Timer | None = None
@@ -62,7 +75,7 @@ class Probe:
     def _attempt(self) -> None:
         if not self._active:
             return
-        self._timer = self._loop.call_later(max(self._ready.interval, 1.0), self._attempt_timed_out)
+        self._timer = self._loop.call_later(self._attempt_timeout, self._attempt_timed_out)
         kind = self._ready.kind
         if kind is ReadyKind.COMMAND:
             self._check_pid = self._run_check(self._ready.command, self._check_done)
@@ -159,6 +172,11 @@ class Probe:
 
     def _retry(self) -> None:
         self._end_attempt()
+        if self._on_fail is not None:
+            if self._active:
+                self._active = False
+                self._on_fail()
+            return
         if self._active:
             self._timer = self._loop.call_later(self._ready.interval, self._attempt)
 

@@ -34,13 +34,13 @@ from pinit.model.events import (
     Emit,
     Event,
     Exited,
-    ReadyObserved,
     ReloadDiff,
     StartRequested,
     StopRequested,
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
+from pinit.records import replace
 from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing, Recorder
@@ -52,6 +52,8 @@ from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 if TYPE_CHECKING:
     from pinit.notify.server import NotifyServer
+    from pinit.runtime.inbox import Inbox
+    from pinit.runtime.limits import Limits
     from pinit.runtime.operator import Host, Operator
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
@@ -95,6 +97,8 @@ class Supervisor:
         self._viewed = False  # a fresh /proc view was taken by this turn's signal batch
         self._notify: NotifyServer | None = None
         self._notify_failed = False
+        self._inbox: Inbox | None = None  # issue 9: notify messages -> events
+        self._limits: Limits | None = None  # issue 9: max_memory / max_lifetime, if set
         self._report = ShutdownReport()
         self.events = EventRing()  # issue 8: what `ctl events`, GET /events and JSON logs read
         self._record = Recorder(self.events)
@@ -115,6 +119,7 @@ class Supervisor:
             base_env=self._base_env,
             emit=self._emit,
             record=self._record,
+            manager=lambda: self._config.name,
         )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
         self._exit_code: int | None = None
@@ -147,6 +152,7 @@ class Supervisor:
         control = self._export_control()
         watchdog.start(self._loop, self._upstream, lambda: self._exit_code is None)
         self._upstream.send(STATUS="starting programs")
+        self._configure_limits(self._config)
         self._apply(self._plan_step(planner.boot(self._plan)))
         self._loop.after_turn(self._end_turn)
         self._first_turn()
@@ -226,10 +232,15 @@ class Supervisor:
             new, actions = model.step(inst, event, time.monotonic(), self._rng)
             container: tuple[planner.PlanAction, ...] = ()
             if new != inst:
+                if self._limits is not None and new.program.max_lifetime:
+                    self._limits.changed(key, new)
                 container = self._plan_step(planner.on_instance_change(self._plan, key, new))
-                if key not in self._plan.instances:  # a reload retired it once it was down
+                now = self._plan.instances.get(key)
+                if now is None:  # a reload retired it once it was down
                     self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
+                elif now is not new and now.name != inst.name:  # replaced under a new name
+                    self._logs.forget(inst.name)  # (numprocs crossed 1: web -> web-1)
             for action in actions:
                 try:
                     self._actions.act(key, action)
@@ -343,6 +354,8 @@ class Supervisor:
             self._forward(signum)
 
     def _reap(self) -> None:
+        if self._notify is not None:
+            self._notify.drain()  # issue 9: MAINPID=/READY=1 sent before a death go first
         reaped = reaper.drain()
         if reaped:
             self._groups.fresh_view()  # taken after the reaping: no freed pid in it
@@ -392,6 +405,7 @@ class Supervisor:
         except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
             report_exception(exc)
             self._say(f"reload refused: {path}: internal error: {exc!r}")
+            self._upstream_refused(path)
             return [f"{path}: internal error: {exc!r}"]
         if config is not None and self._command:
             running = self._plan.instances.get((CMD_NAME, 0))
@@ -403,10 +417,14 @@ class Supervisor:
         if config is None:
             for error in errors:
                 self._say(f"reload refused: {error}")
+            self._upstream_refused(path)
             return [str(error) for error in errors]
+        if config.name != self._config.name:  # named at start (--name): title and socket stay
+            config = replace(config, name=self._config.name)
         self._info(f"reloading {path}")
         self._upstream.reloading()
         self._config = config
+        self._configure_limits(config)
         before = {inst.name for inst in self._plan.instances.values()}
         self._apply(self._plan_step(reloader.apply_reload(self._plan, config)))
         for name in before - {inst.name for inst in self._plan.instances.values()}:
@@ -416,37 +434,61 @@ class Supervisor:
             self._upstream.ready("reloaded")
         return []
 
+    def _upstream_refused(self, path: str) -> None:
+        """Type=notify-reload (issue 10): systemd waits after its SIGHUP for RELOADING=1 then
+        READY=1, and a reload that never says so hangs `systemctl reload` until its timeout.
+        A refused config is a finished reload that changed nothing: say both, and why."""
+        self._upstream.reloading()
+        if self._plan.phase is planner.Phase.RUNNING:
+            self._upstream.ready(f"reload refused: {path}: the running config stays")
+
     def _notify_address(self) -> str:
         """The notify socket, bound at the first spawn of a program that uses it: most
         configs have none, and `socket` (with `selectors`) is off PID 1's start path then
         (issue 7, speed). Failing is a warning, said once; such programs start without it."""
         if self._notify is None and not self._notify_failed:
             from pinit.notify.server import NotifyServer
+            from pinit.runtime.inbox import Inbox
 
+            self._inbox = Inbox(self._owner, lambda: self._plan.instances, self._post, self._debug)
             try:
                 self._notify = NotifyServer(
-                    self._loop, self._on_notify, accept=self._notify_accepts, debug=self._debug
+                    self._loop, self._inbox.message, accept=self._notify_accepts, debug=self._debug
                 )
             except OSError as exc:
                 self._notify_failed = True
                 self._say(f"warning: no notify socket for programs ({exc})")
         return self._notify.address if self._notify is not None else ""
 
-    def _on_notify(self, pid: int, fields: dict[str, str]) -> None:
+    def _owner(self, pid: int) -> Key | None:
         key = self._actions.mains.get(pid)
-        if key is None:
-            key = self._owner_by_group(pid)
-        if key is None:
-            self._debug(f"notify message from unknown pid {pid} ignored")
-            return
-        if fields.get("READY") == "1":
-            if procspec.uses_notify(self._plan.instances[key].program):
-                self._post(key, ReadyObserved())
-            else:  # issue 7.4: readiness comes from the configured probe only
-                self._debug(f"{self._name(key)}: READY=1 ignored: its readiness is its probe")
-        if "STATUS" in fields:
-            status = fields["STATUS"].encode("unicode_escape").decode()[:200]  # one safe line
-            self._debug(f"{self._name(key)}: status: {status}")
+        return key if key is not None else self._owner_by_group(pid)
+
+    def _configure_limits(self, config: Config) -> None:
+        """Issue 9: max_memory / max_lifetime, imported only once a program sets one."""
+        if self._limits is None:
+            if not any(p.max_memory > 0 or p.max_lifetime > 0 for p in config.programs):
+                return
+            from pinit.runtime import limits
+
+            self._limits = limits.Limits(
+                self._loop,
+                instances=lambda: self._plan.instances,
+                post=self._post,
+                clock=time.monotonic,
+                say=self._say,
+            )
+        self._limits.configure(config)
+
+    def notify_counters(self) -> dict[str, int]:
+        """Issue 9: notify datagrams dropped, for `ctl status --json` (empty: no socket)."""
+        if self._notify is None or self._inbox is None:
+            return {}
+        return {
+            "refused": self._notify.refused,
+            "oversized": self._notify.oversized,
+            "malformed": self._inbox.malformed,
+        }
 
     def _notify_accepts(self, pid: int, uid: int) -> bool:
         """Issue 11.12: only a program's processes may speak on the notify socket (a main
@@ -467,7 +509,23 @@ class Supervisor:
         from pinit.runtime.operator import Host
 
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(plan, self._post, self._after_drain.append, self._reload, soon, self.events)
+        return Host(
+            plan,
+            self._post,
+            self._after_drain.append,
+            self._reload,
+            soon,
+            events=self.events,
+            change=self._change,
+            notify_counters=self.notify_counters,
+        )
+
+    def _change(self, decide: Callable[[planner.Plan], PlanResult]) -> None:
+        """Issue 9: a `ctl scale` / `ctl restart --rolling` decision, applied like a reload's."""
+        before = {inst.name for inst in self._plan.instances.values()}
+        self._apply(self._plan_step(decide(self._plan)))
+        for name in before - {inst.name for inst in self._plan.instances.values()}:
+            self._logs.forget(name)  # dropped at once: it was already down
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:

@@ -155,6 +155,10 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if "supervisors" in results:
         parts += ["### Supervisor (issue 3)", report_sup.markdown(results["supervisors"])]
+    if "scale" in results:
+        from benchlib import scale
+
+        parts += ["### Scale at run time (issue 9)", scale.markdown(results["scale"])]
     return "\n\n".join(parts)
 
 
@@ -164,7 +168,8 @@ supervisord, s6 and runit (supervisor) in one run (~9 min; `--quick` ~1 min, for
 never written here), prints these tables and writes them between the bench markers of this
 README. pinit is measured as the editable venv install, as a plain `pip install` in
 `.bench/venv`, and as `dist/pinit` when built; `--init [NAME=]PATH` adds another executable,
-`--only pid1|supervisors` runs one half, `--render FILE` re-renders a saved `.bench/last.json`.
+`--only pid1|supervisors|scale` runs one part, `--render FILE` re-renders a saved
+`.bench/last.json`.
 Peers: `apt-get install tini dumb-init s6 runit`; supervisord comes from pip into `.bench/venv`.
 """
 

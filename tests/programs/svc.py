@@ -14,6 +14,9 @@ Every line written to $EVENTS (one os.write with O_APPEND, so lines never tear) 
   svc.py http NAME PORT DELAY       listen at once (as gunicorn binds first), answer 503 until
                                     DELAY has passed, then 200; records "healthy" on the first 200
   svc.py signals NAME               record every USR1/USR2 it gets as "got-N"
+  svc.py hang NAME PORT             answer every GET with 200 (records "listening" first); on
+                                    SIGUSR1 record "hang" and stop accepting, alive, port open
+                                    (the kernel still completes connects: a GET times out)
 """
 
 from __future__ import annotations
@@ -51,6 +54,34 @@ def serve(sock: socket.socket) -> None:
     while True:
         conn, _ = sock.accept()
         conn.close()
+
+
+class HangError(Exception):
+    pass
+
+
+def hang(name: str, port: int) -> None:
+    """Issue 8: a server whose port stops answering while its process lives on."""
+    on_term(name)
+
+    def stop_accepting(signum: int, frame: object) -> None:
+        record(name, "hang")
+        raise HangError
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(64)
+    try:  # before "listening": a SIGUSR1 right after it must land in here
+        signal.signal(signal.SIGUSR1, stop_accepting)
+        record(name, "listening")
+        while True:
+            conn, _ = sock.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            conn.close()
+    except HangError:
+        wait_forever()
 
 
 def main() -> None:
@@ -130,6 +161,8 @@ def main() -> None:
                 told = True
             conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" if ok else b"HTTP/1.0 503 Busy\r\n\r\n")
             conn.close()
+    elif mode == "hang":
+        hang(name, int(rest[0]))
     elif mode == "signals":
         on_term(name)
         for sig in (signal.SIGUSR1, signal.SIGUSR2):

@@ -34,6 +34,20 @@ NOT_ON_START_PATH = {
     "pinit.control.client",
     "pinit.control.follow",  # issue 8: `ctl events`, client side
     "pinit.logs.jsonlog",  # issue 8: only with log_format = "json"
+    "pinit.model.roll",  # issue 9: at the first roll
+    "pinit.model.scale",  # issue 9: at the first `ctl scale`
+    "configparser",  # issue 10: `pinit import` is a translator, never on the start path
+    "pinit.importer",
+    "pinit.importer.supervisord",
+    "pinit.importer.procfile",
+    "pinit.importer.supini",
+    "pinit.importer.supkeys",
+    "pinit.importer.emit",
+    "pinit.model.liveness",  # issue 8: at the first liveness verdict
+    "pinit.runtime.liveness",  # issue 8: at the first program with `live` that runs
+    "pinit.model.health",  # issue 8: at the first `ctl health`
+    "pinit.runtime.inbox",  # issue 9: only once a program uses the notify socket
+    "pinit.runtime.limits",  # issue 9: only when max_memory or max_lifetime is set
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control

@@ -28,6 +28,7 @@ from pinit.model.events import (
     Emit,
     Event,
     Exited,
+    Extend,
     GroupGone,
     KillGroup,
     ReadyObserved,
@@ -41,6 +42,7 @@ from pinit.model.events import (
     StopProbe,
     StopRequested,
     TimerEvent,
+    TrackMain,
 )
 from pinit.model.instance import Instance, Key, State
 from pinit.model.state import step
@@ -159,6 +161,11 @@ class Core:
         self.plan_acts(acts)
         self.drain()
 
+    def change(self, decide: Callable[[P.Plan], tuple[P.Plan, tuple[P.PlanAction, ...]]]) -> None:
+        """A container-wide decision (issue 9: scale, roll), applied as the supervisor does."""
+        self.plan, acts = decide(self.plan)
+        self.plan_acts(acts)
+
     # -- reading ---------------------------------------------------------------------------------
     def inst(self, name: str, index: int = 0) -> Instance:
         return self.plan.instances[(name, index)]
@@ -174,7 +181,12 @@ class Core:
         """A `pinit ctl` request through runtime/operator.py, answered after the turn."""
         if self.operator is None:
             host = Host(
-                lambda: self.plan, self.post, self.after_turn.append, lambda: [], lambda cb: cb()
+                lambda: self.plan,
+                self.post,
+                self.after_turn.append,
+                lambda: [],
+                lambda cb: cb(),
+                self.change,
             )
             self.operator = Operator(host, lambda _msg: None, NoSampler())
         got: list[dict[str, object]] = []
@@ -250,6 +262,11 @@ class Core:
             del self.timers[(key, a.timer)]
         elif isinstance(a, StartProbe) and self.probe_ok:
             self.post(key, ReadyObserved())
+        elif isinstance(a, Extend):  # issue 9: later, never earlier
+            if (key, a.timer) in self.timers:
+                self.timers[(key, a.timer)] = max(self.timers[(key, a.timer)], a.deadline)
+        elif isinstance(a, TrackMain):  # issue 9: MAINPID=
+            self.alive[key] = self.pids[key] = a.new
 
     # -- the model's side of the contract ----------------------------------------------------------
     def _check(self, key: Key, inst: Instance, a: Action) -> None:

@@ -19,7 +19,9 @@ from pinit.config.locate import locate
 from pinit.config.schema import (
     Config,
     ConfigError,
+    Liveness,
     OnFatal,
+    Readiness,
     ReadyKind,
     Restart,
 )
@@ -263,6 +265,23 @@ def test_environment_errors_are_per_entry() -> None:
             "did you mean 'max_bytes'",
         ),
         ('stderr = { max_bytes = "10XB" }', "programs.web.stderr.max_bytes", "invalid size '10XB'"),
+        # issue 8: liveness, one probe per table as for ready
+        ('live = { interval = "1s" }', "programs.web.live", "exactly one of tcp, http, command"),
+        ('live = { notify = true, tcp = "127.0.0.1:1" }', "programs.web.live.notify", "unknown"),
+        ('live = { tcp = "db:5432" }', "programs.web.live.tcp", "expected an IP address"),
+        ('live = { tcp = "127.0.0.1:1", failures = 0 }', "programs.web.live.failures", ">= 1"),
+        ('live = { command = [], timeout = "1s" }', "programs.web.live.command", "not be empty"),
+        ('live = { http = "http://[::1/" }', "programs.web.live.http", "expected 'http://"),
+        (
+            'live = { tcp = "127.0.0.1:1", interval = "0s" }',
+            "programs.web.live.interval",
+            "greater than zero",
+        ),
+        (
+            'live = { tcp = "127.0.0.1:1", initial_delay = "soon" }',
+            "programs.web.live.initial_delay",
+            "invalid duration",
+        ),
     ],
 )
 def test_field_errors(line: str, path: str, message: str) -> None:
@@ -270,6 +289,25 @@ def test_field_errors(line: str, path: str, message: str) -> None:
     assert err.key_path == path
     assert err.line == 3
     assert message in err.message
+
+
+def test_live_loads_typed() -> None:
+    config = ok(
+        '[programs.web]\ncommand = "a"\nenvironment = { P = "8080" }\n'
+        'live = { http = "http://127.0.0.1:${P}/h", interval = "5s", timeout = "1s", '
+        'failures = 2, initial_delay = "30s" }\n'
+    )
+    live = config.program("web").live
+    assert live == Liveness(
+        Readiness(
+            ReadyKind.HTTP, "127.0.0.1", 8080, "http://127.0.0.1:8080/h", interval=5.0, timeout=1.0
+        ),
+        interval=5.0,
+        timeout=1.0,
+        failures=2,
+        initial_delay=30.0,
+    )
+    assert ok('[programs.web]\ncommand = "a"\n').program("web").live is None
 
 
 def test_every_error_is_collected_not_just_the_first() -> None:

@@ -40,6 +40,14 @@ def parse(obj: object) -> Request | str:
         ({"cmd": "logs", "target": "db"}, Request("logs", "db", lines=proto.DEFAULT_LINES)),
         ({"cmd": "logs", "target": "db", "lines": 5}, Request("logs", "db", lines=5)),
         ({"cmd": "logs", "target": "db", "lines": 10**9}, Request("logs", "db", lines=10_000)),
+        # issue 9
+        ({"cmd": "scale", "target": "web", "count": 0}, Request("scale", "web", count=0)),
+        ({"cmd": "scale", "target": "web", "count": 500}, Request("scale", "web", count=500)),
+        (
+            {"cmd": "restart", "target": "web", "rolling": True},
+            Request("restart", "web", rolling=True),
+        ),
+        ({"cmd": "restart", "target": "web", "rolling": False}, Request("restart", "web")),
     ],
 )
 def test_valid_requests(obj: object, want: Request) -> None:
@@ -65,6 +73,15 @@ def test_valid_requests(obj: object, want: Request) -> None:
         ({"cmd": "logs", "target": "web", "lines": "5"}, "positive integer"),
         ({"cmd": "status", "target": "web"}, "unknown key(s) 'target'"),
         ({"cmd": "start", "target": "a\nb"}, "not a program or instance name"),
+        # issue 9
+        ({"cmd": "scale", "target": "web"}, '"count" must be an integer 0..10000'),
+        ({"cmd": "scale", "target": "web", "count": -1}, "0..10000"),
+        ({"cmd": "scale", "target": "web", "count": 10_001}, "0..10000"),
+        ({"cmd": "scale", "target": "web", "count": True}, "0..10000"),
+        ({"cmd": "scale", "target": "web", "count": "3"}, "0..10000"),
+        ({"cmd": "scale", "count": 3}, 'scale: missing "target"'),
+        ({"cmd": "restart", "target": "web", "rolling": 1}, '"rolling" must be true or false'),
+        ({"cmd": "start", "target": "web", "rolling": True}, "unknown key(s) 'rolling'"),
     ],
 )
 def test_invalid_requests_say_why(obj: object, needle: str) -> None:
@@ -89,6 +106,8 @@ def test_request_json_round_trips() -> None:
         Request("stop", "web"),
         Request("signal", "web-2", signal=signal.SIGUSR2),
         Request("logs", "db", lines=7),
+        Request("scale", "web", count=3),
+        Request("restart", "web", rolling=True),
     ):
         assert parse_request(proto.encode(proto.request_json(req)).rstrip(b"\n")) == req
 

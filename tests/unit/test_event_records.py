@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 
-from pinit.config.schema import Config, Readiness, ReadyKind
+from pinit.config.schema import Config, Readiness, ReadyKind, Restart
 from pinit.control import proto, stream
 from pinit.control.follow import format_event
 from pinit.model import plan as planner
@@ -180,3 +180,24 @@ def test_human_lines() -> None:
     assert format_event(reload).endswith("  pinit  reload: added b; changed a")
     assert format_event({"lost": 12}) == "... 12 events lost (this reader was too slow)"
     assert format_event(pinit | {"type": "future", "x": 1}).endswith("  pinit  future x=1")
+
+
+def test_liveness_verdicts_and_its_restart_reason() -> None:
+    """Issue 8 merged with liveness: each failed probe and a recovery are verdicts (not each
+    passing probe), and the restart it causes is told with the reason "liveness"."""
+    from pinit.config.schema import Liveness
+    from pinit.model.events import LiveFailed, LiveOk
+
+    live = Liveness(Readiness(ReadyKind.TCP, "127.0.0.1", 9), interval=1.0, timeout=0.5, failures=2)
+    inst = running(prog(live=live, restart=Restart.ALWAYS))
+    inst, acts = run(inst, (5.0, LiveFailed()), (5.5, LiveOk()), (6.0, LiveOk()))
+    verdicts = [[a for a in step if isinstance(a, Verdict)] for step in acts]
+    assert verdicts == [
+        [Verdict("live", False, "failed 1 of 2")],
+        [Verdict("live", True, "ok after 1 failure(s)")],
+        [],  # a passing probe is no event
+    ]
+    inst, acts = run(inst, (7.0, LiveFailed()), (8.0, LiveFailed()))
+    assert inst.state is State.CLEANUP
+    _, acts = run(inst, (8.1, Exited(100, 15)), (8.2, GroupGone()))
+    assert [a for a in acts[-1] if isinstance(a, Restarting)] == [Restarting("liveness", 0.0, 0)]

@@ -115,6 +115,18 @@ def test_kubernetes_grace_period_covers_pinits_stop_budget() -> None:
     assert "command" not in container  # the image's ENTRYPOINT: pinit --config /etc/pinit.toml
 
 
+def test_kubernetes_probes_ask_pinit_and_prometheus_is_told() -> None:
+    """Issue 8: exec probes run `pinit ctl health`; the pod carries the scrape annotations."""
+    template = _kind("Deployment")["spec"]["template"]  # type: ignore[index]
+    container = template["spec"]["containers"][0]
+    assert container["livenessProbe"]["exec"]["command"] == ["pinit", "ctl", "health"]
+    assert container["readinessProbe"]["exec"]["command"] == ["pinit", "ctl", "health", "--ready"]
+    notes = template["metadata"]["annotations"]
+    assert notes["prometheus.io/scrape"] == "true"
+    assert notes["prometheus.io/path"] == "/metrics"
+    assert int(notes["prometheus.io/port"]) == container["ports"][0]["containerPort"]
+
+
 def test_kubernetes_manifest_is_valid() -> None:
     kv = pytest.importorskip(
         "kubernetes_validate", reason="kubernetes-validate missing: pip install -e '.[dev]'"

@@ -13,7 +13,7 @@ import pytest
 from pinit.config import docgen, loadprog, reference
 from pinit.config import load as load_mod
 from pinit.config.load import load_text
-from pinit.config.schema import Backoff, Config, LogSpec, Program
+from pinit.config.schema import Backoff, Config, Liveness, LogSpec, Program
 
 PATH = "/etc/pinit/pinit.toml"
 ENV = {"PORT": "8000"}
@@ -38,6 +38,8 @@ def config_text(path: str, value: str) -> str:
         program.append(f"{key} = {value}")
         if key.startswith("ready.") and key.removeprefix("ready.") not in reference.READY_PROBES:
             program.append('ready.tcp = "127.0.0.1:9"')  # interval/timeout need a probe
+        if key.startswith("live.") and key.removeprefix("live.") not in reference.LIVE_PROBES:
+            program.append('live.tcp = "127.0.0.1:9"')  # issue 8: so do live's
     if not any(line.startswith("command =") for line in program):
         program.append('command = ["true"]')
     return "\n".join([*pinit, "", *program, "", "[programs.q]", 'command = ["true"]', ""])
@@ -91,6 +93,8 @@ DEFAULTED = [e for e in VALUE_ENTRIES if _toml(e.default)[0]]
 def test_documented_default_is_the_real_default(entry: reference.Entry) -> None:
     if entry.path.startswith(PROGRAM_PREFIX + "ready."):  # config_text adds a tcp probe
         baseline = load_ok(config_text(PROGRAM_PREFIX + "ready.tcp", '"127.0.0.1:9"'))
+    elif entry.path.startswith(PROGRAM_PREFIX + "live."):
+        baseline = load_ok(config_text(PROGRAM_PREFIX + "live.tcp", '"127.0.0.1:9"'))
     else:
         baseline = load_ok(config_text("programs.NAME.numprocs", "1"))
     assert load_ok(config_text(entry.path, entry.default)) == baseline
@@ -110,6 +114,7 @@ TABLES = {
     "programs.NAME": PROGRAM_PREFIX,
     "programs.NAME.backoff": PROGRAM_PREFIX + "backoff.",
     "programs.NAME.ready": PROGRAM_PREFIX + "ready.",
+    "programs.NAME.live": PROGRAM_PREFIX + "live.",
     "programs.NAME.stdout": PROGRAM_PREFIX + "stdout.",
     "programs.NAME.stderr": PROGRAM_PREFIX + "stderr.",
     "programs.NAME.rlimits": PROGRAM_PREFIX + "rlimits.",
@@ -146,6 +151,8 @@ def test_the_loader_accepts_exactly_the_documented_keys() -> None:
     assert _fields(LogSpec) == reference.keys("programs.NAME.stdout")
     probes = set(reference.READY_PROBES)
     assert reference.keys("programs.NAME.ready") == probes | {"interval", "timeout"}
+    live = set(reference.LIVE_PROBES) | _fields(Liveness) - {"check"}
+    assert reference.keys("programs.NAME.live") == live
 
 
 def test_every_rlimit_name_is_a_real_limit() -> None:
@@ -185,6 +192,9 @@ def test_the_json_schema_accepts_every_documented_sample(entry: reference.Entry)
         ("ready", '{ interval = "1s" }'),
         ("rlimits.nofiles", "10"),
         ("backoff.jitter", "2"),
+        ("live", '{ interval = "1s" }'),
+        ("live", '{ tcp = "127.0.0.1:1", command = "true" }'),
+        ("live.failures", "0"),
     ],
 )
 def test_the_json_schema_refuses_what_the_loader_refuses(key: str, value: str) -> None:

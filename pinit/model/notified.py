@@ -1,0 +1,156 @@
+"""Issue 9: the cells of the notify protocol's columns and of the per-program watchdog.
+
+Split from ``transitions.py`` (over 400 lines) and written in its style: each handler gets the
+``Step`` and the event its cell is keyed by and never re-checks the state. What each does, and
+the systemd behaviour it follows (systemd.service(5), sd_notify(3)):
+
+* The watchdog (``WatchdogSec=``) counts from RUNNING, as systemd's starts once start-up is
+  complete: ``running`` wraps the three cells that lead STARTING to RUNNING and arms
+  ``WatchdogTimeout``; each ``WATCHDOG=1`` re-arms it; ``left_running`` (called by ``step`` on
+  any state change of a program with a watchdog) disarms it, so no timer outlives RUNNING.
+  A miss or ``WATCHDOG=trigger`` is a graceful restart (stop signal, stop timeout) counted
+  under reason "watchdog"; the ``Recycle`` column carries it, and memory and lifetime too.
+* ``MAINPID=`` (a forking daemon naming its child) changes the pid whose death counts; the
+  runtime reaps the named pid from then on (``TrackMain``). The old main pid's death then
+  arrives as an ``Exited`` for a pid that is no longer the main one: ``former_main`` wraps the
+  Exited cells so that one is said at debug level, not as a warning.
+* ``EXTEND_TIMEOUT_USEC=`` pushes the pending ready (start) or stop deadline to at least
+  now + USEC, never earlier (``Extend``), as systemd's ``service_extend_timeout``.
+* ``STATUS=`` text and the sub-state (``STOPPING=1`` -> "stopping", ``RELOADING=1`` ->
+  "reloading", ``READY=1`` ends "reloading") are kept for ``ctl status``; they change nothing
+  else: pinit stops a program only when asked, and a reloading program stays ready.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from pinit.model.events import (
+    Event,
+    Exited,
+    Extend,
+    ExtendTimeout,
+    MainPidNotified,
+    Recycle,
+    RestartRequested,
+    State,
+    StatusNotified,
+    TrackMain,
+    WatchdogTimeout,
+)
+from pinit.model.transitions import READY, STOP, Handler, Step, restart
+from pinit.records import replace
+
+__all__ = [
+    "extend_starting",
+    "extend_stopping",
+    "former_main",
+    "left_running",
+    "main_pid",
+    "recycle",
+    "running",
+    "spawned",
+    "status",
+    "watchdog_ping",
+    "watchdog_timeout",
+]
+
+WATCHDOG = WatchdogTimeout()
+MAX_STATUS = 200  # characters of STATUS= kept: one line of `ctl status`, not a log
+
+
+def running(handler: Handler) -> Handler:
+    """``handler``, then arm the watchdog if it led to RUNNING."""
+
+    def cell(s: Step, ev: Event) -> None:
+        handler(s, ev)
+        if s.inst.state is State.RUNNING and s.inst.program.watchdog > 0:
+            s.arm(WATCHDOG, s.inst.program.watchdog)
+
+    return cell
+
+
+def spawned(handler: Handler) -> Handler:
+    """As ``running``, and a new process has said nothing yet: forget the previous one's."""
+    then = running(handler)
+
+    def cell(s: Step, ev: Event) -> None:
+        if s.inst.status_text or s.inst.sub_state:
+            s.inst = replace(s.inst, status_text="", sub_state="")
+        then(s, ev)
+
+    return cell
+
+
+def left_running(s: Step) -> None:
+    """Called by ``step`` when a program with a watchdog changed state: no watchdog outside
+    RUNNING (a stopping or restarting program is not expected to ping)."""
+    if s.inst.state is not State.RUNNING:
+        s.disarm(WATCHDOG)
+
+
+def watchdog_ping(s: Step, _ev: Event) -> None:
+    if s.inst.program.watchdog > 0:
+        s.disarm(WATCHDOG)  # a timer is armed once at a time (tests/unit/modelcore.py checks)
+        s.arm(WATCHDOG, s.inst.program.watchdog)
+
+
+def watchdog_timeout(s: Step, _ev: Event) -> None:
+    s.emit("error", f"no WATCHDOG=1 for {s.inst.program.watchdog:g}s: restarting")
+    restart_for(s, "watchdog")
+
+
+def recycle(s: Step, ev: Event) -> None:
+    reason = cast(Recycle, ev).reason
+    s.emit("warn", f"restarting: {reason}")
+    restart_for(s, reason)
+
+
+def restart_for(s: Step, reason: str) -> None:
+    """A graceful restart (transitions.restart: stop signal, stop timeout, start once stopped)."""
+    s.disarm(WATCHDOG)
+    restart(s, RestartRequested(reason))
+
+
+def main_pid(s: Step, ev: Event) -> None:
+    pid = cast(MainPidNotified, ev).pid
+    old = s.inst.pid
+    if old is None or pid == old:
+        return
+    s.inst = replace(s.inst, pid=pid)
+    s.actions.append(TrackMain(old, pid))
+    s.emit("info", f"main pid is now {pid} (MAINPID=, was {old})")
+
+
+def former_main(handler: Handler) -> Handler:
+    """The Exited cells of a live instance: a pid that is not the main one can only be a main
+    pid that MAINPID= replaced, reaped in the turn its successor was named; said at debug."""
+
+    def cell(s: Step, ev: Event) -> None:
+        pid = cast(Exited, ev).pid
+        if s.inst.pid is not None and pid != s.inst.pid:
+            s.emit("debug", f"pid {pid} exited: no longer the main pid ({s.inst.pid})")
+            return
+        handler(s, ev)
+
+    return cell
+
+
+def extend_starting(s: Step, ev: Event) -> None:
+    if READY in s.inst.timers:
+        s.actions.append(Extend(READY, s.now + max(cast(ExtendTimeout, ev).seconds, 0.0)))
+
+
+def extend_stopping(s: Step, ev: Event) -> None:
+    if STOP in s.inst.timers:
+        s.actions.append(Extend(STOP, s.now + max(cast(ExtendTimeout, ev).seconds, 0.0)))
+
+
+def status(s: Step, ev: Event) -> None:
+    e = cast(StatusNotified, ev)
+    text = s.inst.status_text if e.text is None else e.text[:MAX_STATUS]
+    sub = s.inst.sub_state if e.sub_state is None else e.sub_state
+    if sub == "" and e.sub_state == "" and s.inst.sub_state != "reloading":
+        sub = s.inst.sub_state  # READY=1 ends a reload, not a "stopping"
+    if text != s.inst.status_text or sub != s.inst.sub_state:
+        s.inst = replace(s.inst, status_text=text, sub_state=sub)
