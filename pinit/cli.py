@@ -4,7 +4,7 @@
     pinit [--name N] [-v] --config FILE [-- CMD [ARGS...]]
     pinit check [--config FILE] [--explain] [-- CMD [ARGS...]]
     pinit ctl [--socket PATH | --config FILE] status|start|stop|restart|signal|reload|logs|scale|
-              health ARGS...
+              health|events ARGS...
     pinit import FILE [--from supervisord|procfile] [--explain]
     pinit version
 
@@ -255,6 +255,11 @@ def _ctl_parser() -> argparse.ArgumentParser:
     logs = sub.add_parser("logs", parents=[common], help="the last lines of NAME's log file")
     logs.add_argument("target")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many (default 50)")
+    events = sub.add_parser("events", parents=[common], help="follow events until pinit stops")
+    events.add_argument("names", nargs="*", metavar="NAME", help="only these (and pinit's own)")
+    events.add_argument("--history", type=int, default=0, metavar="N", help="N past events first")
+    events.add_argument("--since-start", action="store_true", help="every event still kept")
+    events.add_argument("--bound", type=int, default=1024, metavar="N", help=argparse.SUPPRESS)
     check = sub.add_parser(
         "health",
         parents=[common],
@@ -294,6 +299,13 @@ def _ctl(argv: list[str]) -> int:
             configured, name = config.control_socket, config.name
     name = args.name or name
     where = [configured] if configured else paths.candidates("", name, os.environ)
+    if args.cmd == "events":  # issue 8: the one command that streams
+        from pinit.control.follow import follow
+
+        history = proto.MAX_HISTORY if args.since_start else max(args.history, 0)
+        bound = min(max(args.bound, 1), proto.MAX_BOUND)
+        events = proto.Request("events", names=tuple(args.names), history=history, bound=bound)
+        return follow(where, events, args.json, sys.stdout, sys.stderr)
     if args.cmd == "health":
         from pinit.control.client import health
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from pinit.config import reference, units
 from pinit.config.fields import (
     Errors,
+    FieldError,
     Source,
     TableReader,
     unit,
@@ -188,6 +189,7 @@ def _load(
     cmd_after = r.get("cmd_after", want_str_list, None)
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
+    log_format = r.get("log_format", _log_format, defaults.log_format)
     no_include: list[str] = []
     include = r.get("include", want_str_list, no_include)
 
@@ -238,6 +240,7 @@ def _load(
         log_dir=log_dir,
         control_socket=control_socket,
         path=src.path,
+        log_format=log_format,
     )
 
 
@@ -367,3 +370,11 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
                 return out
             out.append(Source(path, text))
     return out
+
+
+def _log_format(value: object) -> str:
+    """Issue 8: `[pinit] log_format`."""
+    text = want_str(value)
+    if text not in ("text", "json"):
+        raise FieldError(f'expected "text" or "json", got {show(text)}')
+    return text

@@ -245,6 +245,18 @@ ENTRIES: tuple[Entry, ...] = (
         '"/var/log/pinit"',
         (STRING,),
     ),
+    # issue 8: JSON logs
+    Entry(
+        "pinit.log_format",
+        '`"text"` or `"json"`',
+        '"text"',
+        "How pinit writes its own messages (stderr) and passed-through program lines "
+        "(stdout). `json`: one object per line, `ts` (seconds since the epoch), `program`, "
+        "`instance`, `stream`, `msg`, and `level` for pinit's own; a program line that is a "
+        "JSON object is kept as an object under `json` instead of `msg`. Read at start.",
+        '"json"',
+        ({"enum": ["text", "json"]},),
+    ),
     Entry(
         "pinit.control_socket",
         "string (path)",

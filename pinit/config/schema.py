@@ -146,6 +146,7 @@ class Config:
     log_dir: str = ""
     control_socket: str = ""
     path: str = ""  # the file this was loaded from; "" for a config built in code
+    log_format: str = "text"  # issue 8: "text" | "json" (pinit's lines and passthrough)
 
     def program(self, name: str) -> Program:
         for prog in self.programs:

@@ -16,6 +16,11 @@ Requests::
     {"cmd": "scale", "target": PROGRAM, "count": N}         # issue 9: 0..10000 instances
     {"cmd": "restart", "target": PROGRAM, "rolling": true}  # issue 9: one at a time
     {"cmd": "health", "names": [NAME, ...], "ready": true}  # issue 8; both optional
+    {"cmd": "events", "names": [NAME...], "history": N, "bound": N}   # all optional (issue 8)
+
+``events`` is the one streaming command: after ``{"ok": true, "stream": "events"}`` the
+connection carries one event record per line until pinit stops (EOF), and ``{"lost": N}``
+where a reader too slow for ``bound`` unread events lost the N oldest.
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -47,7 +52,19 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "scale", "health")
+COMMANDS = (
+    "status",
+    "start",
+    "stop",
+    "restart",
+    "signal",
+    "reload",
+    "logs",
+    "scale",
+    "health",
+    "events",
+)
+MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 100_000, 4096, 1024  # events (issue 8)
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
 MAX_SCALE = 10_000  # the loader's numprocs bound
 MAX_NAMES = 64  # issue 8: names in one health request
@@ -59,6 +76,7 @@ _KEYS = {
     "restart": frozenset({"cmd", "target", "rolling"}),
     "signal": frozenset({"cmd", "target", "signal"}),
     "logs": frozenset({"cmd", "target", "lines"}),
+    "events": frozenset({"cmd", "names", "history", "bound"}),
     "scale": frozenset({"cmd", "target", "count"}),
     "health": frozenset({"cmd", "names", "ready"}),
 }
@@ -70,9 +88,11 @@ class Request:
     target: str = ""
     signal: signal.Signals | None = None
     lines: int = DEFAULT_LINES
+    history: int = 0  # events: start this many past events back
+    bound: int = DEFAULT_BOUND  # events: unread events kept for this client
     count: int = 0  # scale
     rolling: bool = False  # restart
-    names: tuple[str, ...] = ()  # issue 8: health: these programs/instances, () = the default
+    names: tuple[str, ...] = ()  # issue 8: health, events: these programs/instances
     ready: bool = False  # issue 8: health: ready too, not only running
 
 
@@ -133,6 +153,8 @@ def parse_request(line: bytes) -> Request | str:
         if sig is None:
             return f"signal: unknown signal {str(obj['signal'])[:64]!r}"
         return Request(cmd, target, signal=sig)
+    if cmd == "events":
+        return _events_request(obj)
     if cmd == "logs":
         lines = obj.get("lines", DEFAULT_LINES)
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
@@ -150,6 +172,31 @@ def parse_request(line: bytes) -> Request | str:
     if cmd == "health":
         return _health(obj)
     return Request(cmd, target)
+
+
+def _count(obj: dict[str, object], key: str, default: int, low: int, high: int) -> int | str:
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        return f'events: "{key}" must be an integer of at least {low}'
+    return min(value, high)
+
+
+def _events_request(obj: dict[str, object]) -> Request | str:
+    names = obj.get("names", [])
+    if not isinstance(names, list) or len(names) > MAX_NAMES:
+        return f'events: "names" must be a list of at most {MAX_NAMES} names'
+    for name in names:
+        if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
+            return 'events: "names" holds programs or instances (e.g. "web-2")'
+        if not name.isprintable():
+            return 'events: "names" holds programs or instances (e.g. "web-2")'
+    history = _count(obj, "history", 0, 0, MAX_HISTORY)
+    bound = _count(obj, "bound", DEFAULT_BOUND, 1, MAX_BOUND)
+    if isinstance(history, str):
+        return history
+    if isinstance(bound, str):
+        return bound
+    return Request("events", names=tuple(names), history=history, bound=bound)
 
 
 def _health(obj: dict[str, object]) -> Request | str:
@@ -175,6 +222,8 @@ def request_json(req: Request) -> dict[str, object]:
         obj["signal"] = req.signal.name.removeprefix("SIG")
     if req.cmd == "logs":
         obj["lines"] = req.lines
+    if req.cmd == "events":
+        obj.update(names=list(req.names), history=req.history, bound=req.bound)
     if req.cmd == "scale":
         obj["count"] = req.count
     if req.rolling:

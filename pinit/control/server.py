@@ -36,14 +36,14 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import stat
 import struct
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from pinit.control import paths, proto
+from pinit.control import paths, proto, stream
+from pinit.control.listen import bind
 
 __all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlReactor", "ControlServer", "Handler", "Respond"]
 
@@ -51,7 +51,6 @@ Respond = Callable[[dict[str, object]], None]
 Handler = Callable[[proto.Request, Respond], None]
 Say = Callable[[str], None]
 MAX_CLIENTS = 32  # connections served at once; each costs pinit one fd
-BACKLOG = 1024  # connections queued by the kernel beyond that (capped by net.core.somaxconn)
 IDLE = 3.0  # seconds a connection may keep pinit waiting while others queue
 BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of resources
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
@@ -76,7 +75,18 @@ class ControlReactor(Protocol):
 
 
 class _Conn:
-    __slots__ = ("busy", "closed", "eof", "lines", "out", "reader", "sock", "waiting", "watching")
+    __slots__ = (
+        "busy",
+        "closed",
+        "eof",
+        "feed",
+        "lines",
+        "out",
+        "reader",
+        "sock",
+        "waiting",
+        "watching",
+    )
 
     def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
@@ -90,40 +100,7 @@ class _Conn:
         # progress does not reset it, so trickling a byte a second earns no extra time.
         self.waiting = now
         self.watching = ""  # "read" | "write" | "" : what the loop watches this fd for
-
-
-def _bind(path: str) -> socket.socket:
-    """Bind `path` 0600, replacing a stale socket file; OSError if in use or not a socket."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISSOCK(st.st_mode):
-            raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        probe.settimeout(1.0)
-        try:
-            probe.connect(path)
-        except OSError:
-            os.unlink(path)  # nobody listens: left by a pinit that was killed
-        else:
-            raise OSError(errno.EADDRINUSE, f"{path} is in use by another pinit")
-        finally:
-            probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    old = os.umask(0o177)
-    try:
-        sock.bind(path)
-        os.chmod(path, 0o600)
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        os.umask(old)
-    sock.setblocking(False)
-    return sock
+        self.feed: stream.Feed | None = None  # `ctl events`: this connection follows events
 
 
 class ControlServer:
@@ -134,14 +111,17 @@ class ControlServer:
         handler: Handler,
         say: Say,
         allowed_uids: frozenset[int] | None = None,
+        *,
+        subscribe: stream.Subscribe | None = None,
     ) -> None:
         self.path = path
+        self._subscribe = subscribe
         self._loop = loop
         self._handler = handler
         self._say = say
         self._allowed = allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()})
         paths.prepare(path)
-        self._sock = _bind(path)
+        self._sock = bind(path)
         self._ino = os.stat(path).st_ino
         self._conns: dict[int, _Conn] = {}
         self._accepting = False  # the listening fd is in the loop
@@ -182,7 +162,11 @@ class ControlServer:
         if self._closing or len(self._conns) < MAX_CLIENTS:
             return
         limit = time.monotonic() - IDLE
-        stale = [c for c in self._conns.values() if not c.busy and c.waiting <= limit]
+        stale = [
+            c
+            for c in self._conns.values()
+            if not c.busy and c.waiting <= limit and (c.feed is None or c.out)  # follower: unread
+        ]
         if stale:
             self._say(f"control: {MAX_CLIENTS} clients connected, closed {len(stale)} idle")
         for conn in stale:
@@ -270,6 +254,9 @@ class ControlServer:
     def _close(self, conn: _Conn) -> None:
         if conn.closed:
             return
+        if conn.feed is not None:
+            conn.feed.close()
+            conn.feed = None
         self._watch(conn, "")
         conn.closed = True
         self._conns.pop(conn.sock.fileno(), None)
@@ -284,6 +271,10 @@ class ControlServer:
             return
         except OSError:
             self._close(conn)
+            return
+        if conn.feed is not None:  # a follower says nothing more: only its EOF matters
+            if not data:
+                self._close(conn)
             return
         if data:
             conn.lines.extend(conn.reader.feed(data))
@@ -301,6 +292,9 @@ class ControlServer:
         the rest on later loop turns (its socket, writable, brings it back at once), so it
         shares the loop with signals, child exits and other clients instead of holding it.
         """
+        if conn.feed is not None:
+            self._follow(conn)
+            return
         budget = PER_TURN
         while not conn.closed and not conn.busy and not conn.out and conn.lines and budget:
             budget -= 1
@@ -309,6 +303,9 @@ class ControlServer:
                 self._queue(conn, proto.error(f"request longer than {proto.MAX_LINE} bytes"))
             elif line.strip():
                 self._dispatch(conn, line)
+                if conn.feed is not None:  # `ctl events`: a follower from now on
+                    self._follow(conn)
+                    return
         if conn.closed:
             return
         if conn.out or (conn.lines and not conn.busy):
@@ -324,6 +321,9 @@ class ControlServer:
         req = proto.parse_request(line)
         if isinstance(req, str):
             self._queue(conn, proto.error(req))
+            return
+        if req.cmd == "events":
+            self._start_follow(conn, req)
             return
         conn.busy = True
         answered = False
@@ -346,6 +346,28 @@ class ControlServer:
             self._say(f"control: {req.cmd} failed: {exc!r}")
             respond(proto.error(f"internal error: {exc!r}"))
         inline = False
+
+    # -- `ctl events`: a follower (control/stream.py) ---------------------------------------------
+    def _start_follow(self, conn: _Conn, req: proto.Request) -> None:
+        feed = self._subscribe(req, lambda: self._watch(conn, "write")) if self._subscribe else None
+        if feed is None or isinstance(feed, str):
+            self._queue(conn, proto.error(feed or "events: not served by this pinit"))
+            return
+        conn.lines.clear()  # nothing after the request is read: it only follows now
+        self._queue(conn, {"ok": True, "stream": "events"})
+        conn.feed = feed  # the wake turns write interest on; the loop's next turn writes
+
+    def _follow(self, conn: _Conn) -> None:
+        if conn.feed is not None and len(conn.out) < stream.STREAM_OUT:
+            stream.fill(conn.out, conn.feed)
+        self._flush(conn)
+        if conn.closed:
+            return
+        if conn.out:
+            self._watch(conn, "write")  # a slow reader: its socket tells when it took some
+        else:
+            conn.waiting = time.monotonic()  # caught up: it keeps nobody waiting
+            self._watch(conn, "read")  # for its EOF; a new record turns write interest on
 
     # -- output ------------------------------------------------------------------------------
     def _queue(self, conn: _Conn, reply: dict[str, object]) -> None:
@@ -383,6 +405,9 @@ class ControlServer:
             if timer is not None:
                 timer.cancel()
         for conn in list(self._conns.values()):
+            if conn.feed is not None:  # the last records (pinit's "done"), as far as it takes
+                stream.fill(conn.out, conn.feed)
+                self._flush(conn)
             self._close(conn)
         self._gate()
         self._sock.close()

@@ -97,8 +97,16 @@ def _unread(fd: int) -> int:
 class LogRouter:
     """The supervisor's one handle on log capture: fds for a spawn, and the end of instances."""
 
-    def __init__(self, reactor: LogReactor, say: Say, stdout_fd: int = 1) -> None:
+    def __init__(
+        self, reactor: LogReactor, say: Say, stdout_fd: int = 1, log_format: str = "text"
+    ) -> None:
         self._reactor = reactor
+        self._frame: Callable[[bytes, bytes], bytes] = prefix_lines
+        self._json = log_format == "json"  # issue 8: passthrough as JSON lines
+        if self._json:
+            from pinit.logs.jsonlog import encode_block
+
+            self._frame = encode_block
         self._say = say
         self._stdout_fd = stdout_fd
         self._streams: dict[tuple[str, str], _Stream] = {}  # (instance, "out"|"err")
@@ -177,7 +185,7 @@ class LogRouter:
     def _stream(self, name: str, which: str, spec: LogSpec, program: str) -> _Stream | None:
         key = (name, which)
         old = self._streams.get(key)
-        routes = self._routes(name, spec, program)
+        routes = self._routes(name, spec, program, which)
         if not routes:
             if old is not None:
                 self._retire(self._streams.pop(key))
@@ -228,7 +236,7 @@ class LogRouter:
         if not block:
             return
         for writer, prefix in stream.routes:
-            if not writer.put(prefix_lines(block, prefix) if prefix else block):
+            if not writer.put(self._frame(block, prefix) if prefix else block):
                 self._pause(stream, writer)
 
     # -- back-pressure ---------------------------------------------------------------------------
@@ -250,12 +258,17 @@ class LogRouter:
         return resume
 
     # -- destinations ----------------------------------------------------------------------------
-    def _routes(self, name: str, spec: LogSpec, program: str) -> list[Route]:
+    def _routes(self, name: str, spec: LogSpec, program: str, which: str) -> list[Route]:
         routes: list[Route] = []
         if spec.file:
             routes.append((self._writer(spec.file, program, spec), b""))
         if spec.passthrough:
-            routes.append((self._writer("", "stdout", spec), f"{name} | ".encode()))
+            prefix = f"{name} | ".encode()
+            if self._json:  # the route's "prefix" is then each JSON object's constant middle
+                from pinit.logs.jsonlog import head
+
+                prefix = head(program, name, "stdout" if which == "out" else "stderr")
+            routes.append((self._writer("", "stdout", spec), prefix))
         return routes
 
     def _writer(self, path: str, label: str, spec: LogSpec) -> Writer:

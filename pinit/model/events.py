@@ -61,7 +61,9 @@ __all__ = [
     "ReadyTimeout",
     "Recycle",
     "Released",
+    "ReloadDiff",
     "RestartRequested",
+    "Restarting",
     "SignalGroup",
     "SignalRequested",
     "Spawn",
@@ -78,6 +80,7 @@ __all__ = [
     "StopTimeout",
     "TimerEvent",
     "TrackMain",
+    "Verdict",
     "WatchdogPing",
     "WatchdogTimeout",
 ]
@@ -375,6 +378,38 @@ class StateChanged:
     new: State
 
 
+# --- actions: facts for the event stream (issue 8: `ctl events`, GET /events) ----------------
+# Like Emit, for the runtime to tell, not to do: each becomes one event record. Structured, so
+# that no consumer parses a log line for a delay or a verdict.
+
+
+@dataclass(frozen=True, slots=True)
+class Restarting:
+    """A restart decision: start again after ``delay`` seconds (0: at once), for ``reason``."""
+
+    reason: str
+    delay: float
+    attempts: int  # consecutive failed starts so far (FATAL past start_retries)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A probe's verdict the model acted on: ``probe`` is "ready" (liveness may add "live")."""
+
+    probe: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadDiff:
+    """A plan action: the programs a reload added, removed and changed (by name, sorted)."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Extend:
     """Issue 9, EXTEND_TIMEOUT_USEC=: deliver the pending ``timer`` no sooner than ``deadline``
@@ -402,6 +437,8 @@ Action = (
     | StopProbe
     | Emit
     | StateChanged
+    | Restarting
+    | Verdict
     | Extend  # issue 9
     | TrackMain
 )

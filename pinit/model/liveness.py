@@ -23,7 +23,7 @@ and one queued in the same turn as the state change arrives late.
 from __future__ import annotations
 
 from pinit.config.schema import Restart
-from pinit.model.events import Event, State
+from pinit.model.events import Event, State, Verdict
 from pinit.model.transitions import Step, _cleanup, _next
 
 __all__ = ["live_failed", "live_ok"]
@@ -37,6 +37,7 @@ def live_failed(s: Step, _ev: Event) -> None:
     s.set(live_failures=count)
     if live is None:  # a verdict for a program a reload took `live` from: count, no action
         return
+    s.actions.append(Verdict("live", False, f"failed {count} of {live.failures}"))
     if count < live.failures:
         s.emit("warn", f"liveness probe failed ({count} of {live.failures})")
         return
@@ -50,6 +51,7 @@ def live_failed(s: Step, _ev: Event) -> None:
 
 
 def live_ok(s: Step, _ev: Event) -> None:
-    if s.inst.live_failures:
+    if s.inst.live_failures:  # an event only when it changes: not one per passing probe
+        s.actions.append(Verdict("live", True, f"ok after {s.inst.live_failures} failure(s)"))
         s.emit("info", f"liveness probe ok again after {s.inst.live_failures} failure(s)")
         s.set(live_failures=0)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
-from pinit.model.events import Emit, Event
+from pinit.model.events import Emit, Event, ReloadDiff
 from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
 
@@ -131,6 +131,7 @@ PlanAction = (
     | Emit
     | ArmStopBudget
     | KillInstances
+    | ReloadDiff  # issue 8: the event stream's reload record
 )
 
 # What to do with an instance once it is down: replace it with a fresh instance of the new

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pinit.config.schema import Config, Program
-from pinit.model.events import Emit
+from pinit.model.events import Emit, ReloadDiff
 from pinit.model.instance import Instance, Key
 from pinit.model.plan import (
     Phase,
@@ -123,6 +123,7 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
         plan, bound = binds.sweep(plan)
     plan, starts = issue_starts(plan)
     head: list[PlanAction] = [Emit("info", "reload: " + _summary(old_by_name, new_by_name))]
+    head.append(_diff(old_by_name, new_by_name))
     for name in dict.fromkeys(rolled):
         from pinit.model import roll
 
@@ -131,13 +132,19 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
     return plan, tuple(called_off + head + acts + bound + starts)
 
 
+def _diff(old: Mapping[str, Program], new: Mapping[str, Program]) -> ReloadDiff:
+    return ReloadDiff(
+        added=tuple(sorted(new.keys() - old.keys())),
+        removed=tuple(sorted(old.keys() - new.keys())),
+        changed=tuple(sorted(n for n in old.keys() & new.keys() if old[n] != new[n])),
+    )
+
+
 def _summary(old: Mapping[str, Program], new: Mapping[str, Program]) -> str:
-    added = sorted(new.keys() - old.keys())
-    removed = sorted(old.keys() - new.keys())
-    changed = sorted(n for n in old.keys() & new.keys() if old[n] != new[n])
+    d = _diff(old, new)
     parts = [
         f"{label} {', '.join(names)}"
-        for label, names in (("added", added), ("removed", removed), ("changed", changed))
+        for label, names in (("added", d.added), ("removed", d.removed), ("changed", d.changed))
         if names
     ]
     return "; ".join(parts) or "no changes"

@@ -24,6 +24,7 @@ from pinit.model.events import (
     Exited,
     KillGroup,
     ReadyTimeout,
+    Restarting,
     RestartRequested,
     SignalGroup,
     SignalRequested,
@@ -36,6 +37,7 @@ from pinit.model.events import (
     StopProbe,
     StopTimeout,
     TimerEvent,
+    Verdict,
 )
 from pinit.model.instance import Instance
 from pinit.model.status import describe, exit_code
@@ -189,6 +191,9 @@ def _finish_cleanup(s: Step) -> None:
     s.set(pgid=None, after_cleanup=None)
     if target is State.BACKOFF:
         delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
+        s.actions.append(
+            Restarting(inst.restart_reason or "exited", max(delay, 0.0), inst.attempts)
+        )
         if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
             wait_held(s)
         elif delay <= 0:
@@ -269,6 +274,7 @@ def _mark_ready(s: Step) -> bool:
     s.stop_probe()
     s.disarm(READY)
     s.set(ready=True)
+    s.actions.append(Verdict("ready", True))
     return True
 
 
@@ -414,6 +420,7 @@ def start_timeout(s: Step, _ev: Event) -> None:
 
 
 def ready_timeout(s: Step, _ev: Event) -> None:
+    s.actions.append(Verdict("ready", False, f"not ready after {s.inst.program.ready.timeout:g}s"))
     s.emit("error", f"not ready after {s.inst.program.ready.timeout:g}s: counted as a failed start")
     never = s.inst.program.restart is Restart.NEVER
     _cleanup(s, State.FATAL if never else _next(s, restart=True, failed_start=True))

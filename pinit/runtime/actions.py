@@ -21,6 +21,7 @@ from pinit.model.events import (
     Extend,
     KillGroup,
     ReadyObserved,
+    Restarting,
     SignalGroup,
     Spawn,
     Spawned,
@@ -31,9 +32,11 @@ from pinit.model.events import (
     StopProbe,
     TimerEvent,
     TrackMain,
+    Verdict,
 )
 from pinit.model.instance import Instance, Key
 from pinit.runtime import procspec
+from pinit.runtime.eventring import Recorder
 from pinit.runtime.groups import Groups
 from pinit.runtime.loop import Loop, Timer
 from pinit.runtime.probes import Probe
@@ -59,6 +62,7 @@ class InstanceActions:
         notify_address: Callable[[], str],
         base_env: dict[str, str],  # shared, not copied: the control socket's path joins it later
         emit: Callable[[Emit], None],
+        record: Recorder,
         manager: Callable[[], str] = lambda: "pinit",  # [pinit] name, for titles (issue 9)
     ) -> None:
         self._loop = loop
@@ -70,6 +74,7 @@ class InstanceActions:
         self._notify_address = notify_address
         self._base_env = base_env
         self._emit = emit
+        self._record = record
         self._manager = manager
         self._timers: dict[tuple[Key, TimerEvent], Timer] = {}
         self._probes: dict[Key, Probe] = {}
@@ -84,8 +89,15 @@ class InstanceActions:
         if isinstance(action, Spawn):
             self.spawn(key)
         elif isinstance(action, SignalGroup):
-            self._groups.signal(key, action.pgid, action.sig, stop=action.stop)
+            inst = self._instances().get(key)
+            cleanup = inst is not None and inst.state is State.CLEANUP
+            reason = ("cleanup" if cleanup else "stop") if action.stop else "operator"
+            if self._groups.signal(key, action.pgid, action.sig, stop=action.stop):
+                # only a signal something received is an event (the report's rule): not
+                # the cleanup signal to the empty group of a program that just exited
+                self._tell(key, "signal", signal=action.sig.name, reason=reason)
         elif isinstance(action, KillGroup):
+            self._tell(key, "kill", signal="SIGKILL", reason="stop_timeout")
             self._groups.kill(key, action.pgid)
         elif isinstance(action, Arm):
             self._arm(key, action.timer, action.deadline)
@@ -102,6 +114,8 @@ class InstanceActions:
         elif isinstance(action, Emit):
             self._emit(action)
         elif isinstance(action, StateChanged):
+            inst = self._instances().get(key)
+            self._record.state(key, inst, self._name(key), action.old, action.new)
             self._emit(
                 Emit("debug", f"{self._name(key)}: {action.old.value} -> {action.new.value}")
             )
@@ -114,6 +128,13 @@ class InstanceActions:
             if action.old is not None and self.mains.get(action.old) == key:
                 del self.mains[action.old]
             self.mains[action.new] = key
+        elif isinstance(action, Restarting):  # issue 8: facts for the event stream
+            self._record.restarting(key, self._instances().get(key), self._name(key), action)
+        elif isinstance(action, Verdict):
+            self._record.verdict(key, self._instances().get(key), self._name(key), action)
+
+    def _tell(self, key: Key, kind: str, **fields: object) -> None:
+        self._record.of(key, self._instances().get(key), self._name(key), kind, **fields)
 
     def _liveness(self, key: Key, change: StateChanged) -> None:
         """Issue 8: probe liveness while RUNNING, only for a program with ``live``."""
@@ -143,17 +164,22 @@ class InstanceActions:
             )
             pid = spawn(spec)
         except SpawnError as exc:
-            self._post(key, SpawnFailed(exc.message, exc.code))
+            self._spawn_failed(key, exc.message, exc.code)
             return
         except Exception as exc:  # issue 11.3: any error at all is a failed start
             # LookupError (user gone), OSError (EMFILE), ValueError ("embedded null byte"),
             # TypeError...: whatever the type, the Spawn must be answered, or the instance
             # waits in STARTING forever and its dependents and a shutdown wait with it.
-            self._post(key, SpawnFailed(f"{type(exc).__name__}: {exc}", 126))
+            self._spawn_failed(key, f"{type(exc).__name__}: {exc}", 126)
             return
         self.mains[pid] = key
+        self._tell(key, "spawn", pid=pid)
         self._say("info", f"{self._name(key)}: started pid {pid}: {' '.join(spec.argv)}")
         self._post(key, Spawned(pid, pid))
+
+    def _spawn_failed(self, key: Key, reason: str, code: int) -> None:
+        self._tell(key, "spawn_failed", reason=reason, code=code)
+        self._post(key, SpawnFailed(reason, code))
 
     def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
         old = self._timers.pop((key, timeout), None)

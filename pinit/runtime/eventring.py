@@ -15,10 +15,15 @@ called once per empty -> non-empty edge, never per event.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["EventRing", "Record", "Subscription"]
+from pinit.model.events import ReloadDiff, Restarting, State, Verdict
+from pinit.model.instance import Instance, Key
+from pinit.model.status import exit_code, signal_name
+
+__all__ = ["EventRing", "Record", "Recorder", "Subscription"]
 
 Record = dict[str, object]
 
@@ -72,9 +77,10 @@ class EventRing:
         record["seq"] = self.head
         self.records.append(record)
         self.head += 1
-        for sub in tuple(self.subscribers):
-            if sub.cursor == self.head - 1:  # was caught up: tell it there is something new
-                sub._wake()
+        if self.subscribers:  # most of the time nobody follows: no copy, no loop
+            for sub in tuple(self.subscribers):
+                if sub.cursor == self.head - 1:  # was caught up: tell it something is new
+                    sub._wake()
 
     def subscribe(
         self, wake: Callable[[], None], bound: int = 1024, history: int = 0
@@ -84,3 +90,84 @@ class EventRing:
         sub = Subscription(self, max(oldest, self.head - max(history, 0)), max(bound, 1), wake)
         self.subscribers.add(sub)
         return sub
+
+
+class Recorder:
+    """Builds the records (issue 8) and appends each once; the one place their format lives.
+
+    Every record has ``type``, ``ts`` (wall clock, float seconds since the epoch: cheap to take,
+    exact, and what JSON consumers parse; ``ctl events`` prints it as local time), ``mono``
+    (``time.monotonic()``, for durations that a clock step cannot bend), ``program``,
+    ``instance`` (the instance's name as ``ctl`` takes it: ``web`` or ``web-2``) and ``pid``
+    (None where there is none); ``from``/``to``/``reason`` and the type's own fields where they
+    apply. Building one is a small dict: no JSON here, only for a subscriber that asks.
+    """
+
+    __slots__ = ("ring",)
+
+    def __init__(self, ring: EventRing) -> None:
+        self.ring = ring
+
+    def add(
+        self,
+        kind: str,
+        program: str | None,
+        instance: str | None,
+        pid: int | None,
+        **fields: object,
+    ) -> None:
+        record: Record = {
+            "type": kind,
+            "ts": time.time(),
+            "mono": time.monotonic(),
+            "program": program,
+            "instance": instance,
+            "pid": pid,
+        }
+        record.update(fields)
+        self.ring.append(record)
+
+    def of(self, key: Key, inst: Instance | None, name: str, kind: str, **fields: object) -> None:
+        """A record about one instance (``inst`` None: a reload dropped it; ``name`` stays)."""
+        pid = fields.pop("pid", inst.pid if inst is not None else None)
+        self.add(kind, key[0], name, pid if isinstance(pid, int) else None, **fields)
+
+    # -- per instance ------------------------------------------------------------------------
+    def state(self, key: Key, inst: Instance | None, name: str, old: State, new: State) -> None:
+        reason = inst.restart_reason if inst is not None and inst.restart_reason else None
+        if reason is None and new is State.FATAL:
+            reason = "start_retries"
+        fields: dict[str, object] = {"from": old.value, "to": new.value}
+        if reason is not None:
+            fields["reason"] = reason
+        if inst is not None and new is State.RUNNING:
+            fields["ready"] = inst.ready
+        self.of(key, inst, name, "state", **fields)
+
+    def exited(self, key: Key, inst: Instance | None, name: str, pid: int, status: int) -> None:
+        """``code`` as a shell reports it (128+N for signal N); ``signal`` None for an exit."""
+        termsig = status & 0x7F
+        sig = None if termsig in (0, 0x7F) else signal_name(termsig)
+        self.of(key, inst, name, "exit", pid=pid, code=exit_code(status), signal=sig)
+
+    def restarting(self, key: Key, inst: Instance | None, name: str, act: Restarting) -> None:
+        delay = round(act.delay, 3)
+        fields = {"reason": act.reason, "delay": delay, "attempts": act.attempts}
+        self.of(key, inst, name, "backoff", **fields)
+
+    def verdict(self, key: Key, inst: Instance | None, name: str, act: Verdict) -> None:
+        fields: dict[str, object] = {"probe": act.probe, "ok": act.ok}
+        if act.detail:
+            fields["reason"] = act.detail
+        self.of(key, inst, name, "probe", **fields)
+
+    # -- pinit-wide --------------------------------------------------------------------------
+    def reload(self, diff: ReloadDiff) -> None:
+        added, removed, changed = list(diff.added), list(diff.removed), list(diff.changed)
+        self.add("reload", None, None, None, added=added, removed=removed, changed=changed)
+
+    def phase(self, old: str, new: str, reason: str) -> None:
+        fields: dict[str, object] = {"from": old, "to": new}
+        if reason:
+            fields["reason"] = reason
+        self.add("phase", None, None, None, **fields)

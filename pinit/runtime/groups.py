@@ -52,7 +52,8 @@ class Groups:
         self._procs.invalidate()
         self._pgids = None
 
-    def signal(self, key: Key, pgid: int, sig: int, *, stop: bool = True) -> None:
+    def signal(self, key: Key, pgid: int, sig: int, *, stop: bool = True) -> bool:
+        """True if some process received it."""
         reached = pid1.kill_group(pgid, sig)
         for pid in self._members(key, pgid):
             reached = pid1.kill_pid(pid, sig) or reached
@@ -61,6 +62,7 @@ class Groups:
             # to the empty group of a program that exited by itself is not.
             self._report.signalled(self._name(key), signals.name(sig))
         self.check()
+        return reached
 
     def kill(self, key: Key, pgid: int) -> None:
         self.signal(key, pgid, signal.SIGKILL)

@@ -54,6 +54,7 @@ class Stderr:
         self._send: Callable[[bytes], int] | None = None
         self._reactor: Reactor | None = None
         self._armed = False
+        self.notice: Callable[[str], str] = _text  # how a message of pinit's own is framed
 
     # -- set-up ------------------------------------------------------------------------------
     def _choose(self) -> None:
@@ -139,8 +140,8 @@ class Stderr:
         while self._pending or self._dropped:
             if not self._pending:
                 count, self._dropped = self._dropped, 0
-                self._pending += (
-                    f"pinit: {count} of its own lines dropped: stderr was not being read\n"
+                self._pending += self.notice(
+                    f"{count} of its own lines dropped: stderr was not being read"
                 ).encode()
             try:
                 done = self._write_some(self._pending)
@@ -195,20 +196,32 @@ class Stderr:
                 poller.poll(left * 1000)
 
 
+def _text(message: str) -> str:
+    return f"pinit: {message}\n"
+
+
 STDERR = Stderr()
+
+
+def use_json() -> None:
+    """Issue 8, ``log_format = "json"``: every later line of pinit's own is a JSON object."""
+    from pinit.logs.jsonlog import own_line
+
+    STDERR.notice = own_line
 
 
 def say(message: str) -> None:
     """One line; never raises, never blocks (see the module docstring)."""
     try:
-        STDERR.line(f"pinit: {message}\n")
+        STDERR.line(STDERR.notice(message))
     except Exception:
         pass  # PID 1 must not die of its own log line
 
 
 def write(text: str) -> None:
-    """Text that is not one pinit line (a traceback), through the same bounded writer."""
+    """Text that is not one pinit line (a traceback), through the same bounded writer; in
+    JSON mode one object, its newlines escaped in ``msg``."""
     try:
-        STDERR.line(text)
+        STDERR.line(text if STDERR.notice is _text else STDERR.notice("error: " + text.rstrip()))
     except Exception:
         pass

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from pinit.control import paths, proto
 from pinit.control.server import ControlReactor, ControlServer, Respond
+from pinit.control.stream import Feed
 from pinit.model import plan as planner
 from pinit.model.events import (
     Event,
@@ -35,6 +36,7 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Instance, Key
 from pinit.records import dataclass
+from pinit.runtime.eventring import EventRing, Record, Subscription
 from pinit.stats import Sampler, UsageSampler
 
 __all__ = ["Operator"]
@@ -62,6 +64,7 @@ class Host:
     # issue 9: hand a plan decision (scale, roll) to the supervisor, which applies its actions
     change: Callable[[Callable[[planner.Plan], PlanResult]], None] | None = None
     notify_counters: Callable[[], dict[str, int]] = dict  # issue 9: datagrams dropped
+    events: EventRing | None = None  # issue 8: what `ctl events` follows
 
 
 class Operator:
@@ -82,7 +85,7 @@ class Operator:
         try:
             if os.path.dirname(path) == paths.RUN_DIR:
                 os.makedirs(paths.RUN_DIR, mode=0o755, exist_ok=True)
-            self.server = ControlServer(loop, path, self.handle, self._say)
+            self.server = ControlServer(loop, path, self.handle, self._say, subscribe=self.follow)
         except OSError as exc:
             self._say(f"warning: no control socket ({path}: {exc.strerror or exc})")
             return
@@ -95,6 +98,14 @@ class Operator:
             self.server = None
 
     # -- requests ----------------------------------------------------------------------------
+    def follow(self, req: proto.Request, wake: Callable[[], None]) -> Feed | str:
+        """`ctl events`: a cursor into the ring, filtered by name if names were given."""
+        ring = self._host.events
+        if ring is None:
+            return "events: not served by this pinit"
+        sub = ring.subscribe(wake, bound=req.bound, history=req.history)
+        return _Named(sub, frozenset(req.names)) if req.names else sub
+
     def handle(self, req: proto.Request, respond: Respond) -> None:
         if req.cmd == "status":
             respond(self._status())
@@ -329,3 +340,30 @@ def _tail(path: str, lines: int) -> dict[str, object]:
         "path": path,
         "lines": [p.decode("utf-8", "replace") for p in parts[-lines:]],
     }
+
+
+class _Named:
+    """A subscription that keeps the records of the named programs or instances, and pinit's
+    own (a reload, a shutdown: the context a follower of one program still wants)."""
+
+    __slots__ = ("_names", "_sub")
+
+    def __init__(self, sub: Subscription, names: frozenset[str]) -> None:
+        self._sub, self._names = sub, names
+
+    @property
+    def pending(self) -> int:
+        return self._sub.pending
+
+    def take(self, limit: int = 256) -> tuple[list[Record], int]:
+        records, lost = self._sub.take(limit)
+        names = self._names
+        kept = [
+            r
+            for r in records
+            if r.get("program") is None or r.get("program") in names or r.get("instance") in names
+        ]
+        return kept, lost
+
+    def close(self) -> None:
+        self._sub.close()

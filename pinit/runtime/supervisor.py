@@ -34,15 +34,16 @@ from pinit.model.events import (
     Emit,
     Event,
     Exited,
+    ReloadDiff,
     StartRequested,
     StopRequested,
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.records import replace
-from pinit.runtime import pid1, procspec, reaper, signals, watchdog
+from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
-from pinit.runtime.eventring import EventRing
+from pinit.runtime.eventring import EventRing, Recorder
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import say
 from pinit.runtime.loop import Loop, report_exception
@@ -100,10 +101,13 @@ class Supervisor:
         self._limits: Limits | None = None  # issue 9: max_memory / max_lifetime, if set
         self._report = ShutdownReport()
         self.events = EventRing()  # issue 8: what `ctl events`, GET /events and JSON logs read
+        self._record = Recorder(self.events)
         self._groups = Groups(
             self._loop, lambda: self._plan.instances, self._name, self._post, self._report
         )
-        self._logs = LogRouter(self._loop, self._say)
+        if config.log_format == "json":  # issue 8: before the first line of the run
+            log.use_json()
+        self._logs = LogRouter(self._loop, self._say, log_format=config.log_format)
         self._actions = InstanceActions(
             self._loop,
             instances=lambda: self._plan.instances,
@@ -114,6 +118,7 @@ class Supervisor:
             notify_address=self._notify_address,
             base_env=self._base_env,
             emit=self._emit,
+            record=self._record,
             manager=lambda: self._config.name,
         )
         self._sweep = Sweep(self._loop, config.stop_timeout, self._info, self._loop.stop)
@@ -161,16 +166,20 @@ class Supervisor:
         self._open_control(control)
         if not self._sweep.done:
             self._loop.run()
-        if self._operator is not None:
-            self._operator.close()
-        self._logs.close()
         self._report.strays = self._sweep.report.strays
+        for pid, command, tag in self._report.strays:  # issue 8: the shutdown's last steps
+            self._record.add("stray", None, tag or None, pid, command=command)
+        code = self._exit_code if self._exit_code is not None else 1
+        self._record.add("done", None, None, None, code=code)
+        if self._operator is not None:
+            self._operator.close()  # after the last records: `ctl events` followers get them
+        self._logs.close()
         self._report.print(self._say)
         if self._notify is not None:
             self._notify.close()
         self._upstream.close()
         self._loop.close()
-        return self._exit_code if self._exit_code is not None else 1
+        return code
 
     def _export_control(self) -> str:
         """The control socket's path, in the programs' environment before the first spawn
@@ -261,6 +270,7 @@ class Supervisor:
             elif isinstance(action, planner.ExitContainer):
                 self._finish(action.code)
             elif isinstance(action, planner.PhaseChanged):
+                self._record.phase(action.old.value, action.new.value, self._plan.reason)
                 self._debug(f"phase {action.old.value} -> {action.new.value}")
                 self._tell_upstream(action.new)
             elif isinstance(action, Emit):
@@ -269,6 +279,8 @@ class Supervisor:
                 self._kill_instances(action.keys, action.reason)
             elif isinstance(action, planner.ArmStopBudget):
                 self._arm_budget(action.seconds)
+            elif isinstance(action, ReloadDiff):
+                self._record.reload(action)
 
     def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
         """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
@@ -278,6 +290,7 @@ class Supervisor:
             if inst is None or inst.down:
                 continue
             if inst.pgid is not None:
+                self._record.of(key, inst, inst.name, "kill", signal="SIGKILL", reason=reason)
                 self._groups.kill(key, inst.pgid)
                 killed.append(inst.name)
             else:
@@ -360,6 +373,7 @@ class Supervisor:
             inst = self._plan.instances.get(key) if key is not None else None
             if key is not None and inst is not None:
                 self._logs.exited(inst.name)  # its last lines before the news of its death
+                self._record.exited(key, inst, inst.name, pid, status)
                 self._post(key, Exited(pid, status))  # the model logs the death, once
                 if inst.pgid is not None:
                     self._groups.await_gone(key, inst.pgid)
@@ -510,6 +524,7 @@ class Supervisor:
             self._after_drain.append,
             self._reload,
             soon,
+            events=self.events,
             change=self._change,
             notify_counters=self.notify_counters,
         )

@@ -32,6 +32,8 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    "pinit.control.follow",  # issue 8: `ctl events`, client side
+    "pinit.logs.jsonlog",  # issue 8: only with log_format = "json"
     "pinit.model.roll",  # issue 9: at the first roll
     "pinit.model.scale",  # issue 9: at the first `ctl scale`
     "configparser",  # issue 10: `pinit import` is a translator, never on the start path
@@ -59,6 +61,8 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.control.server",
     "pinit.runtime.operator",
     "pinit.notify.server",
+    "pinit.control.stream",  # issue 8: with the control server
+    "pinit.control.listen",
 }
 
 RUN = """

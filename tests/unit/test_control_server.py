@@ -313,3 +313,51 @@ def test_out_of_descriptors_accept_rests_and_says_it_once(tmp_path: Path, loop: 
     queued.sendall(b'{"cmd":"status"}\n')
     assert replies(queued, loop, 1) == [{"ok": True, "cmd": "status", "target": ""}]
     srv.close()
+
+
+def test_a_follower_gets_records_as_they_come_and_its_eof_ends_its_cursor(
+    tmp_path: Path, loop: Turns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, `ctl events`: the reply, then the ring's records as appended (one wake turns
+    write interest on); a caught-up follower is not idle at the cap; its EOF closes the
+    subscription; pinit's close hands it the last records, then EOF."""
+    from pinit.runtime.eventring import EventRing, Subscription
+
+    ring = EventRing(capacity=64)
+    ring.append({"type": "old"})
+
+    def subscribe(req: proto.Request, wake: Callable[[], None]) -> Subscription:
+        return ring.subscribe(wake, bound=req.bound, history=req.history)
+
+    path = tmp_path / "c.sock"
+    said: list[str] = []
+    srv = ControlServer(loop, str(path), echo, said.append, subscribe=subscribe)
+    first = connect(path)
+    loop.turn()
+    first.sendall(b'{"cmd":"events","history":1}\n')
+    assert replies(first, loop, 2) == [{"ok": True, "stream": "events"}, {"type": "old", "seq": 0}]
+    ring.append({"type": "new"})
+    assert replies(first, loop, 1) == [{"type": "new", "seq": 1}]
+    others = [connect(path) for _ in range(server.MAX_CLIENTS - 1)]
+    loop.turn()
+    monkeypatch.setattr(server, "IDLE", 0.0)
+    loop.fire()  # at the cap: the silent ones go, the caught-up follower stays
+    assert said == [f"control: {server.MAX_CLIENTS} clients connected, closed 31 idle"]
+    for conn in others:
+        assert conn.recv(1) == b""
+    second = connect(path)
+    loop.turn()
+    second.sendall(b'{"cmd":"events"}\n')
+    assert replies(second, loop, 1) == [{"ok": True, "stream": "events"}]
+    assert len(ring.subscribers) == 2
+    second.close()
+    loop.turn(0.05)
+    assert len(ring.subscribers) == 1  # its EOF ended its cursor
+    ring.append({"type": "done"})
+    srv.close()  # before any loop turn: close writes what is due
+    first.setblocking(True)
+    rest = b""
+    while chunk := first.recv(1 << 16):
+        rest += chunk
+    assert [json.loads(line) for line in rest.splitlines()] == [{"type": "done", "seq": 2}]
+    assert not ring.subscribers

@@ -23,6 +23,7 @@ from pinit.model.events import (
     KillGroup,
     ReadyObserved,
     ReadyTimeout,
+    Restarting,
     RestartRequested,
     SignalGroup,
     SignalRequested,
@@ -37,6 +38,7 @@ from pinit.model.events import (
     StopRequested,
     StopTimeout,
     TimerEvent,
+    Verdict,
 )
 from pinit.model.state import IGNORE, ILLEGAL, TRANSITIONS, Instance, State, step
 from pinit.model.status import describe, exit_code
@@ -73,7 +75,7 @@ def run(
 
 def quiet(acts: tuple[Action, ...]) -> tuple[Action, ...]:
     """Actions without the log lines, which are for humans and free to change."""
-    return tuple(a for a in acts if not isinstance(a, Emit))
+    return tuple(a for a in acts if not isinstance(a, Emit | Restarting | Verdict))
 
 
 def signaled(sig: int) -> int:
