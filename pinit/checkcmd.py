@@ -129,6 +129,11 @@ def _log(spec: LogSpec | None, stream: str) -> str:
         where = f"pinit's {stream}"
         return where + (" (passthrough)" if spec.passthrough else "")
     extra = ", passthrough" if spec.passthrough else ""
+    # issue 10: time rotation, retention, gzip, timestamps
+    extra += f", every {spec.rotate_every:g}s" if spec.rotate_every else ""
+    extra += f", max age {spec.max_age:g}s" if spec.max_age else ""
+    extra += ", gzip" if spec.compress else ""
+    extra += ", timestamps" if spec.timestamps else ""
     return f"{spec.file} (rotate at {spec.max_bytes} bytes, {spec.backups} backups{extra})"
 
 

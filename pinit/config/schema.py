@@ -62,6 +62,11 @@ class LogSpec:
     max_bytes: int = 10 * 1024 * 1024
     backups: int = 5
     passthrough: bool = False  # also copy lines to pinit's stdout with a "name.N | " prefix
+    # issue 10: time rotation, retention, gzip, timestamps (0/False: off, as before)
+    rotate_every: float = 0.0  # seconds; periods aligned on the epoch (UTC)
+    max_age: float = 0.0  # seconds; backups last written before now - max_age are deleted
+    compress: bool = False
+    timestamps: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,7 @@ class Writer:
 
         self._cond = threading.Condition(threading.Lock())
         self._blocks: list[bytes] = []
+        self._tasks: list[Callable[[], None]] = []  # run by the thread between two blocks
         self._queued = 0  # bytes in _blocks plus the block being written
         self._wanted = False  # someone paused on us and waits for LOW_WATER
         self._closing = False
@@ -107,6 +108,13 @@ class Writer:
             self._cond.notify()
         return not full
 
+    def run(self, task: Callable[[], None]) -> None:
+        """Run `task` on the thread after the blocks queued so far: at a line boundary, with
+        nothing written twice (issue 10: reopen). It runs even when closing."""
+        with self._cond:
+            self._tasks.append(task)
+            self._cond.notify()
+
     def close(self) -> None:
         """Write what is queued, then end the thread (it also ends at pinit's exit)."""
         with self._cond:
@@ -125,13 +133,20 @@ class Writer:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._blocks and not self._closing:
+                while not self._blocks and not self._tasks and not self._closing:
                     self._cond.wait()
-                if not self._blocks:
+                if not self._blocks and not self._tasks:
                     break
                 blocks, self._blocks = self._blocks, []
+                tasks, self._tasks = self._tasks, []
             data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
-            self._write(data)
+            if data:
+                self._write(data)
+            for task in tasks:
+                try:
+                    task()
+                except OSError as exc:  # a reopen that failed: said, and retried at next write
+                    self._tell(f"log reopen failed: {exc.strerror or exc}")
             with self._cond:
                 self._queued -= len(data)
                 wake = self._wanted and self._queued <= LOW_WATER
