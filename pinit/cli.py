@@ -236,8 +236,11 @@ def _ctl_parser() -> argparse.ArgumentParser:
     sig.add_argument("signal", metavar="SIG", help="HUP, SIGUSR1, 10, ...")
     sub.add_parser("reload", parents=[common], help="re-read the config (as SIGHUP does)")
     logs = sub.add_parser("logs", parents=[common], help="the last lines of NAME's log file")
-    logs.add_argument("target")
+    logs.add_argument("target", nargs="?", default="")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many (default 50)")
+    # issue 10: follow (tail -F), and reopen for logrotate's postrotate
+    logs.add_argument("-f", "--follow", action="store_true", help="follow, across rotations")
+    logs.add_argument("--reopen", action="store_true", help="close and reopen every log file")
     return parser
 
 
@@ -254,6 +257,12 @@ def _ctl(argv: list[str]) -> int:
             parser.error(f"unknown signal {args.signal!r}")
     if args.cmd == "logs" and args.lines < 1:
         parser.error("--lines must be at least 1")
+    if args.cmd == "logs" and args.reopen:
+        if args.target or args.follow:
+            parser.error("--reopen takes no NAME and no --follow")
+        args.cmd = "reopen"
+    elif args.cmd == "logs" and not args.target:
+        parser.error("logs: NAME is required (or --reopen)")
     configured, name = args.socket or "", "pinit"
     if not configured and (args.config or os.path.exists(DEFAULT_CONFIG)):
         from pinit.config.load import load_file
@@ -269,6 +278,10 @@ def _ctl(argv: list[str]) -> int:
         args.cmd, getattr(args, "target", ""), signal=sig, lines=getattr(args, "lines", 50)
     )
     where = [configured] if configured else paths.candidates("", name, os.environ)
+    if getattr(args, "follow", False):
+        from pinit.control.follow import follow
+
+        return follow(where, req, sys.stdout, sys.stderr)
     return run(where, req, args.json, sys.stdout, sys.stderr)
 
 

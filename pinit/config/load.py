@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from pinit.config import reference, units
 from pinit.config.fields import (
     Errors,
+    FieldError,
     Source,
     TableReader,
     unit,
@@ -186,6 +187,7 @@ def _load(
     cmd_after = r.get("cmd_after", want_str_list, None)
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
+    reopen_signal = r.get("reopen_signal", _reopen_signal, 0)  # issue 10
     no_include: list[str] = []
     include = r.get("include", want_str_list, no_include)
 
@@ -234,6 +236,7 @@ def _load(
         cmd_after=None if cmd_after is None else tuple(cmd_after),
         log_dir=log_dir,
         control_socket=control_socket,
+        reopen_signal=reopen_signal,
         path=src.path,
     )
 
@@ -353,3 +356,13 @@ def _includes(errors: Errors, src: Source, here: str, patterns: list[str]) -> li
                 return out
             out.append(Source(path, text))
     return out
+
+
+def _reopen_signal(value: object) -> int:
+    """`[pinit] reopen_signal` (issue 10): "" for none, else a signal pinit may take over."""
+    if value == "":
+        return 0
+    sig = unit(units.parse_signal)(value)
+    if sig.name in ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGCHLD", "SIGKILL", "SIGSTOP"):
+        raise FieldError(f"{sig.name} already means something to pinit; USR1 is the usual one")
+    return int(sig)

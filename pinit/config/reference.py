@@ -242,6 +242,18 @@ ENTRIES: tuple[Entry, ...] = (
         '"/run/pinit.sock"',
         (STRING,),
     ),
+    # issue 10: a signal for logrotate's postrotate (taken, not forwarded)
+    Entry(
+        "pinit.reopen_signal",
+        "signal",
+        '""',
+        "This signal makes pinit close and reopen every log file (as `pinit ctl logs "
+        "--reopen`), for logrotate's `postrotate kill -USR1 1`; it is then no longer "
+        "forwarded to the programs. `\"\"`: none (every signal but TERM, INT, QUIT and HUP "
+        "is forwarded, as before).",
+        '"USR1"',
+        (STRING, SIGNAL),
+    ),
     Entry(
         "pinit.include",
         "array of strings (globs)",

@@ -13,6 +13,8 @@ Requests::
     {"cmd": "signal", "target": NAME, "signal": "HUP"}      # name, SIGNAME or number
     {"cmd": "reload"}
     {"cmd": "logs", "target": NAME, "lines": N}             # lines optional, default 50
+    {"cmd": "logs", "target": NAME, "after": {PROGRAM: N}}  # follow a passthrough tail
+    {"cmd": "reopen"}                                       # close and reopen log files
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -44,7 +46,8 @@ MAX_LINE = 64 * 1024  # one request line; longer is refused, not buffered
 DEFAULT_LINES = 50
 MAX_LOG_LINES = 10_000
 MAX_TARGET = 256
-COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs")
+COMMANDS = ("status", "start", "stop", "restart", "signal", "reload", "logs", "reopen")
+MAX_CURSORS = 1000  # programs in one follow request's "after"
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs"})
 _KEYS = {
     "status": frozenset({"cmd"}),
@@ -53,7 +56,8 @@ _KEYS = {
     "stop": frozenset({"cmd", "target"}),
     "restart": frozenset({"cmd", "target"}),
     "signal": frozenset({"cmd", "target", "signal"}),
-    "logs": frozenset({"cmd", "target", "lines"}),
+    "logs": frozenset({"cmd", "target", "lines", "after"}),
+    "reopen": frozenset({"cmd"}),  # issue 10
 }
 
 
@@ -63,6 +67,7 @@ class Request:
     target: str = ""
     signal: signal.Signals | None = None
     lines: int = DEFAULT_LINES
+    after: tuple[tuple[str, int], ...] | None = None  # logs: follow cursors (issue 10)
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -126,8 +131,27 @@ def parse_request(line: bytes) -> Request | str:
         lines = obj.get("lines", DEFAULT_LINES)
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
             return 'logs: "lines" must be a positive integer'
-        return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
+        after = _cursors(obj.get("after"))
+        if isinstance(after, str):
+            return after
+        return Request(cmd, target, lines=min(lines, MAX_LOG_LINES), after=after)
     return Request(cmd, target)
+
+
+def _cursors(value: object) -> tuple[tuple[str, int], ...] | str | None:
+    """`"after": {PROGRAM: N}` -> pairs, None if absent, or the error message (issue 10)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_CURSORS:
+        return f'logs: "after" must be an object of at most {MAX_CURSORS} program cursors'
+    pairs: list[tuple[str, int]] = []
+    for key, n in value.items():
+        if not isinstance(key, str) or len(key) > MAX_TARGET:
+            return 'logs: "after" keys are program names'
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 1 << 62:
+            return 'logs: "after" values are line numbers (integers >= 0)'
+        pairs.append((key, n))
+    return tuple(pairs)
 
 
 def request_json(req: Request) -> dict[str, object]:
@@ -139,6 +163,8 @@ def request_json(req: Request) -> dict[str, object]:
         obj["signal"] = req.signal.name.removeprefix("SIG")
     if req.cmd == "logs":
         obj["lines"] = req.lines
+        if req.after is not None:
+            obj["after"] = dict(req.after)
     return obj
 
 

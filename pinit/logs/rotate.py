@@ -38,7 +38,6 @@ import os
 import stat
 import time
 
-from pinit.logs import retain
 from pinit.logs.dirs import UntrustedPathError, open_trusted_dir
 
 __all__ = ["RotatingFile", "UnsafeLogFileError"]
@@ -127,6 +126,8 @@ class RotatingFile:
         self._close_file()
         self._ensure_open()
         if self.backups and self.max_age:
+            from pinit.logs import retain
+
             retain.expire(self._name, self.backups, self.max_age, time.time(), self._dir)
 
     def _next_period(self, now: float) -> float:
@@ -230,6 +231,8 @@ class RotatingFile:
         The new file is open before the backup is compressed, so a crash while compressing
         loses nothing: the plain backup stays.
         """
+        from pinit.logs import retain  # at the first rotation, not at PID 1's start (issue 7)
+
         self._close_file()
         name, d = self._name, self._dir
         if self.backups == 0:

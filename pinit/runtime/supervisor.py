@@ -326,6 +326,8 @@ class Supervisor:
             self._shutdown(f"received {signals.name(signum)}")
         elif signum == signal.SIGHUP:
             self._reload()
+        elif signum == self._config.reopen_signal:  # issue 10: logrotate's postrotate
+            self._logs.reopen(lambda done: self._debug(f"reopened {len(done)} log files"))
         else:
             self._forward(signum)
 
@@ -453,7 +455,7 @@ class Supervisor:
         from pinit.runtime.operator import Host
 
         plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(plan, self._post, self._after_drain.append, self._reload, soon)
+        return Host(plan, self._post, self._after_drain.append, self._reload, soon, self._logs)
 
     # -- the end -----------------------------------------------------------------------------
     def _finish(self, code: int) -> None:

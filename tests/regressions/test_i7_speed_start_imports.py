@@ -32,6 +32,12 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    # issue 10: logs features, imported only when configured or asked for
+    "pinit.control.follow",
+    "pinit.logs.retain",
+    "pinit.logs.stamp",
+    "pinit.logs.tail",
+    "zlib",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
