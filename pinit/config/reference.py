@@ -249,7 +249,7 @@ ENTRIES: tuple[Entry, ...] = (
         '""',
         "This signal makes pinit close and reopen every log file (as `pinit ctl logs "
         "--reopen`), for logrotate's `postrotate kill -USR1 1`; it is then no longer "
-        "forwarded to the programs. `\"\"`: none (every signal but TERM, INT, QUIT and HUP "
+        'forwarded to the programs. `""`: none (every signal but TERM, INT, QUIT and HUP '
         "is forwarded, as before).",
         '"USR1"',
         (STRING, SIGNAL),

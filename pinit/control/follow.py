@@ -103,7 +103,6 @@ class _File:
             return got + self.drain(), f"{self.path}: file truncated"
         return got, ""
 
-
     def _between(self, old: os.stat_result) -> list[bytes]:
         """The files pinit rotated after the one we read and before the current one.
 
