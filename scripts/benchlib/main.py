@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--render", metavar="FILE", help="measure nothing: print the tables of a saved JSON"
     )
     parser.add_argument(
-        "--only", choices=("pid1", "supervisors"), help="run one half of the benchmark"
+        "--only",
+        choices=("pid1", "supervisors", "logs"),
+        help="run one part of the benchmark (logs: issue 10's log throughput, only with --only)",
     )
     parser.add_argument(
         "--readme",
@@ -87,9 +89,14 @@ def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     inits = peers() + pinit_rows(args.init, install=not args.no_install)
     results["meta"] = _meta(args, params, inits)
     began = time.monotonic()
-    if args.only != "supervisors":
+    if args.only == "logs":  # issue 10
+        from benchlib import logs
+
+        rows = [(i.name, i.prefix[0]) for i in inits if i.is_pinit]
+        results["logs"] = logs.run_all(rows, args.quick, _log)
+    if args.only in (None, "pid1"):
         _run_pid1(results, inits, params)
-    if args.only != "pid1":
+    if args.only in (None, "supervisors"):
         results["supervisors"] = _run_supervisors(inits, args.quick)
     results["meta"]["duration_s"] = time.monotonic() - began
 

@@ -155,6 +155,10 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if "supervisors" in results:
         parts += ["### Supervisor (issue 3)", report_sup.markdown(results["supervisors"])]
+    if "logs" in results:
+        from benchlib import logs
+
+        parts += ["### Logs with rotation (issue 10)", logs.markdown(results["logs"])]
     return "\n\n".join(parts)
 
 
