@@ -15,6 +15,9 @@ Who holds what:
 - Each destination is a logs.writer.Writer: a thread and a bounded backlog. A full backlog
   makes the loop stop reading the pipes that feed it (back-pressure, never a dropped line);
   the writer wakes the loop to resume. The loop itself never writes to a file or to stdout.
+- Issue 10: `timestamps` stamps each block for a file once per read (logs.stamp); a
+  passthrough-only program's recent lines stay in a bounded ring (logs.tail) for `ctl logs`;
+  `reopen` runs RotatingFile.reopen as a task on each file's writer thread, between blocks.
 - A program with neither `file` nor `passthrough` gets no pipe: it inherits pinit's stdout and
   stderr, with no copy at all (and `pinit -- CMD` never comes here).
 
@@ -364,8 +367,5 @@ class LogRouter:
 
 def _limits(rotating: RotatingFile, spec: LogSpec) -> None:
     """Issue 10's settings: plain attributes the writer thread reads between writes."""
-    rotating.every, rotating.max_age, rotating.compress = (
-        spec.rotate_every,
-        spec.max_age,
-        spec.compress,
-    )
+    rotating.set_every(spec.rotate_every)
+    rotating.max_age, rotating.compress = spec.max_age, spec.compress

@@ -13,7 +13,16 @@ what a full disk means; after an error the file is reopened on the next write, w
 writer recovers once space is back.
 
 Logrotate-style outside moves are noticed: before each write the name is lstat'ed, and if it
-no longer names the open file (renamed or removed), the file is reopened at the path.
+no longer names the open file (renamed or removed), the file is reopened at the path. `reopen`
+does the same at once (issue 10: `ctl logs --reopen`, `reopen_signal`), so the old file is
+closed before logrotate's postrotate goes on to compress it.
+
+Time rotation (issue 10, `rotate_every`) is checked before each block, in the same thread:
+periods are aligned on the epoch (`1d` ends at UTC midnight, as Apache's rotatelogs), so a
+restarted pinit keeps the same boundaries, and a file last written in an earlier period is
+rotated at its first new line. No timer: an idle file is not rotated (a rotation at the next
+line is as good, and an idle pinit must not wake up). Backups are gzipped and expired by
+logs.retain, also in this thread, after the new file is open.
 
 Why a held directory fd and O_NOFOLLOW (issue 11.1): pinit runs as root and its programs often
 do not, and a log directory may be writable by a program's user. Such a user can replace the
@@ -72,10 +81,10 @@ class RotatingFile:
     def __init__(self, path: str, max_bytes: int, backups: int, mode: int = 0o640) -> None:
         self.path = path
         # issue 10: set by the capture side (plain attributes the thread reads between writes)
-        self.every = 0.0  # rotate_every, seconds; periods aligned on the epoch
+        self.every = 0.0  # rotate_every, seconds; periods aligned on the epoch (set_every)
         self.max_age = 0.0
         self.compress = False
-        self._period_end = 0.0
+        self._period_end = -1.0  # < 0: not known yet (set at the next open or write)
         self.directory, self._name = os.path.split(path)
         self.directory = self.directory or "."
         self.max_bytes = max(1, max_bytes)
@@ -93,11 +102,15 @@ class RotatingFile:
     def write(self, data: bytes) -> None:
         """Append a block of whole lines, rotating before any line that would not fit."""
         self._ensure_open()
-        if self.every and time.time() >= self._period_end:
-            if self._size:
-                self._rotate()  # a new period: the whole block goes to the new file
-            else:
-                self._period_end = self._next_period(time.time())
+        if self.every:
+            now = time.time()
+            if self._period_end < 0:
+                self._period_end = self._next_period(now)  # rotate_every set by a reload
+            elif now >= self._period_end:
+                if self._size:
+                    self._rotate()  # a new period: the whole block goes to the new file
+                else:
+                    self._period_end = self._next_period(now)
         view = memoryview(data)
         pos, end = 0, len(data)
         while pos < end:
@@ -129,6 +142,11 @@ class RotatingFile:
             from pinit.logs import retain
 
             retain.expire(self._name, self.backups, self.max_age, time.time(), self._dir)
+
+    def set_every(self, seconds: float) -> None:
+        """Loop side (config, reload): a changed period starts counting at the next write."""
+        if seconds != self.every:
+            self.every, self._period_end = seconds, -1.0
 
     def _next_period(self, now: float) -> float:
         return (now // self.every + 1) * self.every

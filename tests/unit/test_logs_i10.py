@@ -92,7 +92,7 @@ def test_a_file_from_an_earlier_period_rotates_at_the_first_write(tmp_path: Path
     old = time.time() - 86400
     os.utime(path, (old, old))
     out = RotatingFile(str(path), max_bytes=1 << 20, backups=2)
-    out.every = 3600.0
+    out.set_every(3600.0)
     out.write(b"today\n")
     out.write(b"still today\n")
     out.close()
