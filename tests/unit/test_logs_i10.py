@@ -186,3 +186,28 @@ def test_follow_cursors_round_trip() -> None:
     again = proto.parse_request(proto.encode(proto.request_json(req)).rstrip(b"\n"))
     assert again == req
     assert proto.parse_request(b'{"cmd": "reopen"}') == proto.Request("reopen")
+
+
+def test_the_follower_reads_on_across_moves_backups_and_truncation(tmp_path: Path) -> None:
+    from pinit.control.follow import _File
+
+    path = tmp_path / "a.log"
+    path.write_bytes(b"1\n2\n")
+    f = _File(str(path))
+    assert f.open()
+    assert f.last(1) == [b"2"]
+    with path.open("ab") as out:
+        out.write(b"3\npart")
+    assert f.poll() == ([b"3"], "")
+    with path.open("ab") as out:
+        out.write(b"ial\n")
+    # two rotations between polls: a.log -> a.log.1 (gzipped) -> a.log.2, then a new a.log.1
+    path.rename(tmp_path / "a.log.2")
+    (tmp_path / "a.log.1.gz").write_bytes(gzip.compress(b"4\n5\n"))
+    path.write_bytes(b"6\n")
+    assert f.poll() == ([b"partial", b"4", b"5", b"6"], "")
+    path.write_bytes(b"")  # copytruncate: as for `tail -F`, seen when the size is below ours
+    assert f.poll() == ([], f"{path}: file truncated")
+    with path.open("ab") as out:
+        out.write(b"7\n")
+    assert f.poll() == ([b"7"], "")
