@@ -9,6 +9,9 @@ then stops reading the programs that feed it, so they block in write() as on a s
 When the thread has brought the backlog down to LOW_WATER it wakes the loop with
 `call_soon_threadsafe`, and reading resumes. Nothing is dropped, except on a write error.
 
+Tasks (issue 10: reopen) go through the same thread: `run(task)` queues a callable that runs
+after the blocks queued before it, so it always falls between two blocks of whole lines.
+
 A write error (ENOSPC, EIO, EPIPE, or a log path logs.rotate refuses as unsafe) drops the
 lines of that write: blocking until space comes back would stall every program feeding the
 destination, and retrying forever would hold their lines in pinit's memory. It is reported
