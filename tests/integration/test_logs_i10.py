@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import Launch, pinit_bin
 from tests.integration.supervise import Events, start
 from tests.integration.test_ctl import ctl
+from tests.integration.test_logs import wait_for
 
 WIDTH = 64
 BURSTS = r"""
@@ -164,10 +165,8 @@ def test_rotate_every_starts_a_new_file_at_the_first_line_of_a_new_period(
         """,
     )
     events.wait("tick", "wrote")
-    deadline = time.monotonic() + 10
-    while log.read_bytes() != b"second\n":  # the writer thread's write follows the event
-        assert time.monotonic() < deadline, log.read_bytes()
-        time.sleep(0.01)
+    # the writer thread's write comes after the event: a file's content raises no event
+    wait_for(lambda: log.read_bytes() == b"second\n", 10, "second line in a new file")
     assert (tmp_path / "tick.log.1").read_bytes() == b"first\n"
     pinit.signal(signal.SIGTERM)
     assert pinit.finish()[0] == 0
