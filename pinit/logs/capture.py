@@ -360,9 +360,15 @@ class LogRouter:
         self._reactor.remove(stream.read_fd)
         os.close(stream.read_fd)
         stream.read_fd = -1
+        tails = {id(t) for _, _, t in stream.routes if t is not None}
         for writer, _, _ in stream.routes:
             self._release(writer)
         stream.routes = []
+        if tails:  # a program gone for good (reload) takes its tail with it (issue 10)
+            live = {id(t) for s in self._streams.values() for _, _, t in s.routes if t is not None}
+            for program, tail in list(self._tails.items()):
+                if id(tail) in tails and id(tail) not in live:
+                    del self._tails[program]
 
 
 def _limits(rotating: RotatingFile, spec: LogSpec) -> None:
