@@ -113,8 +113,8 @@ class Config:
     cmd_after: tuple[str, ...] | None = None  # issue 7.5: what `-- CMD` waits for; None: all
     log_dir: str = ""
     control_socket: str = ""
-    reopen_signal: int = 0  # issue 10: reopens log files instead of being forwarded; 0: none
     path: str = ""  # the file this was loaded from; "" for a config built in code
+    reopen_signal: int = 0  # issue 10: reopens log files instead of being forwarded; 0: none
 
     def program(self, name: str) -> Program:
         for prog in self.programs:
