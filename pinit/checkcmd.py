@@ -124,6 +124,14 @@ def _mask(key: str, value: str) -> str:
     return "***" if any(word in key.upper() for word in _SECRET_WORDS) else value
 
 
+def _span(seconds: float) -> str:
+    """86400 -> "1d", 5400 -> "90m": a period as its author would write it (issue 10)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def _log(spec: LogSpec | None, stream: str) -> str:
     if spec is None:
         return "same as stdout"
@@ -131,6 +139,11 @@ def _log(spec: LogSpec | None, stream: str) -> str:
         where = f"pinit's {stream}"
         return where + (" (passthrough)" if spec.passthrough else "")
     extra = ", passthrough" if spec.passthrough else ""
+    # issue 10: time rotation, retention, gzip, timestamps
+    extra += f", every {_span(spec.rotate_every)}" if spec.rotate_every else ""
+    extra += f", max age {_span(spec.max_age)}" if spec.max_age else ""
+    extra += ", gzip" if spec.compress else ""
+    extra += ", timestamps" if spec.timestamps else ""
     return f"{spec.file} (rotate at {spec.max_bytes} bytes, {spec.backups} backups{extra})"
 
 

@@ -253,7 +253,7 @@ def _ctl_parser() -> argparse.ArgumentParser:
     sig.add_argument("signal", metavar="SIG", help="HUP, SIGUSR1, 10, ...")
     sub.add_parser("reload", parents=[common], help="re-read the config (as SIGHUP does)")
     logs = sub.add_parser("logs", parents=[common], help="the last lines of NAME's log file")
-    logs.add_argument("target")
+    logs.add_argument("target", nargs="?", default="")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many (default 50)")
     events = sub.add_parser("events", parents=[common], help="follow events until pinit stops")
     events.add_argument("names", nargs="*", metavar="NAME", help="only these (and pinit's own)")
@@ -268,6 +268,9 @@ def _ctl_parser() -> argparse.ArgumentParser:
     check.add_argument("names", nargs="*", metavar="NAME")
     check.add_argument("--ready", action="store_true", help="ready too, not only running")
     check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    # issue 10: follow (tail -F), and reopen for logrotate's postrotate
+    logs.add_argument("-f", "--follow", action="store_true", help="follow, across rotations")
+    logs.add_argument("--reopen", action="store_true", help="close and reopen every log file")
     return parser
 
 
@@ -286,6 +289,12 @@ def _ctl(argv: list[str]) -> int:
         parser.error("--lines must be at least 1")
     if args.cmd == "scale" and not 0 <= args.count <= proto.MAX_SCALE:
         parser.error(f"N must be 0..{proto.MAX_SCALE}")
+    if args.cmd == "logs" and args.reopen:
+        if args.target or args.follow:
+            parser.error("--reopen takes no NAME and no --follow")
+        args.cmd = "reopen"
+    elif args.cmd == "logs" and not args.target:
+        parser.error("logs: NAME is required (or --reopen)")
     configured, name = args.socket or "", "pinit"
     if not configured and (args.config or os.path.exists(DEFAULT_CONFIG)):
         from pinit.config.load import load_file
@@ -321,6 +330,10 @@ def _ctl(argv: list[str]) -> int:
         count=getattr(args, "count", 0),
         rolling=getattr(args, "rolling", False),
     )
+    if getattr(args, "follow", False):
+        from pinit.control.logfollow import follow as follow_logs
+
+        return follow_logs(where, req, sys.stdout, sys.stderr)
     return run(where, req, args.json, sys.stdout, sys.stderr)
 
 

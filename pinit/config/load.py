@@ -190,6 +190,7 @@ def _load(
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
     log_format = r.get("log_format", _log_format, defaults.log_format)
+    reopen_signal = r.get("reopen_signal", _reopen_signal, 0)  # issue 10
     no_include: list[str] = []
     include = r.get("include", want_str_list, no_include)
 
@@ -239,6 +240,7 @@ def _load(
         cmd_after=None if cmd_after is None else tuple(cmd_after),
         log_dir=log_dir,
         control_socket=control_socket,
+        reopen_signal=reopen_signal,
         path=src.path,
         log_format=log_format,
     )
@@ -378,3 +380,13 @@ def _log_format(value: object) -> str:
     if text not in ("text", "json"):
         raise FieldError(f'expected "text" or "json", got {show(text)}')
     return text
+
+
+def _reopen_signal(value: object) -> int:
+    """`[pinit] reopen_signal` (issue 10): "" for none, else a signal pinit may take over."""
+    if value == "":
+        return 0
+    sig = unit(units.parse_signal)(value)
+    if sig.name in ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGCHLD", "SIGKILL", "SIGSTOP"):
+        raise FieldError(f"{sig.name} already means something to pinit; USR1 is the usual one")
+    return int(sig)

@@ -222,6 +222,14 @@ def parse_cpus(value: object) -> tuple[int, ...] | str:
     return tuple(sorted(cpus))
 
 
+def _every(value: object) -> float:
+    """A rotation period: 0 (off) or at least a second (a file per line helps nobody)."""
+    seconds = unit(units.parse_duration)(value)
+    if 0 < seconds < 1:
+        raise FieldError(f"rotate_every must be 0 (off) or at least 1s, got {seconds:g}s")
+    return seconds
+
+
 def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
     """A file name or ``{file, max_bytes, backups, passthrough}``; ``"stdout"`` for stderr.
 
@@ -241,6 +249,10 @@ def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
         raw, "backups", lambda v: want_int(v, 0, MAX_BACKUPS), base.backups, problems
     )
     passthrough = sub_field(raw, "passthrough", want_bool, base.passthrough, problems)
+    every = sub_field(raw, "rotate_every", _every, 0.0, problems)
+    max_age = sub_field(raw, "max_age", unit(units.parse_duration), 0.0, problems)
+    compress = sub_field(raw, "compress", want_bool, False, problems)
+    timestamps = sub_field(raw, "timestamps", want_bool, False, problems)
     if problems:
         raise FieldError(items=problems)
     return LogSpec(
@@ -248,6 +260,10 @@ def parse_log(value: object, base_dir: str, allow_same: bool) -> LogSpec | None:
         max_bytes=max_bytes,
         backups=backups,
         passthrough=passthrough,
+        rotate_every=every,
+        max_age=max_age,
+        compress=compress,
+        timestamps=timestamps,
     )
 
 

@@ -267,6 +267,18 @@ ENTRIES: tuple[Entry, ...] = (
         '"/run/pinit.sock"',
         (STRING,),
     ),
+    # issue 10: a signal for logrotate's postrotate (taken, not forwarded)
+    Entry(
+        "pinit.reopen_signal",
+        "signal",
+        '""',
+        "This signal makes pinit close and reopen every log file (as `pinit ctl logs "
+        "--reopen`), for logrotate's `postrotate kill -USR1 1`; it is then no longer "
+        'forwarded to the programs. `""`: none (every signal but TERM, INT, QUIT and HUP '
+        "is forwarded, as before).",
+        '"USR1"',
+        (STRING, SIGNAL),
+    ),
     Entry(
         "pinit.include",
         "array of strings (globs)",
@@ -831,6 +843,45 @@ ENTRIES: tuple[Entry, ...] = (
         "false",
         "Also copy each line to pinit's stdout, prefixed `NAME | ` (what `docker logs` "
         "reads). Without `file` and `passthrough` the program writes to pinit's own fd.",
+        "true",
+        (BOOL,),
+    ),
+    # issue 10: logs that log tools expect (time rotation, retention, gzip, timestamps)
+    Entry(
+        f"{LOG}.rotate_every",
+        "duration",
+        "0",
+        "Also rotate by time (`1h`, `1d`): at the first line written after each period, "
+        "periods aligned on UTC multiples of it since the epoch (`1d` = UTC midnight); with "
+        "`max_bytes` whichever comes first. Between lines, like size rotation; no timer: an "
+        "idle file is not rotated. `0` = by size only.",
+        '"1d"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{LOG}.max_age",
+        "duration",
+        "0",
+        "At each rotation and reopen, delete backups whose last write is "
+        "older than this, on top of the `backups` count. `0` = keep by count only.",
+        '"14d"',
+        (DURATION,),
+    ),
+    Entry(
+        f"{LOG}.compress",
+        "boolean",
+        "false",
+        "Gzip each backup (`web.log.1.gz` .. `web.log.N.gz`) right after it is rotated, on "
+        "the file's writer thread (its programs wait while it runs, as on a slow disk).",
+        "true",
+        (BOOL,),
+    ),
+    Entry(
+        f"{LOG}.timestamps",
+        "boolean",
+        "false",
+        "Prefix each line written to the file with the UTC time pinit read it, RFC 3339 "
+        "with milliseconds (`2026-01-02T03:04:05.678Z `). Passthrough lines are unchanged.",
         "true",
         (BOOL,),
     ),

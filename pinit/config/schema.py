@@ -82,6 +82,11 @@ class LogSpec:
     max_bytes: int = 10 * 1024 * 1024
     backups: int = 5
     passthrough: bool = False  # also copy lines to pinit's stdout with a "name.N | " prefix
+    # issue 10: time rotation, retention, gzip, timestamps (0/False: off, as before)
+    rotate_every: float = 0.0  # seconds; periods aligned on the epoch (UTC)
+    max_age: float = 0.0  # seconds; backups last written before now - max_age are deleted
+    compress: bool = False
+    timestamps: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +152,7 @@ class Config:
     control_socket: str = ""
     path: str = ""  # the file this was loaded from; "" for a config built in code
     log_format: str = "text"  # issue 8: "text" | "json" (pinit's lines and passthrough)
+    reopen_signal: int = 0  # issue 10: reopens log files instead of being forwarded; 0: none
 
     def program(self, name: str) -> Program:
         for prog in self.programs:

@@ -239,7 +239,17 @@ def format_reply(req: proto.Request, reply: dict[str, object]) -> str:
                 out.append(f"({entry.get('path')}: {entry.get('error')})")
             lines = entry.get("lines")
             out += [str(line) for line in (lines if isinstance(lines, list) else [])]
+        tails = reply.get("tails")  # issue 10: passthrough-only programs, from pinit's memory
+        for entry in tails if isinstance(tails, list) else []:
+            if isinstance(entry, dict):
+                if entry.get("lost"):
+                    out.append(f"(pinit: {entry.get('lost')} lines of {entry.get('program')} lost)")
+                lines = entry.get("lines")
+                out += [str(line) for line in (lines if isinstance(lines, list) else [])]
         return "".join(line + "\n" for line in out)
+    if req.cmd == "reopen":
+        files = reply.get("files")
+        return f"reopened {len(files) if isinstance(files, list) else 0} log files\n"
     if req.cmd == "reload":
         return "reloaded\n"
     instances = reply.get("instances")

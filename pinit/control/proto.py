@@ -21,6 +21,8 @@ Requests::
 ``events`` is the one streaming command: after ``{"ok": true, "stream": "events"}`` the
 connection carries one event record per line until pinit stops (EOF), and ``{"lost": N}``
 where a reader too slow for ``bound`` unread events lost the N oldest.
+    {"cmd": "logs", "target": NAME, "after": {PROGRAM: N}}  # follow a passthrough tail
+    {"cmd": "reopen"}                                       # close and reopen log files
 
 NAME is a program (all its instances), an instance (``web-2``) or ``"all"``. Replies are
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; README.md ("Control") lists the
@@ -63,11 +65,13 @@ COMMANDS = (
     "scale",
     "health",
     "events",
+    "reopen",
 )
 MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 100_000, 4096, 1024  # events (issue 8)
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
 MAX_SCALE = 10_000  # the loader's numprocs bound
 MAX_NAMES = 64  # issue 8: names in one health request
+MAX_CURSORS = 1000  # programs in one follow request's "after" (issue 10)
 _KEYS = {
     "status": frozenset({"cmd"}),
     "reload": frozenset({"cmd"}),
@@ -75,10 +79,11 @@ _KEYS = {
     "stop": frozenset({"cmd", "target"}),
     "restart": frozenset({"cmd", "target", "rolling"}),
     "signal": frozenset({"cmd", "target", "signal"}),
-    "logs": frozenset({"cmd", "target", "lines"}),
+    "logs": frozenset({"cmd", "target", "lines", "after"}),
     "events": frozenset({"cmd", "names", "history", "bound"}),
     "scale": frozenset({"cmd", "target", "count"}),
     "health": frozenset({"cmd", "names", "ready"}),
+    "reopen": frozenset({"cmd"}),  # issue 10
 }
 
 
@@ -94,6 +99,7 @@ class Request:
     rolling: bool = False  # restart
     names: tuple[str, ...] = ()  # issue 8: health, events: these programs/instances
     ready: bool = False  # issue 8: health: ready too, not only running
+    after: tuple[tuple[str, int], ...] | None = None  # logs: follow cursors (issue 10)
 
 
 def parse_signal(value: object) -> signal.Signals | None:
@@ -159,7 +165,10 @@ def parse_request(line: bytes) -> Request | str:
         lines = obj.get("lines", DEFAULT_LINES)
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
             return 'logs: "lines" must be a positive integer'
-        return Request(cmd, target, lines=min(lines, MAX_LOG_LINES))
+        after = _cursors(obj.get("after"))
+        if isinstance(after, str):
+            return after
+        return Request(cmd, target, lines=min(lines, MAX_LOG_LINES), after=after)
     if cmd == "scale":
         count = obj.get("count")
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SCALE:
@@ -213,6 +222,22 @@ def _health(obj: dict[str, object]) -> Request | str:
     return Request("health", names=tuple(names), ready=ready)
 
 
+def _cursors(value: object) -> tuple[tuple[str, int], ...] | str | None:
+    """`"after": {PROGRAM: N}` -> pairs, None if absent, or the error message (issue 10)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_CURSORS:
+        return f'logs: "after" must be an object of at most {MAX_CURSORS} program cursors'
+    pairs: list[tuple[str, int]] = []
+    for key, n in value.items():
+        if not isinstance(key, str) or len(key) > MAX_TARGET:
+            return 'logs: "after" keys are program names'
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 1 << 62:
+            return 'logs: "after" values are line numbers (integers >= 0)'
+        pairs.append((key, n))
+    return tuple(pairs)
+
+
 def request_json(req: Request) -> dict[str, object]:
     """The wire form of a Request (the client's side of parse_request)."""
     obj: dict[str, object] = {"cmd": req.cmd}
@@ -222,6 +247,8 @@ def request_json(req: Request) -> dict[str, object]:
         obj["signal"] = req.signal.name.removeprefix("SIG")
     if req.cmd == "logs":
         obj["lines"] = req.lines
+        if req.after is not None:
+            obj["after"] = dict(req.after)
     if req.cmd == "events":
         obj.update(names=list(req.names), history=req.history, bound=req.bound)
     if req.cmd == "scale":

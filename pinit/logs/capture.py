@@ -15,6 +15,9 @@ Who holds what:
 - Each destination is a logs.writer.Writer: a thread and a bounded backlog. A full backlog
   makes the loop stop reading the pipes that feed it (back-pressure, never a dropped line);
   the writer wakes the loop to resume. The loop itself never writes to a file or to stdout.
+- Issue 10: `timestamps` stamps each block for a file once per read (logs.stamp); a
+  passthrough-only program's recent lines stay in a bounded ring (logs.tail) for `ctl logs`;
+  `reopen` runs RotatingFile.reopen as a task on each file's writer thread, between blocks.
 - A program with neither `file` nor `passthrough` gets no pipe: it inherits pinit's stdout and
   stderr, with no copy at all (and `pinit -- CMD` never comes here).
 
@@ -46,11 +49,15 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pinit.config.schema import LogSpec, Program
 from pinit.logs.framing import Framer, prefix_lines
 from pinit.logs.rotate import RotatingFile
 from pinit.logs.writer import LogReactor, Say, Sink, Writer, fd_sink
+
+if TYPE_CHECKING:
+    from pinit.logs.tail import Tail
 
 __all__ = ["LogReactor", "LogRouter"]
 
@@ -58,7 +65,8 @@ READ_SIZE = 1 << 16  # below malloc's mmap threshold; a pipe holds 64 KiB unless
 PIPE_SIZE = 1 << 18  # fewer wake-ups under load; kernel pages are only used when filled
 DRAIN_AT_EXIT = 1.0  # seconds to read what programs left in their pipes when pinit ends
 WRITE_AT_EXIT = 5.0  # seconds for the writers to put it on disk (a stalled disk: give up)
-Route = tuple[Writer, bytes]  # destination, prefix (b"" for a file)
+# destination; prefix (b"" for a file, a clock with `timestamps`); tail of a passthrough-only
+Route = tuple[Writer, "bytes | Callable[[], bytes]", "Tail | None"]
 
 
 class _Stream:
@@ -116,6 +124,7 @@ class LogRouter:
         self._files: dict[str, RotatingFile] = {}
         self._retired: list[Writer] = []  # closed, maybe still writing: joined at exit
         self._waiting: dict[Writer, list[_Stream]] = {}
+        self._tails: dict[str, Tail] = {}  # program -> recent passthrough lines (issue 10)
 
     # -- the supervisor's calls ------------------------------------------------------------------
     def fds_for(self, name: str, program: Program) -> tuple[int | None, int | None]:
@@ -157,6 +166,36 @@ class LogRouter:
             if stream is not None:
                 self._retire(stream)
 
+    def reopen(self, done: Callable[[list[str]], None]) -> None:
+        """Close and reopen every log file, each on its writer thread between two blocks;
+        `done(paths)` on the loop once all have (issue 10: logrotate's postrotate)."""
+        files = [(self._writers[path], path, rot) for path, rot in self._files.items()]
+        left = [len(files)]
+        if not files:
+            done([])
+            return
+
+        def one(rot: RotatingFile) -> Callable[[], None]:
+            def task() -> None:
+                try:
+                    rot.reopen()
+                finally:
+                    self._reactor.call_soon_threadsafe(finished)
+
+            return task
+
+        def finished() -> None:
+            left[0] -= 1
+            if not left[0]:
+                done([path for _, path, _ in files])
+
+        for writer, _, rot in files:
+            writer.run(one(rot))
+
+    def tail(self, program: str) -> Tail | None:
+        """The recent lines of a passthrough-only program (issue 10), if it printed any."""
+        return self._tails.get(program)
+
     def close(self) -> None:
         """At pinit's exit (after every program is gone): drain the pipes, flush the writers."""
         for key in list(self._streams):
@@ -194,7 +233,7 @@ class LogRouter:
             stream = self._streams[key] = _Stream(routes)
             self._reactor.add_reader(stream.read_fd, self._readable(stream))
             return stream
-        for writer, _ in old.routes:  # same pipe, possibly new destinations (reload)
+        for writer, _, _ in old.routes:  # same pipe, possibly new destinations (reload)
             self._release(writer)
         old.routes = routes
         return old
@@ -235,8 +274,14 @@ class LogRouter:
     def _deliver(self, stream: _Stream, block: bytes) -> None:
         if not block:
             return
-        for writer, prefix in stream.routes:
-            if not writer.put(self._frame(block, prefix) if prefix else block):
+        for writer, prefix, tail in stream.routes:
+            if isinstance(prefix, bytes):  # passthrough: `NAME | ` or a JSON object's middle
+                data = self._frame(block, prefix) if prefix else block
+            else:  # a file's timestamps (issue 10): a fresh prefix per block
+                data = prefix_lines(block, prefix())
+            if tail is not None:
+                tail.add(data)
+            if not writer.put(data):
                 self._pause(stream, writer)
 
     # -- back-pressure ---------------------------------------------------------------------------
@@ -261,14 +306,25 @@ class LogRouter:
     def _routes(self, name: str, spec: LogSpec, program: str, which: str) -> list[Route]:
         routes: list[Route] = []
         if spec.file:
-            routes.append((self._writer(spec.file, program, spec), b""))
+            prefix: bytes | Callable[[], bytes] = b""
+            if spec.timestamps:
+                from pinit.logs.stamp import stamp  # only when configured (issue 7, speed)
+
+                prefix = stamp
+            routes.append((self._writer(spec.file, program, spec), prefix, None))
         if spec.passthrough:
-            prefix = f"{name} | ".encode()
+            middle = f"{name} | ".encode()
             if self._json:  # the route's "prefix" is then each JSON object's constant middle
                 from pinit.logs.jsonlog import head
 
-                prefix = head(program, name, "stdout" if which == "out" else "stderr")
-            routes.append((self._writer("", "stdout", spec), prefix))
+                middle = head(program, name, "stdout" if which == "out" else "stderr")
+            # issue 10: no file to tail afterwards, so the recent lines stay in memory
+            tail = None if spec.file else self._tails.get(program)
+            if tail is None and not spec.file:
+                from pinit.logs.tail import Tail  # only with passthrough (issue 7, speed)
+
+                tail = self._tails[program] = Tail()
+            routes.append((self._writer("", "stdout", spec), middle, tail))
         return routes
 
     def _writer(self, path: str, label: str, spec: LogSpec) -> Writer:
@@ -279,6 +335,7 @@ class LogRouter:
             if path:
                 rotating = self._files[path] = RotatingFile(path, spec.max_bytes, spec.backups)
                 sink, finish = rotating.write, rotating.close
+                _limits(rotating, spec)
             writer = Writer(label, sink, self._reactor, self._say, finish)
             self._writers[path] = writer
             writer.on_drained(self._drained(writer))
@@ -288,6 +345,7 @@ class LogRouter:
             # two ints the writer thread reads between writes, so no lock is needed.
             rotating = self._files[path]
             rotating.max_bytes, rotating.backups = max(1, spec.max_bytes), max(0, spec.backups)
+            _limits(rotating, spec)
         writer.users += 1
         return writer
 
@@ -317,6 +375,18 @@ class LogRouter:
         self._reactor.remove(stream.read_fd)
         os.close(stream.read_fd)
         stream.read_fd = -1
-        for writer, _ in stream.routes:
+        tails = {id(t) for _, _, t in stream.routes if t is not None}
+        for writer, _, _ in stream.routes:
             self._release(writer)
         stream.routes = []
+        if tails:  # a program gone for good (reload) takes its tail with it (issue 10)
+            live = {id(t) for s in self._streams.values() for _, _, t in s.routes if t is not None}
+            for program, tail in list(self._tails.items()):
+                if id(tail) in tails and id(tail) not in live:
+                    del self._tails[program]
+
+
+def _limits(rotating: RotatingFile, spec: LogSpec) -> None:
+    """Issue 10's settings: plain attributes the writer thread reads between writes."""
+    rotating.set_every(spec.rotate_every)
+    rotating.max_age, rotating.compress = spec.max_age, spec.compress

@@ -52,7 +52,9 @@ class Framer:
             self._carry += data
             return self._cut_carry() if len(self._carry) > self.max_line else b""
         if self._carry:
-            block = self._carry + data[: nl + 1]
+            # one copy, not two (a slice, then the sum): the usual case, as reads rarely
+            # end on a newline (issue 10, throughput)
+            block = b"".join((self._carry, memoryview(data)[: nl + 1]))
         else:
             block = data[: nl + 1] if nl + 1 < len(data) else data
         self._carry = data[nl + 1 :]

@@ -13,7 +13,16 @@ what a full disk means; after an error the file is reopened on the next write, w
 writer recovers once space is back.
 
 Logrotate-style outside moves are noticed: before each write the name is lstat'ed, and if it
-no longer names the open file (renamed or removed), the file is reopened at the path.
+no longer names the open file (renamed or removed), the file is reopened at the path. `reopen`
+does the same at once (issue 10: `ctl logs --reopen`, `reopen_signal`), so the old file is
+closed before logrotate's postrotate goes on to compress it.
+
+Time rotation (issue 10, `rotate_every`) is checked before each block, in the same thread:
+periods are aligned on the epoch (`1d` ends at UTC midnight, as Apache's rotatelogs), so a
+restarted pinit keeps the same boundaries, and a file last written in an earlier period is
+rotated at its first new line. No timer: an idle file is not rotated (a rotation at the next
+line is as good, and an idle pinit must not wake up). Backups are gzipped and expired by
+logs.retain, also in this thread, after the new file is open.
 
 Why a held directory fd and O_NOFOLLOW (issue 11.1): pinit runs as root and its programs often
 do not, and a log directory may be writable by a program's user. Such a user can replace the
@@ -36,6 +45,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 
 from pinit.logs.dirs import UntrustedPathError, open_trusted_dir
 
@@ -56,9 +66,13 @@ class RotatingFile:
         "_fd",
         "_ident",
         "_name",
+        "_period_end",
         "_size",
         "backups",
+        "compress",
         "directory",
+        "every",
+        "max_age",
         "max_bytes",
         "mode",
         "path",
@@ -66,6 +80,11 @@ class RotatingFile:
 
     def __init__(self, path: str, max_bytes: int, backups: int, mode: int = 0o640) -> None:
         self.path = path
+        # issue 10: set by the capture side (plain attributes the thread reads between writes)
+        self.every = 0.0  # rotate_every, seconds; periods aligned on the epoch (set_every)
+        self.max_age = 0.0
+        self.compress = False
+        self._period_end = -1.0  # < 0: not known yet (set at the next open or write)
         self.directory, self._name = os.path.split(path)
         self.directory = self.directory or "."
         self.max_bytes = max(1, max_bytes)
@@ -83,6 +102,15 @@ class RotatingFile:
     def write(self, data: bytes) -> None:
         """Append a block of whole lines, rotating before any line that would not fit."""
         self._ensure_open()
+        if self.every:
+            now = time.time()
+            if self._period_end < 0:
+                self._period_end = self._next_period(now)  # rotate_every set by a reload
+            elif now >= self._period_end:
+                if self._size:
+                    self._rotate()  # a new period: the whole block goes to the new file
+                else:
+                    self._period_end = self._next_period(now)
         view = memoryview(data)
         pos, end = 0, len(data)
         while pos < end:
@@ -101,6 +129,27 @@ class RotatingFile:
                 pos = stop
             if pos < end:
                 self._rotate()
+
+    def reopen(self) -> None:
+        """Close the file and open the name again (logrotate's `create` + postrotate, issue 10).
+
+        Called by the writer thread between two blocks, so at a line boundary: every line
+        before it is in the old file, every line after it in the new one.
+        """
+        self._close_file()
+        self._ensure_open()
+        if self.backups and self.max_age:
+            from pinit.logs import retain
+
+            retain.expire(self._name, self.backups, self.max_age, time.time(), self._dir)
+
+    def set_every(self, seconds: float) -> None:
+        """Loop side (config, reload): a changed period starts counting at the next write."""
+        if seconds != self.every:
+            self.every, self._period_end = seconds, -1.0
+
+    def _next_period(self, now: float) -> float:
+        return (now // self.every + 1) * self.every
 
     def close(self) -> None:
         """Release both fds (the writer thread calls this when its destination retires)."""
@@ -163,6 +212,12 @@ class RotatingFile:
         self._fd = fd
         self._size = st.st_size
         self._ident = (st.st_dev, st.st_ino)
+        if self.every:
+            # A file last written in an earlier period (pinit restarted) rotates at the next
+            # write; else it waits for the end of the current period.
+            now = time.time()
+            stale = st.st_size and st.st_mtime < now // self.every * self.every
+            self._period_end = 0.0 if stale else self._next_period(now)
 
     def _unsafe(self, code: int, cause: str) -> UnsafeLogFileError:
         return UnsafeLogFileError(code, f"refusing to write {self.path}: {cause}")
@@ -185,13 +240,17 @@ class RotatingFile:
             raise
 
     def _rotate(self) -> None:
-        """Shift the backups that exist, then start a new file.
+        """Shift the backups that exist, start a new file, then gzip and expire (logs.retain).
 
         Only the names that exist are touched (issue 11.10): the first missing `file.K` ends
         the chain, so a rotation costs one lstat and one rename per existing backup, whatever
         `backups` says. renameat/unlinkat on the held directory never follow a link in the
         last component: a link planted at a backup name is moved or replaced, never written.
+        The new file is open before the backup is compressed, so a crash while compressing
+        loses nothing: the plain backup stays.
         """
+        from pinit.logs import retain  # at the first rotation, not at PID 1's start (issue 7)
+
         self._close_file()
         name, d = self._name, self._dir
         if self.backups == 0:
@@ -200,17 +259,9 @@ class RotatingFile:
             except FileNotFoundError:
                 pass
         else:
-            top = 1  # the first backup index that is free (or the last one kept)
-            while top < self.backups:
-                try:
-                    self._lstat(f"{name}.{top}")
-                except FileNotFoundError:
-                    break
-                top += 1
-            for n in range(top, 0, -1):
-                older = f"{name}.{n - 1}" if n > 1 else name
-                try:
-                    os.replace(older, f"{name}.{n}", src_dir_fd=d, dst_dir_fd=d)
-                except FileNotFoundError:
-                    pass  # removed from outside meanwhile
+            retain.shift(name, self.backups, d)
         self._ensure_open()
+        if self.backups and self.compress:
+            retain.compress(name, d, self.mode)
+        if self.backups and self.max_age:
+            retain.expire(name, self.backups, self.max_age, time.time(), d)

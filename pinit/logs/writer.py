@@ -9,6 +9,9 @@ then stops reading the programs that feed it, so they block in write() as on a s
 When the thread has brought the backlog down to LOW_WATER it wakes the loop with
 `call_soon_threadsafe`, and reading resumes. Nothing is dropped, except on a write error.
 
+Tasks (issue 10: reopen) go through the same thread: `run(task)` queues a callable that runs
+after the blocks queued before it, so it always falls between two blocks of whole lines.
+
 A write error (ENOSPC, EIO, EPIPE, or a log path logs.rotate refuses as unsafe) drops the
 lines of that write: blocking until space comes back would stall every program feeding the
 destination, and retrying forever would hold their lines in pinit's memory. It is reported
@@ -83,6 +86,7 @@ class Writer:
 
         self._cond = threading.Condition(threading.Lock())
         self._blocks: list[bytes] = []
+        self._tasks: list[Callable[[], None]] = []  # run by the thread between two blocks
         self._queued = 0  # bytes in _blocks plus the block being written
         self._wanted = False  # someone paused on us and waits for LOW_WATER
         self._closing = False
@@ -107,6 +111,13 @@ class Writer:
             self._cond.notify()
         return not full
 
+    def run(self, task: Callable[[], None]) -> None:
+        """Run `task` on the thread after the blocks queued so far: at a line boundary, with
+        nothing written twice (issue 10: reopen). It runs even when closing."""
+        with self._cond:
+            self._tasks.append(task)
+            self._cond.notify()
+
     def close(self) -> None:
         """Write what is queued, then end the thread (it also ends at pinit's exit)."""
         with self._cond:
@@ -125,13 +136,20 @@ class Writer:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._blocks and not self._closing:
+                while not self._blocks and not self._tasks and not self._closing:
                     self._cond.wait()
-                if not self._blocks:
+                if not self._blocks and not self._tasks:
                     break
                 blocks, self._blocks = self._blocks, []
+                tasks, self._tasks = self._tasks, []
             data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
-            self._write(data)
+            if data:
+                self._write(data)
+            for task in tasks:
+                try:
+                    task()
+                except OSError as exc:  # a reopen that failed: said, and retried at next write
+                    self._tell(f"log reopen failed: {exc.strerror or exc}")
             with self._cond:
                 self._queued -= len(data)
                 wake = self._wanted and self._queued <= LOW_WATER

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pinit.control import paths, proto
 from pinit.control.server import ControlReactor, ControlServer, Respond
@@ -38,6 +39,9 @@ from pinit.model.instance import Instance, Key
 from pinit.records import dataclass
 from pinit.runtime.eventring import EventRing, Record, Subscription
 from pinit.stats import Sampler, UsageSampler
+
+if TYPE_CHECKING:
+    from pinit.logs.capture import LogRouter
 
 __all__ = ["Operator"]
 
@@ -65,6 +69,7 @@ class Host:
     change: Callable[[Callable[[planner.Plan], PlanResult]], None] | None = None
     notify_counters: Callable[[], dict[str, int]] = dict  # issue 9: datagrams dropped
     events: EventRing | None = None  # issue 8: what `ctl events` follows
+    logs: LogRouter | None = None  # issue 10: reopen, and passthrough-only programs' tails
 
 
 class Operator:
@@ -127,6 +132,8 @@ class Operator:
             self._logs(req, respond)
         elif req.cmd == "scale" or (req.cmd == "restart" and req.rolling):
             self._container(req, respond)
+        elif req.cmd == "reopen":
+            self._reopen(respond)
         else:
             keys = self._match(req.target)
             if isinstance(keys, str):
@@ -272,6 +279,10 @@ class Operator:
             return
         insts = [self._host.plan().instances[k] for k in keys]
         files = list(dict.fromkeys(f for inst in insts for f in _log_files(inst)))
+        tails = self._tails(req, insts)
+        if tails is not None:  # issue 10: passthrough-only programs, from memory
+            respond({"ok": True, "files": [], "tails": tails})
+            return
         if not files:
             prog = insts[0].program
             where = (
@@ -293,6 +304,39 @@ class Operator:
         import threading  # at the first `ctl logs`, not at PID 1's start (issue 7, speed)
 
         threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
+
+    # -- issue 10: reopen, and the tails of passthrough-only programs ---------------------------
+    def _reopen(self, respond: Respond) -> None:
+        """Every log file closed and opened again on its writer thread; the reply comes once
+        all have, so a postrotate script may compress the old file right after."""
+        if self._host.logs is None:
+            respond({"ok": True, "files": []})
+            return
+        self._host.logs.reopen(lambda done: respond({"ok": True, "files": done}))
+
+    def _tails(self, req: proto.Request, insts: list[Instance]) -> list[object] | None:
+        """The in-memory tails of the target's passthrough-only programs; None if it has a
+        log file (the client reads and follows files itself) or no passthrough at all."""
+        router = self._host.logs
+        progs = {i.program.name: i.program for i in insts}
+        if router is None or any(_log_files(i) for i in insts):
+            return None
+        if not any(p.stdout.passthrough for p in progs.values()):
+            return None
+        cursors = dict(req.after or ())
+        out: list[object] = []
+        for name in sorted(progs):
+            tail = router.tail(name)
+            if tail is None:
+                out.append({"program": name, "lines": [], "lost": 0, "next": 0})
+                continue
+            lines, lost, nxt = tail.since(cursors.get(name), req.lines)
+            if req.target not in (name, "all"):  # one instance: its own lines
+                mine = f"{req.target} | ".encode()
+                lines = [ln for ln in lines if ln.startswith(mine)]
+            text = [ln.decode("utf-8", "replace") for ln in lines]
+            out.append({"program": name, "lines": text, "lost": lost, "next": nxt})
+        return out
 
 
 def _health(plan: planner.Plan, req: proto.Request) -> dict[str, object]:

@@ -359,6 +359,8 @@ class Supervisor:
             self._shutdown(f"received {signals.name(signum)}")
         elif signum == signal.SIGHUP:
             self._reload()
+        elif signum == self._config.reopen_signal:  # issue 10: logrotate's postrotate
+            self._logs.reopen(lambda done: self._debug(f"reopened {len(done)} log files"))
         else:
             self._forward(signum)
 
@@ -525,6 +527,7 @@ class Supervisor:
             self._reload,
             soon,
             events=self.events,
+            logs=self._logs,
             change=self._change,
             notify_counters=self.notify_counters,
         )

@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=("pid1", "supervisors", "scale"),
-        help="run one part of the benchmark (scale: issue 9, ctl scale against supervisord)",
+        choices=("pid1", "supervisors", "scale", "logs"),
+        help="run one part of the benchmark (scale: issue 9, ctl scale against supervisord; "
+        "logs: issue 10's log throughput)",
     )
     parser.add_argument(
         "--readme",
@@ -89,6 +90,11 @@ def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     inits = peers() + pinit_rows(args.init, install=not args.no_install)
     results["meta"] = _meta(args, params, inits)
     began = time.monotonic()
+    if args.only in (None, "logs"):  # issue 10
+        from benchlib import logs
+
+        rows = [(i.name, i.prefix[0]) for i in inits if i.is_pinit]
+        results["logs"] = logs.run_all(rows, args.quick, _log)
     if args.only in (None, "pid1"):
         _run_pid1(results, inits, params)
     if args.only in (None, "supervisors"):

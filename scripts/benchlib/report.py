@@ -159,6 +159,10 @@ def markdown(results: dict[str, Any]) -> str:
         from benchlib import scale
 
         parts += ["### Scale at run time (issue 9)", scale.markdown(results["scale"])]
+    if "logs" in results:
+        from benchlib import logs
+
+        parts += ["### Logs with rotation (issue 10)", logs.markdown(results["logs"])]
     return "\n\n".join(parts)
 
 

@@ -49,6 +49,12 @@ NOT_ON_START_PATH = {
     "pinit.runtime.inbox",  # issue 9: only once a program uses the notify socket
     "pinit.runtime.limits",  # issue 9: only when max_memory or max_lifetime is set
     "pinit.model.binds",  # issue 9: only with binds_to
+    # issue 10: logs features, imported only when configured or asked for
+    "pinit.control.logfollow",
+    "pinit.logs.retain",
+    "pinit.logs.stamp",
+    "pinit.logs.tail",
+    "zlib",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
