@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from pinit.config import reference, units
 from pinit.config.fields import (
     Errors,
+    FieldError,
     Source,
     TableReader,
     unit,
@@ -186,6 +187,7 @@ def _load(
     cmd_after = r.get("cmd_after", want_str_list, None)
     log_dir = r.get("log_dir", abs_path, defaults.log_dir)
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
+    http = r.get("http", lambda v: _listen(want_str(v), here), defaults.http)
     no_include: list[str] = []
     include = r.get("include", want_str_list, no_include)
 
@@ -234,8 +236,19 @@ def _load(
         cmd_after=None if cmd_after is None else tuple(cmd_after),
         log_dir=log_dir,
         control_socket=control_socket,
+        http=http,
         path=src.path,
     )
+
+
+def _listen(text: str, here: str) -> str:
+    """``[pinit] http`` (issue 8); config/listen.py is imported only when the key is set."""
+    from pinit.config import listen
+
+    try:
+        return listen.parse(text, here)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def _check_program_set(

@@ -108,6 +108,7 @@ class Config:
     cmd_after: tuple[str, ...] | None = None  # issue 7.5: what `-- CMD` waits for; None: all
     log_dir: str = ""
     control_socket: str = ""
+    http: str = ""  # issue 8: the HTTP endpoint's address (config/listen.py); "": off
     path: str = ""  # the file this was loaded from; "" for a config built in code
 
     def program(self, name: str) -> Program:

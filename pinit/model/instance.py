@@ -46,6 +46,9 @@ class Instance:
     spawns: int = 0  # processes spawned for this instance (`ctl status` restarts = spawns - 1)
     restart_reason: str = ""  # why the next spawn is a restart ("exited", "operator", ...)
     restarts_by_reason: tuple[tuple[str, int], ...] = ()  # restarts done, counted per reason
+    # issue 8 (metrics): when the current/last process reached RUNNING and became ready
+    running_at: float | None = None
+    ready_at: float | None = None
 
     @property
     def key(self) -> Key:

@@ -66,6 +66,8 @@ if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (is
         spawns: int
         restart_reason: str
         restarts_by_reason: tuple[tuple[str, int], ...]
+        running_at: float | None
+        ready_at: float | None
 
 
 @dataclass(slots=True)

@@ -36,9 +36,10 @@ from pinit.model.events import (
     Exited,
     ReadyObserved,
     StartRequested,
+    StateChanged,
     StopRequested,
 )
-from pinit.model.instance import Key
+from pinit.model.instance import Instance, Key
 from pinit.notify.client import Upstream
 from pinit.runtime import pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
@@ -51,6 +52,7 @@ from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 if TYPE_CHECKING:
     from pinit.notify.server import NotifyServer
+    from pinit.runtime.httpserve import HttpServer
     from pinit.runtime.operator import Host, Operator
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
@@ -116,6 +118,8 @@ class Supervisor:
         self._upstream = Upstream(environ)
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
         self._operator: Operator | None = None  # `pinit ctl` requests, once the boot spawned
+        self._http: HttpServer | None = None  # issue 8: [pinit] http, opened like the control
+        self.orphans_reaped = self.signals_forwarded = 0  # issue 8: counters for /metrics
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -146,10 +150,14 @@ class Supervisor:
         self._loop.after_turn(self._end_turn)
         self._first_turn()
         self._open_control(control)
+        if self._config.http:
+            self._open_http()
         if not self._sweep.done:
             self._loop.run()
         if self._operator is not None:
             self._operator.close()
+        if self._http is not None:
+            self._http.close()
         self._logs.close()
         self._report.strays = self._sweep.report.strays
         self._report.print(self._say)
@@ -182,6 +190,14 @@ class Supervisor:
 
         self._operator = Operator(self._host(), self._say)
         self._operator.open(self._loop, path, self._base_env)
+
+    def _open_http(self) -> None:
+        from pinit.runtime.httpapp import Sources, open_server
+
+        assert self._operator is not None
+        counts = lambda: (self.orphans_reaped, self.signals_forwarded)  # noqa: E731
+        sources = Sources(lambda: self._plan, self._operator.status, counts, self.events)
+        self._http = open_server(self._loop, self._config.http, sources, self._say)
 
     # -- the event queue ---------------------------------------------------------------------
     def _post(self, key: Key, event: Event) -> None:
@@ -222,11 +238,27 @@ class Supervisor:
                     self._gone[key] = inst.name  # its step's own actions still name it
                     self._logs.forget(inst.name)
             for action in actions:
+                if isinstance(action, StateChanged):  # issue 8: the event ring's state records
+                    self._record_state(new, action)
                 try:
                     self._actions.act(key, action)
                 except Exception as exc:  # one failed action must not drop the step's rest
                     report_exception(exc)
             self._apply(container)
+
+    def _record_state(self, inst: Instance, change: StateChanged) -> None:
+        self.events.append(
+            {
+                "type": "state",
+                "program": inst.program.name,
+                "instance": inst.name,
+                "pid": inst.pid,
+                "from": change.old.value,
+                "to": change.new.value,
+                "ts": time.time(),
+                "mono": time.monotonic(),
+            }
+        )
 
     def _plan_step(self, result: PlanResult) -> tuple[planner.PlanAction, ...]:
         self._plan, actions = result
@@ -346,6 +378,7 @@ class Supervisor:
             if watcher is not None:
                 watcher(status)
             else:
+                self.orphans_reaped += 1
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
         self._groups.check()  # GroupGone queues behind the Exited it follows
         self._sweep.check()
@@ -354,6 +387,7 @@ class Supervisor:
         """Signals pinit has no meaning for go to every running program's group."""
         for key, inst in self._plan.instances.items():
             if inst.pgid is not None and pid1.kill_group(inst.pgid, signum):
+                self.signals_forwarded += 1
                 self._debug(f"forwarded {signals.name(signum)} to {self._name(key)}")
 
     def _shutdown(self, reason: str) -> None:
