@@ -243,6 +243,8 @@ def _load(
 
 def _listen(text: str, here: str) -> str:
     """``[pinit] http`` (issue 8); config/listen.py is imported only when the key is set."""
+    if not text.strip():
+        return ""  # off, as when the key is absent
     from pinit.config import listen
 
     try:

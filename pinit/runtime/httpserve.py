@@ -315,9 +315,12 @@ class HttpServer:
 
     def _serve(self, c: _Client) -> None:
         """Answer what is complete, a few requests per turn; then watch what is due."""
-        for _ in range(PER_TURN):
-            if c.closed or c.closing or c.sub is not None or c.out:
-                break
+        answered = 0
+        while not (c.closed or c.closing or c.sub is not None or c.out):
+            if answered == PER_TURN:  # more may be buffered: the writable socket brings us back
+                self._watch(c, "write")
+                self._deadline(c, STALL)
+                return
             try:
                 event = c.conn.next_event()
             except h11.RemoteProtocolError as exc:
@@ -327,6 +330,7 @@ class HttpServer:
             if event is h11.NEED_DATA:
                 break
             if isinstance(event, h11.Request):
+                answered += 1
                 self._request(c, event)
             elif isinstance(event, h11.ConnectionClosed):
                 self._close(c)
@@ -357,6 +361,10 @@ class HttpServer:
             self._deadline(c, HEAD_WAIT)
 
     def _request(self, c: _Client, req: h11.Request) -> None:
+        size = len(req.method) + len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
+        if size > MAX_HEAD:  # h11 bounds a head still incomplete; a whole one is checked here
+            self._error(c, 431, f"request head over {MAX_HEAD} bytes")
+            return
         headers = {name: value for name, value in req.headers}
         if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
             self._error(c, 413, "a request body is refused: every route is a read-only GET")
