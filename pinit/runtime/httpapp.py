@@ -79,8 +79,9 @@ def open_server(
     """Bind and serve, and time the loop's turns from now on; failing is a warning, said once:
     PID 1 supervises on without its endpoint."""
     turns = Histogram(TURN_BUCKETS)
+    app = HttpApp(sources, turns)
     try:
-        server = HttpServer(loop, address, HttpApp(sources, turns).handle, say)
+        server = app.server = HttpServer(loop, address, app.handle, say)
     except OSError as exc:
         say(f"warning: no HTTP endpoint ({address}: {exc.strerror or exc})")
         return None
@@ -102,6 +103,7 @@ class HttpApp:
         self._turns = turns
         self._sampler = Sampler()  # its own: ctl status's cpu % windows stay the operator's
         self._self_proc: psutil.Process | None = None
+        self.server: HttpServer | None = None
 
     def handle(self, req: Request) -> Reply | Stream:
         path = req.path
@@ -249,6 +251,16 @@ class HttpApp:
             fam = Family(name, "counter", help_text)
             fam.add(value)
             out.append(fam)
+        if self.server is not None:
+            clients = Family("pinit_http_clients", "gauge", "Connections to the HTTP endpoint")
+            clients.add(self.server.clients)
+            dropped = Family(
+                "pinit_http_dropped_clients_total",
+                "counter",
+                "HTTP clients dropped for not reading their replies",
+            )
+            dropped.add(self.server.dropped)
+            out += [clients, dropped]
         out.append(self._turns.family("pinit_loop_turn_seconds", "Busy time of a loop turn"))
         out.extend(self._process())
         return out

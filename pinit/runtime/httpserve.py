@@ -12,7 +12,8 @@ when ``[pinit] http`` is set. Every byte a client sends is untrusted input to PI
   clients wait in the kernel's backlog (the control server's pattern, control/server.py), and
   accept() failing for want of fds rests the socket with a backoff instead of spinning;
 - a client's pending output is bounded (``MAX_OUT`` for a reply, ``STREAM_OUT`` for the event
-  stream): past it, or when a client takes nothing for ``STALL`` seconds, it is dropped. The
+  stream, and ``SNDBUF`` in the kernel): past it, or when a client takes nothing for ``STALL``
+  seconds, it is dropped; the next pipelined request is read only once a reply was taken. The
   event stream pulls from the ring only when its output is empty, so a slow reader loses
   events (counted, told as ``{"lost": N}``) instead of growing pinit's memory;
 - a client that has not sent a full request within ``HEAD_WAIT`` seconds is closed, through
@@ -46,9 +47,11 @@ MAX_CLIENTS = 64
 BACKLOG = 1024
 MAX_HEAD = 8 << 10  # request line plus headers
 MAX_OUT = 16 << 20  # one reply (a /metrics of thousands of instances fits)
+SNDBUF = 64 << 10  # the kernel's send queue per client (it doubles it): pipelined scrapes
+# of a client that never reads stop there, instead of filling an autotuned 4 MiB queue
 STREAM_OUT = 256 << 10  # what an event stream may have waiting for its client
 HEAD_WAIT = 10.0  # seconds to send a whole request (slow headers, idle keep-alive)
-STALL = 10.0  # seconds a client may take nothing of pending output
+STALL = 5.0  # seconds a client may take nothing of pending output (any progress resets it)
 BACKOFF, BACKOFF_MAX = 0.1, 1.0
 READ_SIZE = 1 << 16
 PER_TURN = 8  # pipelined requests of one client answered per loop turn
@@ -196,6 +199,10 @@ class HttpServer:
         self.dropped = 0  # clients dropped for not reading
         self._gate()
 
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
     # -- the door ----------------------------------------------------------------------------
     def _gate(self) -> None:
         want = not self._closing and self._backoff is None and len(self._clients) < MAX_CLIENTS
@@ -223,6 +230,10 @@ class HttpServer:
                 return
             clean = True
             sock.setblocking(False)
+            try:  # what the kernel may hold for a client that does not read: bounded too
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+            except OSError:
+                pass
             client = _Client(sock, time.monotonic())
             self._clients[sock.fileno()] = client
             self._watch(client, "read")
@@ -269,9 +280,15 @@ class HttpServer:
 
     def _expired(self, c: _Client) -> None:
         c.timer = None
-        if c.out:
-            self.dropped += 1
+        if c.out or c.watching == "write":  # pinit was waiting for it to read, not to ask
+            self._dropped(f"took nothing for {STALL:g}s")
         self._close(c)
+
+    def _dropped(self, why: str) -> None:
+        """Said each time: at most MAX_CLIENTS lines per STALL seconds, and an operator whose
+        scraper is stuck wants to know."""
+        self.dropped += 1
+        self._say(f"http: dropped a client that {why} ({self.dropped} dropped so far)")
 
     def _close(self, c: _Client) -> None:
         if c.closed:
@@ -450,7 +467,7 @@ class HttpServer:
         if not data or c.closed:
             return
         if len(c.out) + len(data) > bound:
-            self.dropped += 1
+            self._dropped(f"left over {bound >> 10} KiB unread")
             self._close(c)  # a client that does not read is dropped, never buffered
             return
         if not c.out:

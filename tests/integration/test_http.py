@@ -258,6 +258,7 @@ def test_bad_requests_get_4xx_and_pinit_supervises_on(launch: type[Launch], tmp_
         start_seconds = 0
         restart = "always"
         backoff = {{ initial = "10ms", max = "10ms" }}
+        flap_max = 100000
         """,
     )
     events.wait("crash", "start")
@@ -352,3 +353,83 @@ def test_unix_socket_with_curl(launch: type[Launch], tmp_path: Path) -> None:
     pinit.signal(15)
     assert pinit.finish()[0] == 0
     assert not path.exists()
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_hundreds_of_clients_and_never_readers_leave_supervision_alone(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    pinit, events, sock, base = serve(
+        launch,
+        tmp_path,
+        f"""
+        [programs.crash]
+        command = {svc("exit", "crash", "1")}
+        start_seconds = 0
+        restart = "always"
+        backoff = {{ initial = "20ms", max = "20ms" }}
+        flap_max = 100000
+        [programs.web]
+        command = {svc("run", "web")}
+        numprocs = 4
+        start_seconds = 0
+        """,
+    )
+    for _ in range(4):
+        events.wait("web", "start")
+    events.wait("crash", "start")
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    address = (host, int(port))
+    before = rss(pinit.proc.pid)
+    # 20 clients that never read: 10 event streams, 10 that pipeline 500 scrapes each.
+    streams = [socket.create_connection(address) for _ in range(10)]
+    for s in streams:
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+    hoarders = []
+    for _ in range(10):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+        s.connect(address)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 500)
+        hoarders.append(s)
+    # 200 concurrent clients, twice over, while crash keeps crashing and restarting.
+    starts = events.so_far("crash", "start")
+    for _ in range(2):
+        clients = [socket.create_connection(address, timeout=20) for _ in range(200)]
+        for i, s in enumerate(clients):
+            s.sendall(f"GET {('/metrics', '/healthz')[i % 2]} HTTP/1.0\r\n\r\n".encode())
+        answers = {s.fileno(): b"" for s in clients}
+        open_ = {s.fileno(): s for s in clients}
+        deadline = time.monotonic() + 30
+        while open_ and time.monotonic() < deadline:
+            for fd in select.select(list(open_), [], [], deadline - time.monotonic())[0]:
+                chunk = open_[fd].recv(65536)
+                answers[fd] += chunk
+                if not chunk:
+                    open_.pop(fd).close()
+        assert not open_, f"{len(open_)} of 200 clients got no full answer"
+        assert all(a.startswith(b"HTTP/1.1 200 OK") for a in answers.values())
+    for _ in range(3):
+        events.wait("crash", "start")  # restarts still happen
+    assert events.so_far("crash", "start") >= starts + 3
+    assert status(sock)["crash"]["restarts"] >= 3  # ctl answers
+    # The hoarders took nothing for STALL seconds: pinit dropped each of them.
+    pinit.wait_stderr("(10 dropped so far)", timeout=25)
+    got = b""
+    hoarders[0].settimeout(10)
+    while chunk := hoarders[0].recv(1 << 20):  # what the kernels held, then the end
+        got += chunk
+    assert 0 < got.count(b"HTTP/1.1 200 OK") < 500
+    text = get(base + "/metrics")[2]
+    assert samples(text)[("pinit_http_dropped_clients_total", frozenset())] >= 10
+    assert rss(pinit.proc.pid) < before + (32 << 20)  # one reply each at most, never a backlog
+    for s in streams + hoarders:
+        s.close()
+    pinit.signal(15)
+    assert pinit.finish()[0] == 0

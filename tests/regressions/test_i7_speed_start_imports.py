@@ -32,6 +32,12 @@ NOT_ON_START_PATH = {
     "pinit.config.docgen",
     "pinit.checkcmd",
     "pinit.control.client",
+    # issue 8: the HTTP endpoint, only when [pinit] http is set
+    "h11",
+    "pinit.config.listen",
+    "pinit.runtime.httpserve",
+    "pinit.runtime.httpapp",
+    "pinit.runtime.metrics",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
