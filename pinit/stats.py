@@ -35,7 +35,6 @@ class Usage:
     cpu_percent: float
     rss: int  # bytes, summed over the instance's processes
     processes: int
-    cpu_seconds: float = 0.0  # issue 8: user+system of the live processes, for /metrics
 
 
 class UsageSampler(Protocol):
@@ -72,7 +71,7 @@ class Sampler:
             procs = self._members(pid, by_group.get(pgid, []) if pgid else [])
             if not procs:
                 continue
-            cpu = rss = total = 0.0
+            cpu = rss = 0.0
             for proc in procs:
                 try:
                     with proc.oneshot():
@@ -86,8 +85,7 @@ class Sampler:
                 if now > then:
                     cpu += max(0.0, used - before) / (now - then) * 100.0
                 seen[ident] = (now, used)
-                total += used
-            result[name] = Usage(round(cpu, 1), int(rss), len(procs), total)
+            result[name] = Usage(round(cpu, 1), int(rss), len(procs))
         self._last = seen  # forget the dead: the table never outgrows the live processes
         return result
 

@@ -17,23 +17,17 @@ describe``; the status codes are what a machine reads.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from pinit.model import plan as planner
 from pinit.model import policy
 from pinit.model.instance import Instance, State
-from pinit.runtime import metrics
+from pinit.runtime import metrics, proctree
 from pinit.runtime.eventring import EventRing
 from pinit.runtime.httpserve import HttpServer, Reply, Request, Stream, Subscription
 from pinit.runtime.loop import Loop
 from pinit.runtime.metrics import Family, Histogram
-from pinit.stats import Sampler
-
-if TYPE_CHECKING:
-    import psutil
 
 __all__ = ["TURN_BUCKETS", "HttpApp", "Sources", "open_server"]
 
@@ -101,8 +95,6 @@ class HttpApp:
     def __init__(self, sources: Sources, turns: Histogram) -> None:
         self._src = sources
         self._turns = turns
-        self._sampler = Sampler()  # its own: ctl status's cpu % windows stay the operator's
-        self._self_proc: psutil.Process | None = None
         self.server: HttpServer | None = None
 
     def handle(self, req: Request) -> Reply | Stream:
@@ -179,7 +171,7 @@ class HttpApp:
     def _families(self) -> Iterable[Family]:
         plan = self._src.plan()
         insts = [inst for _, inst in sorted(plan.instances.items())]
-        usage = self._sampler.sample({i.name: (i.pid, i.pgid) for i in insts})
+        usage = proctree.sample({i.name: (i.pid, i.pgid) for i in insts})  # one /proc pass
         fams = {
             name: Family(name, kind, text)
             for name, kind, text in (
@@ -232,9 +224,9 @@ class HttpApp:
                 fams["pinit_program_ready_duration_seconds"].add(inst.ready_at - began, who)
             use = usage.get(inst.name)
             if use is not None:
-                fams["pinit_program_cpu_seconds_total"].add(use.cpu_seconds, who)
-                fams["pinit_program_resident_memory_bytes"].add(use.rss, who)
-            fams["pinit_program_processes"].add(use.processes if use is not None else 0, who)
+                fams["pinit_program_cpu_seconds_total"].add(use[0], who)
+                fams["pinit_program_resident_memory_bytes"].add(use[1], who)
+            fams["pinit_program_processes"].add(use[2] if use is not None else 0, who)
         return [*fams.values(), *self._own(plan)]
 
     def _own(self, plan: planner.Plan) -> list[Family]:
@@ -267,36 +259,18 @@ class HttpApp:
 
     def _process(self) -> list[Family]:
         """pinit's own figures, named as every Prometheus client names its process metrics."""
-        import psutil
-
-        if self._self_proc is None:
-            self._self_proc = psutil.Process()
-        proc = self._self_proc
-        try:
-            with proc.oneshot():
-                times = proc.cpu_times()
-                cpu = times.user + times.system
-                mem = proc.memory_info()
-                started = proc.create_time()
-                fds = proc.num_fds()
-        except psutil.Error:
-            return []
-        try:
-            max_fds = os.sysconf("SC_OPEN_MAX")
-        except (OSError, ValueError):
-            max_fds = -1
+        mine = proctree.own()
         out = []
-        for name, kind, help_text, value in (
-            ("process_cpu_seconds_total", "counter", "User and system CPU time", cpu),
-            ("process_resident_memory_bytes", "gauge", "Resident memory size", mem.rss),
-            ("process_virtual_memory_bytes", "gauge", "Virtual memory size", mem.vms),
-            ("process_start_time_seconds", "gauge", "Start time since the Unix epoch", started),
-            ("process_open_fds", "gauge", "Open file descriptors", fds),
-            ("process_max_fds", "gauge", "Limit of open file descriptors", max_fds),
+        for key, name, kind, help_text in (
+            ("cpu", "process_cpu_seconds_total", "counter", "User and system CPU time"),
+            ("rss", "process_resident_memory_bytes", "gauge", "Resident memory size"),
+            ("vms", "process_virtual_memory_bytes", "gauge", "Virtual memory size"),
+            ("start", "process_start_time_seconds", "gauge", "Start time since the Unix epoch"),
+            ("fds", "process_open_fds", "gauge", "Open file descriptors"),
+            ("max_fds", "process_max_fds", "gauge", "Limit of open file descriptors"),
         ):
-            if value < 0:
-                continue
-            fam = Family(name, kind, help_text)
-            fam.add(value)
-            out.append(fam)
+            if key in mine and mine[key] >= 0:
+                fam = Family(name, kind, help_text)
+                fam.add(mine[key])
+                out.append(fam)
         return out

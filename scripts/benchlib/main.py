@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import pid1, report, superv
+from benchlib import httpbench, pid1, report, superv
 from benchlib.inits import BENCH_DIR, ROOT, Init, peers, pinit_rows
 from benchlib.procs import become_subreaper, sweep_descendants
 from benchlib.supervisors import Pinit, peer_runners
@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--render", metavar="FILE", help="measure nothing: print the tables of a saved JSON"
     )
     parser.add_argument(
-        "--only", choices=("pid1", "supervisors"), help="run one half of the benchmark"
+        "--only",
+        choices=("pid1", "supervisors", "http"),
+        help="run one half of the benchmark, or issue 8's HTTP endpoint part alone",
     )
     parser.add_argument(
         "--readme",
@@ -87,6 +89,11 @@ def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     inits = peers() + pinit_rows(args.init, install=not args.no_install)
     results["meta"] = _meta(args, params, inits)
     began = time.monotonic()
+    if args.only == "http":  # issue 8: the last pinit row (--init, else dist/pinit, else venv)
+        pinit = [i for i in inits if i.is_pinit][-1].prefix[0]
+        results["http"] = httpbench.run(pinit, args.quick, _log)
+        results["meta"]["duration_s"] = time.monotonic() - began
+        return
     if args.only != "supervisors":
         _run_pid1(results, inits, params)
     if args.only != "pid1":

@@ -155,6 +155,10 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if "supervisors" in results:
         parts += ["### Supervisor (issue 3)", report_sup.markdown(results["supervisors"])]
+    if "http" in results:
+        from benchlib import httpbench
+
+        parts += ["### HTTP endpoint (issue 8)", httpbench.markdown(results["http"])]
     return "\n\n".join(parts)
 
 
