@@ -79,7 +79,11 @@ def open_server(
     except OSError as exc:
         say(f"warning: no HTTP endpoint ({address}: {exc.strerror or exc})")
         return None
-    loop.time_turns(turns.observe)
+    def turned(seconds: float) -> None:
+        turns.observe(seconds)
+        server.new_turn()
+
+    loop.time_turns(turned)
     say(f"http endpoint {address}")
     return server
 
@@ -203,18 +207,17 @@ class HttpApp:
                 ("pinit_program_processes", "gauge", "Live processes of the instance"),
             )
         }
-        states = tuple(State)
+        states = [(state, f',state="{state.value}"') for state in State]
         for inst in insts:
-            who = (("program", inst.program.name), ("instance", inst.name))
-            for state in states:
-                fams["pinit_program_state"].add(
-                    1 if inst.state is state else 0, (*who, ("state", state.value))
-                )
+            who = metrics.labels(("program", inst.program.name), ("instance", inst.name))
+            for state, label in states:
+                fams["pinit_program_state"].add(1 if inst.state is state else 0, who + label)
             fams["pinit_program_up"].add(1 if inst.state is State.RUNNING else 0, who)
             ready = inst.ready and inst.state is State.RUNNING
             fams["pinit_program_ready"].add(1 if ready else 0, who)
             for reason, n in inst.restarts_by_reason:
-                fams["pinit_program_restarts_total"].add(n, (*who, ("reason", reason)))
+                reason_label = metrics.labels(("reason", reason))
+                fams["pinit_program_restarts_total"].add(n, f"{who},{reason_label}")
             if inst.exit_code is not None:
                 fams["pinit_program_last_exit_code"].add(inst.exit_code, who)
             began = inst.started_at
@@ -234,7 +237,7 @@ class HttpApp:
         out = []
         phase = Family("pinit_phase", "gauge", "1 for pinit's phase")
         for p in planner.Phase:
-            phase.add(1 if plan.phase is p else 0, (("phase", p.value),))
+            phase.add(1 if plan.phase is p else 0, f'phase="{p.value}"')
         out.append(phase)
         for name, help_text, value in (
             ("pinit_orphans_reaped_total", "Orphaned processes pinit reaped", orphans),

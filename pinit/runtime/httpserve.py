@@ -55,6 +55,7 @@ STALL = 5.0  # seconds a client may take nothing of pending output (any progress
 BACKOFF, BACKOFF_MAX = 0.1, 1.0
 READ_SIZE = 1 << 16
 PER_TURN = 8  # pipelined requests of one client answered per loop turn
+TURN_BUDGET = 4  # requests of all clients answered per loop turn (see ``new_turn``)
 TAKE = 256  # events moved from the ring per write
 _TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)
 REASONS = {
@@ -196,8 +197,17 @@ class HttpServer:
         self._delay = BACKOFF
         self._backoff: Timer | None = None
         self._errors = 0  # exceptions while serving; the first is said
+        self._budget = TURN_BUDGET
         self.dropped = 0  # clients dropped for not reading
         self._gate()
+
+    def new_turn(self) -> None:
+        """Called once per loop turn (issue 8, restart latency under scraping): at most
+        TURN_BUDGET requests are answered per turn, so a child's death read in the same turn
+        as twenty scrapes waits for four of them, not for all. A client left over stays ready
+        in epoll (its socket readable, or writable for buffered pipelined requests) and is
+        served in the next turn."""
+        self._budget = TURN_BUDGET
 
     @property
     def clients(self) -> int:
@@ -316,6 +326,8 @@ class HttpServer:
             self._close(c)
 
     def _readable(self, c: _Client) -> None:
+        if self._budget <= 0 and c.sub is None:
+            return  # still readable at the next poll: served in the next turn
         try:
             data = c.sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
@@ -334,7 +346,7 @@ class HttpServer:
         """Answer what is complete, a few requests per turn; then watch what is due."""
         answered = 0
         while not (c.closed or c.closing or c.sub is not None or c.out):
-            if answered == PER_TURN:  # more may be buffered: the writable socket brings us back
+            if answered == PER_TURN or self._budget <= 0:  # the writable socket brings us back
                 self._watch(c, "write")
                 self._deadline(c, STALL)
                 return
@@ -348,6 +360,7 @@ class HttpServer:
                 break
             if isinstance(event, h11.Request):
                 answered += 1
+                self._budget -= 1
                 self._request(c, event)
             elif isinstance(event, h11.ConnectionClosed):
                 self._close(c)

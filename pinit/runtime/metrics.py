@@ -20,14 +20,13 @@ __all__ = [
     "PROMETHEUS",
     "Family",
     "Histogram",
+    "labels",
     "render",
     "wants_openmetrics",
 ]
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-
-Labels = tuple[tuple[str, str], ...]
 
 
 class Family:
@@ -41,9 +40,11 @@ class Family:
         self.name = name
         self.kind = kind
         self.help = help_text
-        self.samples: list[tuple[str, Labels, float]] = []  # (name suffix, labels, value)
+        self.samples: list[tuple[str, str, float]] = []  # (name suffix, labels text, value)
 
-    def add(self, value: float, labels: Labels = (), suffix: str = "") -> None:
+    def add(self, value: float, labels: str = "", suffix: str = "") -> None:
+        """``labels``: from ``labels()``, escaped once per instance rather than per sample
+        (a scrape of 500 programs writes ~9000 samples)."""
         self.samples.append((suffix, labels, value))
 
 
@@ -71,10 +72,10 @@ class Histogram:
         running = 0
         for bound, n in zip(self.bounds, self.counts, strict=True):
             running += n
-            fam.add(running, (("le", _number(float(bound))),), "_bucket")
-        fam.add(self.count, (("le", "+Inf"),), "_bucket")
-        fam.add(self.total, (), "_sum")
-        fam.add(self.count, (), "_count")
+            fam.add(running, labels(("le", _number(float(bound)))), "_bucket")
+        fam.add(self.count, 'le="+Inf"', "_bucket")
+        fam.add(self.total, "", "_sum")
+        fam.add(self.count, "", "_count")
         return fam
 
 
@@ -108,7 +109,14 @@ def _number(value: float) -> str:
 
 
 def escape_label(value: str) -> str:
+    if "\\" not in value and '"' not in value and "\n" not in value:
+        return value
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def labels(*pairs: tuple[str, str]) -> str:
+    """``name="value"`` pairs, escaped, comma-separated: what goes between the braces."""
+    return ",".join(f'{k}="{escape_label(v)}"' for k, v in pairs)
 
 
 def _help(text: str, openmetrics: bool) -> str:
@@ -124,9 +132,8 @@ def render(families: Iterable[Family], openmetrics: bool = False) -> bytes:
             name = name.removesuffix("_total")
         out.append(f"# HELP {name} {_help(fam.help, openmetrics)}\n")
         out.append(f"# TYPE {name} {fam.kind}\n")
-        for suffix, labels, value in fam.samples:
-            if labels:
-                text = ",".join(f'{k}="{escape_label(v)}"' for k, v in labels)
+        for suffix, text, value in fam.samples:
+            if text:
                 out.append(f"{fam.name}{suffix}{{{text}}} {_number(value)}\n")
             else:
                 out.append(f"{fam.name}{suffix} {_number(value)}\n")

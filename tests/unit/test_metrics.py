@@ -8,17 +8,24 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 
-from pinit.runtime.metrics import Family, Histogram, escape_label, render, wants_openmetrics
+from pinit.runtime.metrics import (
+    Family,
+    Histogram,
+    escape_label,
+    labels,
+    render,
+    wants_openmetrics,
+)
 
 NASTY = 'we"b\\1\nx'  # a quote, a backslash and a newline in a label value
 
 
 def families() -> list[Family]:
     state = Family("pinit_program_state", "gauge", "1 for the state")
-    state.add(1, (("program", NASTY), ("state", "running")))
-    state.add(0, (("program", NASTY), ("state", "fatal")))
+    state.add(1, labels(("program", NASTY), ("state", "running")))
+    state.add(0, labels(("program", NASTY), ("state", "fatal")))
     restarts = Family("pinit_program_restarts_total", "counter", "Restarts, by reason")
-    restarts.add(3, (("program", "a"), ("reason", "exited")))
+    restarts.add(3, labels(("program", "a"), ("reason", "exited")))
     cpu = Family("process_cpu_seconds_total", "counter", "CPU time")
     cpu.add(0.25)
     hist = Histogram((0.001, 0.01, 1.0))
@@ -64,6 +71,7 @@ def test_openmetrics_ends_with_eof_and_names_counters_without_total() -> None:
 
 
 def test_label_values_are_escaped() -> None:
+    assert escape_label("plain-name_1.0") == "plain-name_1.0"
     assert escape_label(NASTY) == 'we\\"b\\\\1\\nx'
     text = render(families()).decode()
     assert all(line.count("\n") == 0 for line in text.splitlines())

@@ -1,4 +1,4 @@
-"""One /proc pass for /metrics (issue 8): an instance's tree and group, summed from real processes."""
+"""One /proc pass for /metrics (issue 8): an instance's tree and group, from real processes."""
 
 from __future__ import annotations
 
