@@ -79,6 +79,7 @@ def open_server(
     except OSError as exc:
         say(f"warning: no HTTP endpoint ({address}: {exc.strerror or exc})")
         return None
+
     def turned(seconds: float) -> None:
         turns.observe(seconds)
         server.new_turn()

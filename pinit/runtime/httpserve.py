@@ -115,6 +115,7 @@ class _Client:
         "sock",
         "sub",
         "timer",
+        "wait",
         "watching",
     )
 
@@ -127,6 +128,7 @@ class _Client:
         self.sub: Subscription | None = None  # an open event stream
         self.since = now  # since when pinit waits on this client (its request, or its reading)
         self.timer: Timer | None = None
+        self.wait: float | None = None  # seconds from `since` pinit waits on it; None: not
         self.watching = ""
 
 
@@ -281,15 +283,29 @@ class HttpServer:
             self._loop.add_writer(fd, lambda _fd: self._guarded(c, self._writable))
 
     def _deadline(self, c: _Client, seconds: float | None) -> None:
-        """(Re)arm the client's one deadline; None: pinit is not waiting on it."""
+        """Set how long pinit waits on the client from ``c.since``; None: it does not.
+
+        One loop timer per client at most, moved lazily: a kept-alive client asking 700 times
+        a second would otherwise leave 700 cancelled timers a second in the loop's heap. When
+        the timer fires early (the deadline moved later meanwhile) it re-arms itself."""
+        c.wait = seconds
+        if seconds is None or c.closed:
+            return
+        due = c.since + seconds
+        if c.timer is not None and c.timer.deadline <= due:
+            return  # fires first and re-arms for the rest
         if c.timer is not None:
             c.timer.cancel()
-            c.timer = None
-        if seconds is not None and not c.closed:
-            c.timer = self._loop.call_at(c.since + seconds, lambda: self._expired(c))
+        c.timer = self._loop.call_at(due, lambda: self._expired(c))
 
     def _expired(self, c: _Client) -> None:
         c.timer = None
+        if c.wait is None or c.closed:
+            return
+        due = c.since + c.wait
+        if due > time.monotonic():
+            c.timer = self._loop.call_at(due, lambda: self._expired(c))
+            return
         if c.out or c.watching == "write":  # pinit was waiting for it to read, not to ask
             self._dropped(f"took nothing for {STALL:g}s")
         self._close(c)

@@ -60,3 +60,13 @@ def test_the_loader_reports_a_bad_address(tmp_path: Path) -> None:
     config.write_text('[pinit]\nhttp = "127.0.0.1:9100"\n[programs.a]\ncommand = ["true"]\n')
     loaded, errors = load(str(config), {})
     assert not errors and loaded is not None and loaded.http == "127.0.0.1:9100"
+
+
+def test_check_refuses_a_unix_socket_in_a_missing_directory(tmp_path: Path) -> None:
+    from pinit.config import resolve
+
+    config = tmp_path / "pinit.toml"
+    where = tmp_path / "nope" / "http.sock"
+    config.write_text(f'[pinit]\nhttp = "unix:{where}"\n[programs.a]\ncommand = ["true"]\n')
+    _, errors = resolve.load_checked(str(config), {"PATH": "/usr/bin:/bin"})
+    assert any("pinit.http" in str(e) and "no such directory" in str(e) for e in errors)
