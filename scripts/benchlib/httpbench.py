@@ -66,8 +66,12 @@ class PinitHttp:
     def prepare(self, work: Path, command: list[str], count: int) -> list[str]:
         argv = Pinit(self.name, self.path).prepare(work, command, count)
         conf = work / "pinit.toml"
+        # Its own control socket: the default /run/pinit/pinit.sock is shared by every pinit
+        # named "pinit" on the host, and others' connects to it count as wake-ups here.
+        head = f'[pinit]\ncontrol_socket = "{work}/ctl.sock"\n'
         if self.port:
-            conf.write_text(f'[pinit]\nhttp = "127.0.0.1:{self.port}"\n' + conf.read_text())
+            head += f'http = "127.0.0.1:{self.port}"\n'
+        conf.write_text(head + conf.read_text())
         return argv
 
 
@@ -167,8 +171,9 @@ def scrape_supervisord(params: Params) -> dict[str, Any] | str:
         return _timed(st.proc.pid, params.scrapes, call)
 
 
-def restarts(path: str, params: Params, scrapers: int) -> dict[str, Any]:
-    """superv.restart's measure, with `scrapers` clients scraping /metrics meanwhile."""
+def restarts(path: str, params: Params, scrapers: int, pace: float = 0.0) -> dict[str, Any]:
+    """superv.restart's measure, with `scrapers` clients scraping /metrics meanwhile, back to
+    back (pace 0) or each every `pace` seconds."""
     runner = PinitHttp("pinit", path, free_port())
     samples: list[float] = []
     scraped = [0]
@@ -180,6 +185,8 @@ def restarts(path: str, params: Params, scrapers: int) -> dict[str, Any]:
             while not stop.is_set():
                 _scrape(conn)
                 scraped[0] += 1
+                if pace:
+                    stop.wait(pace)
         except (OSError, http.client.HTTPException):
             pass
         finally:
@@ -245,6 +252,8 @@ def run(path: str, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     out["restart_quiet"] = restarts(path, params, 0)
     log(f"http: crash -> restart with {params.scrapers} scrapers")
     out["restart_loaded"] = restarts(path, params, params.scrapers)
+    log(f"http: crash -> restart with {params.scrapers} scrapers, each 10 scrapes/s")
+    out["restart_paced"] = restarts(path, params, params.scrapers, 0.1)
     log("http: idle wake-ups")
     out["idle"] = idle(path, params)
     return out
@@ -276,6 +285,8 @@ def markdown(res: dict[str, Any]) -> str:
     quiet = Summary.of(res["restart_quiet"]["restart_ms"])
     loaded = Summary.of(res["restart_loaded"]["restart_ms"])
     ratio = "-" if not quiet or not loaded else f"{loaded.median / quiet.median:.2f}x"
+    paced = Summary.of(res.get("restart_paced", {}).get("restart_ms", []))
+    paced_ratio = "-" if not quiet or not paced else f"{paced.median / quiet.median:.2f}x"
     rows += [
         "",
         "| crash -> restart ms | median [min-max] |",
@@ -284,6 +295,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"| {p['scrapers']} scrapers "
         f"({res['restart_loaded']['scrapes_per_s']:.0f} scrapes/s) | {cell(loaded)} |",
         f"| ratio (target <= 1.5x) | {ratio} |",
+        f"| {p['scrapers']} scrapers, each 10/s "
+        f"({res['restart_paced']['scrapes_per_s']:.0f} scrapes/s) | {cell(paced)} |",
+        f"| ratio | {paced_ratio} |",
         "",
         "| idle pinit, 10 programs | wake-ups/s | CPU ms |",
         "|---|---|---|",
