@@ -25,7 +25,8 @@ from pinit.model import policy
 from pinit.model.instance import Instance, State
 from pinit.runtime import metrics, proctree
 from pinit.runtime.eventring import EventRing
-from pinit.runtime.httpserve import HttpServer, Reply, Request, Stream, Subscription
+from pinit.runtime.httpreply import Reply, Request, Stream, Subscription
+from pinit.runtime.httpserve import HttpServer
 from pinit.runtime.loop import Loop
 from pinit.runtime.metrics import Family, Histogram
 

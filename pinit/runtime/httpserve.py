@@ -26,25 +26,22 @@ when ``[pinit] http`` is set. Every byte a client sends is untrusted input to PI
 from __future__ import annotations
 
 import errno
-import os
 import socket
-import stat
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import h11
 
-from pinit.config import listen
+from pinit.runtime import httplisten
+from pinit.runtime.httpreply import REASONS, Handler, Reply, Request, Stream, Subscription
 
 if TYPE_CHECKING:
-    from pinit.runtime.eventring import Record
     from pinit.runtime.loop import Loop, Timer
 
-__all__ = ["MAX_CLIENTS", "HttpServer", "Reply", "Request", "Stream"]
+__all__ = ["MAX_CLIENTS", "HttpServer"]
 
 MAX_CLIENTS = 64
-BACKLOG = 1024
 MAX_HEAD = 8 << 10  # request line plus headers
 MAX_OUT = 16 << 20  # one reply (a /metrics of thousands of instances fits)
 SNDBUF = 64 << 10  # the kernel's send queue per client (it doubles it): pipelined scrapes
@@ -58,51 +55,6 @@ PER_TURN = 8  # pipelined requests of one client answered per loop turn
 TURN_BUDGET = 4  # requests of all clients answered per loop turn (see ``new_turn``)
 TAKE = 256  # events moved from the ring per write
 _TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)
-REASONS = {
-    200: b"OK",
-    400: b"Bad Request",
-    404: b"Not Found",
-    405: b"Method Not Allowed",
-    413: b"Content Too Large",
-    431: b"Request Header Fields Too Large",
-    503: b"Service Unavailable",
-}
-
-
-class Request:
-    __slots__ = ("accept", "head", "path", "query")
-
-    def __init__(self, path: str, query: str, accept: str, head: bool) -> None:
-        self.path = path
-        self.query = query
-        self.accept = accept
-        self.head = head
-
-
-class Reply:
-    __slots__ = ("body", "ctype", "status")
-
-    def __init__(self, status: int, ctype: str, body: bytes) -> None:
-        self.status = status
-        self.ctype = ctype
-        self.body = body
-
-
-class Subscription(Protocol):
-    def take(self, limit: int = ...) -> tuple[list[Record], int]: ...
-    def close(self) -> None: ...
-
-
-class Stream:
-    """A reply that stays open: newline-delimited JSON records from ``subscribe(wake)``."""
-
-    __slots__ = ("subscribe",)
-
-    def __init__(self, subscribe: Callable[[Callable[[], None]], Subscription]) -> None:
-        self.subscribe = subscribe
-
-
-Handler = Callable[[Request], "Reply | Stream"]
 
 
 class _Client:
@@ -132,56 +84,6 @@ class _Client:
         self.watching = ""
 
 
-def _listen(address: str) -> socket.socket:
-    kind, host, port = listen.split(address)
-    if kind == "unix":
-        return _bind_unix(host)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1" if host == "localhost" else host, port))
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
-
-
-def _bind_unix(path: str) -> socket.socket:
-    """Replace a stale socket file (a pinit killed with SIGKILL), never a live one's."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISSOCK(st.st_mode):
-            raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        probe.settimeout(1.0)
-        try:
-            probe.connect(path)
-        except OSError:
-            os.unlink(path)
-        else:
-            raise OSError(errno.EADDRINUSE, f"{path} is in use")
-        finally:
-            probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    old = os.umask(0o177)  # 0600, as the control socket: /status shows command lines
-    try:
-        sock.bind(path)
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        os.umask(old)
-    sock.setblocking(False)
-    return sock
-
-
 class HttpServer:
     def __init__(
         self, loop: Loop, address: str, handler: Handler, say: Callable[[str], None]
@@ -190,7 +92,7 @@ class HttpServer:
         self._loop = loop
         self._handler = handler
         self._say = say
-        self._sock = _listen(address)
+        self._sock = httplisten.bind(address)
         self._fd = self._sock.fileno()
         self._clients: dict[int, _Client] = {}
         self._accepting = False
@@ -539,9 +441,4 @@ class HttpServer:
             self._close(c)
         self._gate()
         self._sock.close()
-        kind, path, _ = listen.split(self.address)
-        if kind == "unix":
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        httplisten.unbind(self.address)

@@ -425,6 +425,8 @@ class Supervisor:
                 self._say(f"reload refused: {error}")
             return [str(error) for error in errors]
         self._info(f"reloading {path}")
+        if config.http != self._config.http:  # issue 8: bound once, after the boot's spawns
+            self._say("warning: [pinit] http changes take effect at the next start")
         self._upstream.reloading()
         self._config = config
         before = {inst.name for inst in self._plan.instances.values()}

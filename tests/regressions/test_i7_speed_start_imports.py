@@ -36,6 +36,9 @@ NOT_ON_START_PATH = {
     "h11",
     "pinit.config.listen",
     "pinit.runtime.httpserve",
+    "pinit.runtime.httplisten",
+    "pinit.runtime.httpreply",
+    "pinit.runtime.proctree",
     "pinit.runtime.httpapp",
     "pinit.runtime.metrics",
 }
