@@ -245,7 +245,8 @@ def test_metrics_parsed_by_prometheus_and_promtool(launch: type[Launch], tmp_pat
     assert check.returncode == 0, check.stdout + check.stderr
     assert ctl(sock, "status")[0] == 0
     pinit.signal(15)
-    assert pinit.finish()[0] == 0
+    # 1 when the stop found crash between two runs (its last exit unclean), else 0
+    assert pinit.finish()[0] in (0, 1)
 
 
 def test_bad_requests_get_4xx_and_pinit_supervises_on(launch: type[Launch], tmp_path: Path) -> None:
@@ -306,7 +307,8 @@ def test_bad_requests_get_4xx_and_pinit_supervises_on(launch: type[Launch], tmp_
     silent.close()
     slow.close()
     pinit.signal(15)
-    assert pinit.finish()[0] == 0
+    # 1 when the stop found crash between two runs (its last exit unclean), else 0
+    assert pinit.finish()[0] in (0, 1)
 
 
 def test_unix_socket_with_curl(launch: type[Launch], tmp_path: Path) -> None:
@@ -432,4 +434,5 @@ def test_hundreds_of_clients_and_never_readers_leave_supervision_alone(
     for s in streams + hoarders:
         s.close()
     pinit.signal(15)
-    assert pinit.finish()[0] == 0
+    # 1 when the stop found crash between two runs (its last exit unclean), else 0
+    assert pinit.finish()[0] in (0, 1)
