@@ -436,3 +436,42 @@ def test_hundreds_of_clients_and_never_readers_leave_supervision_alone(
     pinit.signal(15)
     # 1 when the stop found crash between two runs (its last exit unclean), else 0
     assert pinit.finish()[0] in (0, 1)
+
+
+def test_at_the_client_cap_new_clients_wait_for_a_free_slot(
+    launch: type[Launch], tmp_path: Path
+) -> None:
+    pinit, events, _, base = serve(
+        launch,
+        tmp_path,
+        f"""
+        [programs.web]
+        command = {svc("run", "web")}
+        start_seconds = 0
+        """,
+    )
+    events.wait("web", "start")
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    address = (host, int(port))
+    silent = [socket.create_connection(address) for _ in range(64)]  # MAX_CLIENTS, all mute
+    # Every slot is taken once pinit answered a request sent on the last of them.
+    silent[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    silent[-1].settimeout(10)
+    assert silent[-1].recv(4096).startswith(b"HTTP/1.1 200 OK")
+    waiting = socket.create_connection(address, timeout=10)  # the kernel's backlog takes it
+    waiting.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+    silent[-1].settimeout(10)
+    for _ in range(2):  # two more turns of pinit's loop, answered after the connect above
+        silent[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert silent[-1].recv(4096).startswith(b"HTTP/1.1 200 OK")
+    assert not select.select([waiting], [], [], 0)[0], "answered past the cap"
+    silent.pop(0).close()  # a slot frees: pinit accepts the waiting client and answers it
+    answer = b""
+    while chunk := waiting.recv(4096):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"ok\n")
+    for s in silent:
+        s.close()
+    waiting.close()
+    pinit.signal(15)
+    assert pinit.finish()[0] == 0
