@@ -191,6 +191,7 @@ def _load(
     control_socket = r.get("control_socket", abs_path, defaults.control_socket)
     log_format = r.get("log_format", _log_format, defaults.log_format)
     reopen_signal = r.get("reopen_signal", _reopen_signal, 0)  # issue 10
+    http = r.get("http", lambda v: _listen(want_str(v), here), defaults.http)
     no_include: list[str] = []
     include = r.get("include", want_str_list, no_include)
 
@@ -241,9 +242,22 @@ def _load(
         log_dir=log_dir,
         control_socket=control_socket,
         reopen_signal=reopen_signal,
+        http=http,
         path=src.path,
         log_format=log_format,
     )
+
+
+def _listen(text: str, here: str) -> str:
+    """``[pinit] http`` (issue 8); config/listen.py is imported only when the key is set."""
+    if not text.strip():
+        return ""  # off, as when the key is absent
+    from pinit.config import listen
+
+    try:
+        return listen.parse(text, here)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def _check_program_set(

@@ -279,6 +279,17 @@ ENTRIES: tuple[Entry, ...] = (
         '"USR1"',
         (STRING, SIGNAL),
     ),
+    # issue 8: the HTTP endpoint
+    Entry(
+        "pinit.http",
+        "string (address)",
+        '""',
+        "Serve health, readiness, liveness, `/metrics` (Prometheus/OpenMetrics), `/status` and "
+        "`/events` over HTTP, read-only, at `HOST:PORT` (an IP address or `localhost`) or "
+        "`unix:/path`. Empty: off. Read at start; a reload does not move it.",
+        '"127.0.0.1:9100"',
+        (STRING,),
+    ),
     Entry(
         "pinit.include",
         "array of strings (globs)",

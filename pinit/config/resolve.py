@@ -202,6 +202,10 @@ def check_host(
         if not os.path.isdir(parent):
             msg = f"no such directory {parent!r}"
             errors.append(lines.error(config.path, "pinit.control_socket", msg))
+    if config.http.startswith("unix:"):  # issue 8: the HTTP endpoint's socket directory
+        parent = os.path.dirname(config.http[5:])
+        if not os.path.isdir(parent):
+            errors.append(lines.error(config.path, "pinit.http", f"no such directory {parent!r}"))
     for prog in config.programs:
         file = prog.source or config.path
         prefix = f"programs.{prog.name}"

@@ -150,6 +150,7 @@ class Config:
     cmd_after: tuple[str, ...] | None = None  # issue 7.5: what `-- CMD` waits for; None: all
     log_dir: str = ""
     control_socket: str = ""
+    http: str = ""  # issue 8: the HTTP endpoint's address (config/listen.py); "": off
     path: str = ""  # the file this was loaded from; "" for a config built in code
     log_format: str = "text"  # issue 8: "text" | "json" (pinit's lines and passthrough)
     reopen_signal: int = 0  # issue 10: reopens log files instead of being forwarded; 0: none

@@ -54,6 +54,9 @@ class Instance:
     # queued cannot slip past it) while programs bound to this one are still being stopped; an
     # automatic restart then waits in BACKOFF for ``Released``.
     held: bool = False
+    # issue 8 (metrics): when the current/last process reached RUNNING and became ready
+    running_at: float | None = None
+    ready_at: float | None = None
 
     @property
     def key(self) -> Key:

@@ -329,4 +329,8 @@ def step(
         n.left_running(s)  # issue 9: no watchdog outside RUNNING
     if s.inst.state is not inst.state:
         s.actions.append(StateChanged(inst.state, s.inst.state))
+        if s.inst.state is State.RUNNING:  # issue 8: start and ready durations for /metrics
+            s.set(running_at=now)
+    if s.inst.ready and not inst.ready:
+        s.set(ready_at=now)
     return s.inst, tuple(s.actions)

@@ -70,6 +70,8 @@ if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (is
         restarts_by_reason: tuple[tuple[str, int], ...]
         live_failures: int
         held: bool
+        running_at: float | None
+        ready_at: float | None
 
 
 @dataclass(slots=True)

@@ -229,6 +229,10 @@ class Operator:
         self._host.after_turn(lambda: respond(reply))
 
     # -- status ------------------------------------------------------------------------------
+    def status(self) -> dict[str, object]:
+        """`ctl status --json`'s reply; GET /status serves the same (issue 8)."""
+        return self._status()
+
     def _status(self) -> dict[str, object]:
         plan = self._host.plan()
         insts = [plan.instances[k] for k in sorted(plan.instances)]

@@ -52,6 +52,7 @@ from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 if TYPE_CHECKING:
     from pinit.notify.server import NotifyServer
+    from pinit.runtime.httpserve import HttpServer
     from pinit.runtime.inbox import Inbox
     from pinit.runtime.limits import Limits
     from pinit.runtime.operator import Host, Operator
@@ -127,6 +128,8 @@ class Supervisor:
         self._gone: dict[Key, str] = {}  # names of instances a reload removed
         self._operator: Operator | None = None  # `pinit ctl` requests, once the boot spawned
         self._lock: int | None = None  # issue 9: held (never closed) while pinit runs
+        self._http: HttpServer | None = None  # issue 8: [pinit] http, opened like the control
+        self.orphans_reaped = self.signals_forwarded = 0  # issue 8: counters for /metrics
 
     # -- logging -----------------------------------------------------------------------------
     def _say(self, message: str) -> None:
@@ -164,8 +167,12 @@ class Supervisor:
         self._loop.after_turn(self._end_turn)
         self._first_turn()
         self._open_control(control)
+        if self._config.http:
+            self._open_http()
         if not self._sweep.done:
             self._loop.run()
+        if self._http is not None:
+            self._http.close()
         self._report.strays = self._sweep.report.strays
         for pid, command, tag in self._report.strays:  # issue 8: the shutdown's last steps
             self._record.add("stray", None, tag or None, pid, command=command)
@@ -204,6 +211,14 @@ class Supervisor:
 
         self._operator = Operator(self._host(), self._say)
         self._operator.open(self._loop, path, self._base_env)
+
+    def _open_http(self) -> None:
+        from pinit.runtime.httpapp import Sources, open_server
+
+        assert self._operator is not None
+        counts = lambda: (self.orphans_reaped, self.signals_forwarded)  # noqa: E731
+        sources = Sources(lambda: self._plan, self._operator.status, counts, self.events)
+        self._http = open_server(self._loop, self._config.http, sources, self._say)
 
     # -- the event queue ---------------------------------------------------------------------
     def _post(self, key: Key, event: Event) -> None:
@@ -384,6 +399,7 @@ class Supervisor:
             if watcher is not None:
                 watcher(status)
             else:
+                self.orphans_reaped += 1
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
         self._groups.check()  # GroupGone queues behind the Exited it follows
         self._sweep.check()
@@ -392,6 +408,7 @@ class Supervisor:
         """Signals pinit has no meaning for go to every running program's group."""
         for key, inst in self._plan.instances.items():
             if inst.pgid is not None and pid1.kill_group(inst.pgid, signum):
+                self.signals_forwarded += 1
                 self._debug(f"forwarded {signals.name(signum)} to {self._name(key)}")
 
     def _shutdown(self, reason: str) -> None:
@@ -433,6 +450,8 @@ class Supervisor:
         if config.name != self._config.name:  # named at start (--name): title and socket stay
             config = replace(config, name=self._config.name)
         self._info(f"reloading {path}")
+        if config.http != self._config.http:  # issue 8: bound once, after the boot's spawns
+            self._say("warning: [pinit] http changes take effect at the next start")
         self._upstream.reloading()
         self._config = config
         self._configure_limits(config)

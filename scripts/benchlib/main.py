@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import pid1, report, superv
+from benchlib import httpbench, pid1, report, superv
 from benchlib.inits import BENCH_DIR, ROOT, Init, peers, pinit_rows
 from benchlib.procs import become_subreaper, sweep_descendants
 from benchlib.supervisors import Pinit, peer_runners
@@ -44,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=("pid1", "supervisors", "scale", "logs"),
+        choices=("pid1", "supervisors", "scale", "logs", "http"),
         help="run one part of the benchmark (scale: issue 9, ctl scale against supervisord; "
-        "logs: issue 10's log throughput)",
+        "logs: issue 10's log throughput; http: issue 8's endpoint against supervisord's "
+        "XML-RPC)",
     )
     parser.add_argument(
         "--readme",
@@ -95,6 +96,9 @@ def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
         rows = [(i.name, i.prefix[0]) for i in inits if i.is_pinit]
         results["logs"] = logs.run_all(rows, args.quick, _log)
+    if args.only in (None, "http"):  # issue 8: the last pinit row (--init, else dist/pinit)
+        pinit = [i for i in inits if i.is_pinit][-1].prefix[0]
+        results["http"] = httpbench.run(pinit, args.quick, _log)
     if args.only in (None, "pid1"):
         _run_pid1(results, inits, params)
     if args.only in (None, "supervisors"):

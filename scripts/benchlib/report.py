@@ -163,6 +163,10 @@ def markdown(results: dict[str, Any]) -> str:
         from benchlib import logs
 
         parts += ["### Logs with rotation (issue 10)", logs.markdown(results["logs"])]
+    if "http" in results:
+        from benchlib import httpbench
+
+        parts += ["### HTTP endpoint (issue 8)", httpbench.markdown(results["http"])]
     return "\n\n".join(parts)
 
 

@@ -55,6 +55,15 @@ NOT_ON_START_PATH = {
     "pinit.logs.stamp",
     "pinit.logs.tail",
     "zlib",
+    # issue 8: the HTTP endpoint, only when [pinit] http is set
+    "h11",
+    "pinit.config.listen",
+    "pinit.runtime.httpserve",
+    "pinit.runtime.httplisten",
+    "pinit.runtime.httpreply",
+    "pinit.runtime.proctree",
+    "pinit.runtime.httpapp",
+    "pinit.runtime.metrics",
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control

@@ -611,3 +611,21 @@ def test_restarts_are_counted_by_reason() -> None:
     )
     assert inst.restarts_by_reason == (("exited", 1), ("liveness", 1))
     assert inst.restart_reason == ""
+
+
+def test_running_and_ready_times_are_recorded_for_metrics() -> None:
+    """Issue 8: /metrics' start and ready durations are running_at/ready_at - started_at."""
+    p = prog(ready=Readiness(kind=ReadyKind.TCP, port=80, timeout=30.0))
+    inst, _ = run(
+        Instance(p),
+        (0.0, StartRequested()),
+        (0.5, Spawned(10, 10)),
+        (1.5, StartTimeout()),
+        (4.0, ReadyObserved()),
+    )
+    assert (inst.started_at, inst.running_at, inst.ready_at) == (0.5, 1.5, 4.0)
+    started = prog()  # ready = "started": ready when it counts as running
+    inst, _ = run(
+        Instance(started), (0.0, StartRequested()), (0.0, Spawned(10, 10)), (1.0, StartTimeout())
+    )
+    assert inst.running_at == inst.ready_at == 1.0

@@ -1,0 +1,281 @@
+"""The HTTP endpoint's routes (issue 8): what each read-only GET answers, from pinit's own state.
+
+``/healthz``  200 while the loop turns (an answer at all is the proof);
+``/livez``    503 when a critical or main program is FATAL, or an instance fails its liveness
+              probe (``live_failing``), else 200 — what Kubernetes restarts the pod for;
+``/readyz``   200 iff every autostart program's instances are ready (a one-shot that exited
+              with an expected code counts, as for ``after``), else 503 naming who and why;
+              both take ``?program=NAME`` (404 for a name pinit does not know);
+``/status``   the JSON of ``pinit ctl status --json`` (the operator builds both);
+``/metrics``  Prometheus text 0.0.4, or OpenMetrics 1.0.0 when ``Accept`` asks for it; the
+              process trees are sampled here, once per scrape, never on a timer;
+``/events``   the event ring as newline-delimited JSON, kept open.
+
+The probes' bodies are plain text, one line per instance, for a human reading ``kubectl
+describe``; the status codes are what a machine reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qs
+
+from pinit.model import plan as planner
+from pinit.model import policy
+from pinit.model.instance import Instance, State
+from pinit.runtime import metrics, proctree
+from pinit.runtime.eventring import EventRing
+from pinit.runtime.httpreply import Reply, Request, Stream, Subscription
+from pinit.runtime.httpserve import HttpServer
+from pinit.runtime.loop import Loop
+from pinit.runtime.metrics import Family, Histogram
+
+__all__ = ["TURN_BUCKETS", "HttpApp", "Sources", "open_server"]
+
+TEXT = "text/plain; charset=utf-8"
+TURN_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+STREAM_BOUND = 1024  # events a stream may lag behind before the oldest are skipped (and told)
+ROUTES = ("/healthz", "/livez", "/readyz", "/status", "/metrics", "/events")
+
+
+class Sources:
+    """What the routes read, as callbacks into the supervisor (nothing here writes to it)."""
+
+    __slots__ = ("counters", "events", "plan", "status")
+
+    def __init__(
+        self,
+        plan: Callable[[], planner.Plan],
+        status: Callable[[], dict[str, object]],
+        counters: Callable[[], tuple[int, int]],  # orphans reaped, signals forwarded
+        events: EventRing,
+    ) -> None:
+        self.plan = plan
+        self.status = status
+        self.counters = counters
+        self.events = events
+
+
+def _text(status: int, body: str) -> Reply:
+    return Reply(status, TEXT, body.encode("utf-8", "replace"))
+
+
+def _why_not_ready(inst: Instance) -> str:
+    if inst.state is State.RUNNING:
+        return "running, not ready yet"
+    if inst.state is State.EXITED and inst.last_status is not None:
+        return f"exited with code {inst.exit_code}"
+    return str(inst.state.value)
+
+
+def open_server(
+    loop: Loop, address: str, sources: Sources, say: Callable[[str], None]
+) -> HttpServer | None:
+    """Bind and serve, and time the loop's turns from now on; failing is a warning, said once:
+    PID 1 supervises on without its endpoint."""
+    turns = Histogram(TURN_BUCKETS)
+    app = HttpApp(sources, turns)
+    try:
+        server = app.server = HttpServer(loop, address, app.handle, say)
+    except OSError as exc:
+        say(f"warning: no HTTP endpoint ({address}: {exc.strerror or exc})")
+        return None
+
+    def turned(seconds: float) -> None:
+        turns.observe(seconds)
+        server.new_turn()
+
+    loop.time_turns(turned)
+    say(f"http endpoint {address}")
+    return server
+
+
+def _done(inst: Instance) -> bool:
+    status = inst.last_status
+    if inst.state is not State.EXITED or status is None:
+        return False
+    return policy.is_expected(inst.program, status)
+
+
+class HttpApp:
+    def __init__(self, sources: Sources, turns: Histogram) -> None:
+        self._src = sources
+        self._turns = turns
+        self.server: HttpServer | None = None
+
+    def handle(self, req: Request) -> Reply | Stream:
+        path = req.path
+        if path == "/healthz":
+            return _text(200, "ok\n")
+        if path in ("/livez", "/readyz"):
+            picked = self._pick(req.query)
+            if isinstance(picked, Reply):
+                return picked
+            return self._livez(picked) if path == "/livez" else self._readyz(picked)
+        if path == "/metrics":
+            om = metrics.wants_openmetrics(req.accept)
+            body = metrics.render(self._families(), openmetrics=om)
+            return Reply(200, metrics.OPENMETRICS if om else metrics.PROMETHEUS, body)
+        if path == "/status":
+            import json
+
+            body = json.dumps(self._src.status(), separators=(",", ":")).encode() + b"\n"
+            return Reply(200, "application/json", body)
+        if path == "/events":
+            return Stream(self._subscribe)
+        if path == "/":
+            return _text(200, "pinit: " + " ".join(ROUTES) + "\n")
+        return _text(404, f"not found: {path[:200]} (try {', '.join(ROUTES)})\n")
+
+    def _subscribe(self, wake: Callable[[], None]) -> Subscription:
+        return self._src.events.subscribe(wake, bound=STREAM_BOUND)
+
+    # -- probes ------------------------------------------------------------------------------
+    def _pick(self, query: str) -> list[Instance] | Reply:
+        insts = [inst for _, inst in sorted(self._src.plan().instances.items())]
+        if not query:
+            return insts
+        names = parse_qs(query).get("program")
+        if not names:
+            return _text(400, "the only parameter is ?program=NAME\n")
+        name = names[0]
+        chosen = [i for i in insts if name in (i.program.name, i.name)]
+        if not chosen:
+            return _text(404, f"no program or instance {name[:200]!r}\n")
+        return chosen
+
+    def _livez(self, insts: list[Instance]) -> Reply:
+        main = self._src.plan().config.main
+        bad = []
+        for inst in insts:
+            if inst.state is State.FATAL and (inst.program.critical or inst.program.name == main):
+                bad.append(f"{inst.name}: fatal")
+            elif getattr(inst, "live_failing", False):  # issue 8 liveness probes (h8live)
+                bad.append(f"{inst.name}: failing its liveness probe")
+        if bad:
+            return _text(503, "not live: " + "; ".join(bad) + "\n")
+        return _text(200, "live\n")
+
+    def _readyz(self, insts: list[Instance]) -> Reply:
+        plan = self._src.plan()
+        if plan.phase in (planner.Phase.SHUTTING_DOWN, planner.Phase.DONE):
+            return _text(503, f"not ready: shutting down ({plan.reason})\n")
+        bad = []
+        for inst in insts:
+            if not inst.program.autostart and len(insts) > 1:
+                continue  # asked about one program by name: its answer, autostart or not
+            if inst.state is State.RUNNING and inst.ready:
+                continue
+            if _done(inst):
+                continue  # a one-shot that did its job
+            bad.append(f"{inst.name}: {_why_not_ready(inst)}")
+        if bad:
+            return _text(503, "not ready: " + "; ".join(bad) + "\n")
+        return _text(200, "ready\n")
+
+    # -- metrics -----------------------------------------------------------------------------
+    def _families(self) -> Iterable[Family]:
+        plan = self._src.plan()
+        insts = [inst for _, inst in sorted(plan.instances.items())]
+        usage = proctree.sample({i.name: (i.pid, i.pgid) for i in insts})  # one /proc pass
+        fams = {
+            name: Family(name, kind, text)
+            for name, kind, text in (
+                ("pinit_program_state", "gauge", "1 for the state the instance is in"),
+                ("pinit_program_up", "gauge", "1 while the instance is running"),
+                ("pinit_program_ready", "gauge", "1 while the instance is running and ready"),
+                ("pinit_program_restarts_total", "counter", "Restarts, by reason"),
+                ("pinit_program_last_exit_code", "gauge", "Exit code of the last process"),
+                (
+                    "pinit_program_start_duration_seconds",
+                    "gauge",
+                    "From spawn to running, for the current or last process",
+                ),
+                (
+                    "pinit_program_ready_duration_seconds",
+                    "gauge",
+                    "From spawn to ready, for the current or last process",
+                ),
+                (
+                    "pinit_program_cpu_seconds_total",
+                    "counter",
+                    "User and system CPU time of the instance's live processes",
+                ),
+                (
+                    "pinit_program_resident_memory_bytes",
+                    "gauge",
+                    "Resident memory of the instance's live processes",
+                ),
+                ("pinit_program_processes", "gauge", "Live processes of the instance"),
+            )
+        }
+        states = [(state, f',state="{state.value}"') for state in State]
+        for inst in insts:
+            who = metrics.labels(("program", inst.program.name), ("instance", inst.name))
+            for state, label in states:
+                fams["pinit_program_state"].add(1 if inst.state is state else 0, who + label)
+            fams["pinit_program_up"].add(1 if inst.state is State.RUNNING else 0, who)
+            ready = inst.ready and inst.state is State.RUNNING
+            fams["pinit_program_ready"].add(1 if ready else 0, who)
+            for reason, n in inst.restarts_by_reason:
+                reason_label = metrics.labels(("reason", reason))
+                fams["pinit_program_restarts_total"].add(n, f"{who},{reason_label}")
+            if inst.exit_code is not None:
+                fams["pinit_program_last_exit_code"].add(inst.exit_code, who)
+            began = inst.started_at
+            if began is not None and inst.running_at is not None and inst.running_at >= began:
+                fams["pinit_program_start_duration_seconds"].add(inst.running_at - began, who)
+            if began is not None and inst.ready_at is not None and inst.ready_at >= began:
+                fams["pinit_program_ready_duration_seconds"].add(inst.ready_at - began, who)
+            use = usage.get(inst.name)
+            if use is not None:
+                fams["pinit_program_cpu_seconds_total"].add(use[0], who)
+                fams["pinit_program_resident_memory_bytes"].add(use[1], who)
+            fams["pinit_program_processes"].add(use[2] if use is not None else 0, who)
+        return [*fams.values(), *self._own(plan)]
+
+    def _own(self, plan: planner.Plan) -> list[Family]:
+        orphans, forwarded = self._src.counters()
+        out = []
+        phase = Family("pinit_phase", "gauge", "1 for pinit's phase")
+        for p in planner.Phase:
+            phase.add(1 if plan.phase is p else 0, f'phase="{p.value}"')
+        out.append(phase)
+        for name, help_text, value in (
+            ("pinit_orphans_reaped_total", "Orphaned processes pinit reaped", orphans),
+            ("pinit_signals_forwarded_total", "Signals pinit forwarded to programs", forwarded),
+        ):
+            fam = Family(name, "counter", help_text)
+            fam.add(value)
+            out.append(fam)
+        if self.server is not None:
+            clients = Family("pinit_http_clients", "gauge", "Connections to the HTTP endpoint")
+            clients.add(self.server.clients)
+            dropped = Family(
+                "pinit_http_dropped_clients_total",
+                "counter",
+                "HTTP clients dropped for not reading their replies",
+            )
+            dropped.add(self.server.dropped)
+            out += [clients, dropped]
+        out.append(self._turns.family("pinit_loop_turn_seconds", "Busy time of a loop turn"))
+        out.extend(self._process())
+        return out
+
+    def _process(self) -> list[Family]:
+        """pinit's own figures, named as every Prometheus client names its process metrics."""
+        mine = proctree.own()
+        out = []
+        for key, name, kind, help_text in (
+            ("cpu", "process_cpu_seconds_total", "counter", "User and system CPU time"),
+            ("rss", "process_resident_memory_bytes", "gauge", "Resident memory size"),
+            ("vms", "process_virtual_memory_bytes", "gauge", "Virtual memory size"),
+            ("start", "process_start_time_seconds", "gauge", "Start time since the Unix epoch"),
+            ("fds", "process_open_fds", "gauge", "Open file descriptors"),
+            ("max_fds", "process_max_fds", "gauge", "Limit of open file descriptors"),
+        ):
+            if key in mine and mine[key] >= 0:
+                fam = Family(name, kind, help_text)
+                fam.add(mine[key])
+                out.append(fam)
+        return out

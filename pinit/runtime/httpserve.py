@@ -1,0 +1,444 @@
+"""The HTTP endpoint's server: sockets and HTTP/1.1 framing, in PID 1's own loop (issue 8).
+
+No thread and no asyncio: each client is a non-blocking socket in ``runtime.loop``, and its
+bytes go through ``h11`` (DESIGN.md §9), a sans-I/O HTTP/1.1 state machine that handles what
+hand-written parsers get wrong (pipelining, chunked framing, bad framing). It is imported only
+when ``[pinit] http`` is set. Every byte a client sends is untrusted input to PID 1, so:
+
+- a request head is bounded (``MAX_HEAD``; h11 answers with a 431 hint past it), a request
+  body is refused (413: every route is a read-only GET), a malformed request gets a 400, a
+  method other than GET/HEAD a 405, and the connection is closed after an error;
+- at most ``MAX_CLIENTS`` connections; at the cap the listening socket leaves the loop and new
+  clients wait in the kernel's backlog (the control server's pattern, control/server.py), and
+  accept() failing for want of fds rests the socket with a backoff instead of spinning;
+- a client's pending output is bounded (``MAX_OUT`` for a reply, ``STREAM_OUT`` for the event
+  stream, and ``SNDBUF`` in the kernel): past it, or when a client takes nothing for ``STALL``
+  seconds, it is dropped; the next pipelined request is read only once a reply was taken. The
+  event stream pulls from the ring only when its output is empty, so a slow reader loses
+  events (counted, told as ``{"lost": N}``) instead of growing pinit's memory;
+- a client that has not sent a full request within ``HEAD_WAIT`` seconds is closed, through
+  one loop deadline per client: with nobody connected there is no timer at all (idle pinit
+  wakes 0 times);
+- an exception while serving one client is said once (then counted) and closes that client;
+  it never reaches the loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import h11
+
+from pinit.runtime import httplisten
+from pinit.runtime.httpreply import REASONS, Handler, Reply, Request, Stream, Subscription
+
+if TYPE_CHECKING:
+    from pinit.runtime.loop import Loop, Timer
+
+__all__ = ["MAX_CLIENTS", "HttpServer"]
+
+MAX_CLIENTS = 64
+MAX_HEAD = 8 << 10  # request line plus headers
+MAX_OUT = 16 << 20  # one reply (a /metrics of thousands of instances fits)
+SNDBUF = 64 << 10  # the kernel's send queue per client (it doubles it): pipelined scrapes
+# of a client that never reads stop there, instead of filling an autotuned 4 MiB queue
+STREAM_OUT = 256 << 10  # what an event stream may have waiting for its client
+HEAD_WAIT = 10.0  # seconds to send a whole request (slow headers, idle keep-alive)
+STALL = 5.0  # seconds a client may take nothing of pending output (any progress resets it)
+BACKOFF, BACKOFF_MAX = 0.1, 1.0
+READ_SIZE = 1 << 16
+PER_TURN = 8  # pipelined requests of one client answered per loop turn
+TURN_BUDGET = 4  # requests of all clients answered per loop turn (see ``new_turn``)
+TAKE = 256  # events moved from the ring per write
+_TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)
+
+
+class _Client:
+    __slots__ = (
+        "closed",
+        "closing",
+        "conn",
+        "out",
+        "since",
+        "sock",
+        "sub",
+        "timer",
+        "wait",
+        "watching",
+    )
+
+    def __init__(self, sock: socket.socket, now: float) -> None:
+        self.sock = sock
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self.out = bytearray()
+        self.closing = False  # close once `out` is sent
+        self.closed = False
+        self.sub: Subscription | None = None  # an open event stream
+        self.since = now  # since when pinit waits on this client (its request, or its reading)
+        self.timer: Timer | None = None
+        self.wait: float | None = None  # seconds from `since` pinit waits on it; None: not
+        self.watching = ""
+
+
+class HttpServer:
+    def __init__(
+        self, loop: Loop, address: str, handler: Handler, say: Callable[[str], None]
+    ) -> None:
+        self.address = address
+        self._loop = loop
+        self._handler = handler
+        self._say = say
+        self._sock = httplisten.bind(address)
+        self._fd = self._sock.fileno()
+        self._clients: dict[int, _Client] = {}
+        self._accepting = False
+        self._closing = False
+        self._failures = 0
+        self._delay = BACKOFF
+        self._backoff: Timer | None = None
+        self._errors = 0  # exceptions while serving; the first is said
+        self._budget = TURN_BUDGET
+        self.dropped = 0  # clients dropped for not reading
+        self._gate()
+
+    def new_turn(self) -> None:
+        """Called once per loop turn (issue 8, restart latency under scraping): at most
+        TURN_BUDGET requests are answered per turn, so a child's death read in the same turn
+        as twenty scrapes waits for four of them, not for all. A client left over stays ready
+        in epoll (its socket readable, or writable for buffered pipelined requests) and is
+        served in the next turn."""
+        self._budget = TURN_BUDGET
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    # -- the door ----------------------------------------------------------------------------
+    def _gate(self) -> None:
+        want = not self._closing and self._backoff is None and len(self._clients) < MAX_CLIENTS
+        if want != self._accepting:
+            self._accepting = want
+            if want:
+                self._loop.add_reader(self._fd, self._accept)
+            else:
+                self._loop.remove(self._fd)
+
+    def _accept(self, fd: int) -> None:
+        clean = False
+        for _ in range(MAX_CLIENTS):
+            if len(self._clients) >= MAX_CLIENTS:
+                break
+            try:
+                sock, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                clean = True
+                break
+            except OSError as exc:
+                if exc.errno in _TRANSIENT:
+                    continue
+                self._rest(exc)
+                return
+            clean = True
+            sock.setblocking(False)
+            try:  # what the kernel may hold for a client that does not read: bounded too
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+            except OSError:
+                pass
+            client = _Client(sock, time.monotonic())
+            self._clients[sock.fileno()] = client
+            self._watch(client, "read")
+            self._deadline(client, HEAD_WAIT)
+        if clean and self._failures:
+            n, self._failures, self._delay = self._failures, 0, BACKOFF
+            self._say(f"http: accepting connections again ({n} failed accepts)")
+        self._gate()
+
+    def _rest(self, exc: OSError) -> None:
+        """EMFILE and friends leave the connection queued and the socket readable: retrying
+        at once would spin PID 1 (issue 11.2), so the socket rests, with a backoff."""
+        self._failures += 1
+        if self._failures == 1:
+            self._say(f"http: accept failed: {exc.strerror or exc}; pausing new connections")
+        self._backoff = self._loop.call_later(self._delay, self._resume)
+        self._delay = min(self._delay * 2, BACKOFF_MAX)
+        self._gate()
+
+    def _resume(self) -> None:
+        self._backoff = None
+        self._accept(self._fd)
+
+    # -- one client --------------------------------------------------------------------------
+    def _watch(self, c: _Client, what: str) -> None:
+        if c.watching == what or c.closed:
+            return
+        fd = c.sock.fileno()
+        if c.watching:
+            self._loop.remove(fd)
+        c.watching = what
+        if what == "read":
+            self._loop.add_reader(fd, lambda _fd: self._guarded(c, self._readable))
+        elif what == "write":
+            self._loop.add_writer(fd, lambda _fd: self._guarded(c, self._writable))
+
+    def _deadline(self, c: _Client, seconds: float | None) -> None:
+        """Set how long pinit waits on the client from ``c.since``; None: it does not.
+
+        One loop timer per client at most, moved lazily: a kept-alive client asking 700 times
+        a second would otherwise leave 700 cancelled timers a second in the loop's heap. When
+        the timer fires early (the deadline moved later meanwhile) it re-arms itself."""
+        c.wait = seconds
+        if seconds is None or c.closed:
+            return
+        due = c.since + seconds
+        if c.timer is not None and c.timer.deadline <= due:
+            return  # fires first and re-arms for the rest
+        if c.timer is not None:
+            c.timer.cancel()
+        c.timer = self._loop.call_at(due, lambda: self._expired(c))
+
+    def _expired(self, c: _Client) -> None:
+        c.timer = None
+        if c.wait is None or c.closed:
+            return
+        due = c.since + c.wait
+        if due > time.monotonic():
+            c.timer = self._loop.call_at(due, lambda: self._expired(c))
+            return
+        if c.out or c.watching == "write":  # pinit was waiting for it to read, not to ask
+            self._dropped(f"took nothing for {STALL:g}s")
+        self._close(c)
+
+    def _dropped(self, why: str) -> None:
+        """Said each time: at most MAX_CLIENTS lines per STALL seconds, and an operator whose
+        scraper is stuck wants to know."""
+        self.dropped += 1
+        self._say(f"http: dropped a client that {why} ({self.dropped} dropped so far)")
+
+    def _close(self, c: _Client) -> None:
+        if c.closed:
+            return
+        self._watch(c, "")
+        c.closed = True
+        if c.timer is not None:
+            c.timer.cancel()
+            c.timer = None
+        if c.sub is not None:
+            c.sub.close()
+            c.sub = None
+        self._clients.pop(c.sock.fileno(), None)
+        c.sock.close()
+        self._gate()
+
+    def _guarded(self, c: _Client, step: Callable[[_Client], None]) -> None:
+        """PID 1 never sees a client's exception: said once, counted, that client closed."""
+        try:
+            step(c)
+        except Exception as exc:
+            self._errors += 1
+            if self._errors == 1:
+                self._say(f"http: internal error serving a client (said once): {exc!r}")
+            self._close(c)
+
+    def _readable(self, c: _Client) -> None:
+        if self._budget <= 0 and c.sub is None:
+            return  # still readable at the next poll: served in the next turn
+        try:
+            data = c.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(c)
+            return
+        if c.sub is not None or c.closing:
+            if not data:
+                self._close(c)  # the stream's reader left; anything it sends is ignored
+            return
+        c.conn.receive_data(data)
+        self._serve(c)
+
+    def _serve(self, c: _Client) -> None:
+        """Answer what is complete, a few requests per turn; then watch what is due."""
+        answered = 0
+        while not (c.closed or c.closing or c.sub is not None or c.out):
+            if answered == PER_TURN or self._budget <= 0:  # the writable socket brings us back
+                self._watch(c, "write")
+                self._deadline(c, STALL)
+                return
+            try:
+                event = c.conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                hint = exc.error_status_hint
+                self._error(c, hint if hint in (400, 431) else 400, str(exc) or "bad request")
+                break
+            if event is h11.NEED_DATA:
+                break
+            if isinstance(event, h11.Request):
+                answered += 1
+                self._budget -= 1
+                self._request(c, event)
+            elif isinstance(event, h11.ConnectionClosed):
+                self._close(c)
+                return
+            elif event is h11.PAUSED:
+                if c.conn.our_state is h11.DONE and c.conn.their_state is h11.DONE:
+                    c.conn.start_next_cycle()
+                    c.since = time.monotonic()
+                    continue
+                c.closing = True  # keep-alive is over (Connection: close, HTTP/1.0)
+                break
+            # Data/EndOfMessage of a request: bodies were refused before this point
+        self._settle(c)
+
+    def _settle(self, c: _Client) -> None:
+        if c.closed:
+            return
+        if c.out:
+            self._watch(c, "write")
+            self._deadline(c, STALL)
+        elif c.closing:
+            self._close(c)
+        elif c.sub is not None:
+            self._watch(c, "read")  # an EOF tells that the reader left
+            self._deadline(c, None)  # waiting on pinit's own events, not on the client
+        else:
+            self._watch(c, "read")
+            self._deadline(c, HEAD_WAIT)
+
+    def _request(self, c: _Client, req: h11.Request) -> None:
+        size = len(req.method) + len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
+        if size > MAX_HEAD:  # h11 bounds a head still incomplete; a whole one is checked here
+            self._error(c, 431, f"request head over {MAX_HEAD} bytes")
+            return
+        headers = {name: value for name, value in req.headers}
+        if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
+            self._error(c, 413, "a request body is refused: every route is a read-only GET")
+            return
+        method = req.method
+        if method not in (b"GET", b"HEAD"):
+            self._error(c, 405, "only GET and HEAD", (("Allow", "GET, HEAD"),))
+            return
+        target = req.target.decode("ascii", "replace")
+        path, _, query = target.partition("?")
+        accept = headers.get(b"accept", b"").decode("latin-1")
+        reply = self._handler(Request(path, query, accept, method == b"HEAD"))
+        if isinstance(reply, Stream):
+            self._stream(c, reply, method == b"HEAD")
+        else:
+            self._send(c, reply, method == b"HEAD")
+
+    def _send(
+        self, c: _Client, reply: Reply, head: bool, extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        headers = [
+            ("Content-Type", reply.ctype),
+            ("Content-Length", str(len(reply.body))),
+            ("Cache-Control", "no-store"),
+            *extra,
+        ]
+        reason = REASONS.get(reply.status, b"")
+        data = c.conn.send(h11.Response(status_code=reply.status, headers=headers, reason=reason))
+        if not head and reply.body:
+            data += c.conn.send(h11.Data(data=reply.body))
+        data += c.conn.send(h11.EndOfMessage())
+        if c.conn.our_state is h11.MUST_CLOSE:
+            c.closing = True  # HTTP/1.0 or Connection: close
+        self._queue(c, data, MAX_OUT)
+
+    def _error(
+        self, c: _Client, status: int, why: str, extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """Answer and close: after a framing error the rest of the bytes mean nothing."""
+        c.closing = True
+        if c.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        body = (why[:200] + "\n").encode("utf-8", "replace")
+        reply = Reply(status, "text/plain; charset=utf-8", body)
+        self._send(c, reply, False, (("Connection", "close"), *extra))
+
+    def _stream(self, c: _Client, stream: Stream, head: bool) -> None:
+        headers = [
+            ("Content-Type", "application/x-ndjson"),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        data = c.conn.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
+        if head:
+            data += c.conn.send(h11.EndOfMessage())
+            c.closing = True
+            self._queue(c, data, MAX_OUT)
+            return
+        c.sub = stream.subscribe(lambda: self._guarded(c, self._wake))
+        self._queue(c, data, STREAM_OUT)
+        self._pull(c)
+
+    def _wake(self, c: _Client) -> None:
+        """Events arrived for a stream that had taken everything: write them out."""
+        if not c.out:
+            self._pull(c)
+            self._settle(c)
+
+    def _pull(self, c: _Client) -> None:
+        if c.sub is None or c.closed:
+            return
+        records, lost = c.sub.take(TAKE)
+        if not records and not lost:
+            return
+        import json
+
+        lines = [json.dumps({"lost": lost}, separators=(",", ":"))] if lost else []
+        lines += [json.dumps(r, separators=(",", ":"), default=str) for r in records]
+        payload = ("\n".join(lines) + "\n").encode()
+        self._queue(c, c.conn.send(h11.Data(data=payload)), STREAM_OUT)
+
+    def _queue(self, c: _Client, data: bytes | None, bound: int) -> None:
+        if not data or c.closed:
+            return
+        if len(c.out) + len(data) > bound:
+            self._dropped(f"left over {bound >> 10} KiB unread")
+            self._close(c)  # a client that does not read is dropped, never buffered
+            return
+        if not c.out:
+            c.since = time.monotonic()  # from now on pinit waits on the client's reading
+        c.out += data
+        self._flush(c)
+
+    def _flush(self, c: _Client) -> None:
+        while c.out and not c.closed:
+            try:
+                sent = c.sock.send(c.out)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._close(c)
+                return
+            del c.out[:sent]
+            c.since = time.monotonic()  # progress: the stall clock starts again
+
+    def _writable(self, c: _Client) -> None:
+        self._flush(c)
+        if c.closed or c.out:
+            if c.out:
+                self._deadline(c, STALL)
+            return
+        if c.sub is not None:
+            self._pull(c)
+        else:
+            c.since = time.monotonic()
+            self._serve(c)  # pipelined requests waited for this reply to be taken
+            return
+        self._settle(c)
+
+    # -- the end -----------------------------------------------------------------------------
+    def close(self) -> None:
+        self._closing = True
+        if self._backoff is not None:
+            self._backoff.cancel()
+        for c in list(self._clients.values()):
+            self._close(c)
+        self._gate()
+        self._sock.close()
+        httplisten.unbind(self.address)
