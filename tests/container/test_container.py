@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -293,3 +295,39 @@ def test_images_own_config_passes_check(image: str, supports_config: bool) -> No
         pytest.skip("the image's pinit has no --config yet")
     proc = podman(*RUN, "--entrypoint", "pinit", image, "check", "--config", "/etc/pinit.toml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.timeout(120)
+def test_images_config_serves_metrics_and_probes(image: str, container_name: str) -> None:
+    """The image's own config serves [pinit] http on 9100 (the Kubernetes example's scrape
+    annotation): /readyz turns 200 once both programs are ready, /metrics parses as Prometheus
+    text and says each program is up, from outside the container through a published port."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    podman("run", "-d", "--name", container_name, "-p", "127.0.0.1::9100", image, check=True)
+    wait_running(container_name)
+    port = podman("port", container_name, "9100/tcp", check=True).stdout.strip().rsplit(":", 1)
+    base = f"http://127.0.0.1:{port[1]}"
+    deadline, status, body = time.monotonic() + 30, 0, ""
+    while time.monotonic() < deadline and status != 200:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=5) as reply:
+                status, body = reply.status, reply.read().decode()
+        except urllib.error.HTTPError as exc:  # 503 until the sidecar is ready
+            status, body = exc.code, exc.read().decode()
+        except OSError:  # the port forwarder may answer before pinit listens
+            pass
+        if status != 200:
+            time.sleep(0.1)
+    assert status == 200, body
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as reply:
+        text = reply.read().decode()
+    up = {
+        s.labels["program"]: s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "pinit_program_up"
+        for s in family.samples
+    }
+    assert up == {"app": 1.0, "sidecar": 1.0}
+    podman("stop", "-t", "20", container_name, check=True, timeout=60)
+    assert exit_code(container_name) == 0
