@@ -574,8 +574,8 @@ ENTRIES: tuple[Entry, ...] = (
         '"0s"',
         "systemd's `WatchdogSec=`: the program gets `NOTIFY_SOCKET`, `WATCHDOG_USEC` and "
         "`WATCHDOG_PID`, and is restarted (reason `watchdog`, its stop signal and timeout) "
-        "when no `WATCHDOG=1` arrives for this long, counted from its spawn and from each "
-        "ping; `WATCHDOG=trigger` restarts it at once. `0s`: off.",
+        "when no `WATCHDOG=1` arrives for this long, counted from when it is running and "
+        "from each ping; `WATCHDOG=trigger` restarts it at once. `0s`: off.",
         '"10s"',
         (DURATION,),
     ),

@@ -129,3 +129,14 @@ def test_schema_is_draft7_and_closed() -> None:
         "shutdown",
         "ignore",
     ]
+
+
+def test_readme_shows_the_real_pinit_service() -> None:
+    """The unit under "Under systemd" is units/pinit.service, its comment lines left out: a
+    changed unit (issue 10 moved ExecReload to `pinit ctl reload`) must change the README."""
+    text = README.read_text()
+    section = text[text.index("## Under systemd") : text.index("## Kubernetes")]
+    match = re.search(r"```ini\n(.*?)```", section, re.S)
+    assert match is not None, "README's systemd section has no ```ini block"
+    unit = (ROOT / "units" / "pinit.service").read_text().splitlines(keepends=True)
+    assert match.group(1) == "".join(line for line in unit if not line.startswith("#"))
