@@ -111,7 +111,9 @@ class HttpApp:
             picked = self._pick(req.query)
             if isinstance(picked, Reply):
                 return picked
-            return self._livez(picked) if path == "/livez" else self._readyz(picked)
+            if path == "/livez":
+                return self._livez(picked, named=bool(req.query))
+            return self._readyz(picked)
         if path == "/metrics":
             om = metrics.wants_openmetrics(req.accept)
             body = metrics.render(self._families(), openmetrics=om)
@@ -144,13 +146,18 @@ class HttpApp:
             return _text(404, f"no program or instance {name[:200]!r}\n")
         return chosen
 
-    def _livez(self, insts: list[Instance]) -> Reply:
+    def _livez(self, insts: list[Instance], *, named: bool) -> Reply:
+        """Only what ends the container matters (a critical or main program, or the one asked
+        for by name): a sidecar that is FATAL, or whose liveness probe failed once, is pinit's
+        to restart, not a reason for the kubelet to kill everything."""
         main = self._src.plan().config.main
         bad = []
         for inst in insts:
-            if inst.state is State.FATAL and (inst.program.critical or inst.program.name == main):
+            if not (named or inst.program.critical or inst.program.name == main):
+                continue
+            if inst.state is State.FATAL:
                 bad.append(f"{inst.name}: fatal")
-            elif getattr(inst, "live_failing", False):  # issue 8 liveness probes (h8live)
+            elif inst.live_failing:
                 bad.append(f"{inst.name}: failing its liveness probe")
         if bad:
             return _text(503, "not live: " + "; ".join(bad) + "\n")
