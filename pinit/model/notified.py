@@ -25,17 +25,16 @@ from __future__ import annotations
 
 from typing import cast
 
+from pinit.model.actions import Extend, TrackMain
 from pinit.model.events import (
     Event,
     Exited,
-    Extend,
     ExtendTimeout,
     MainPidNotified,
     Recycle,
     RestartRequested,
     State,
     StatusNotified,
-    TrackMain,
     WatchdogTimeout,
 )
 from pinit.model.transitions import READY, STOP, Handler, Step, restart

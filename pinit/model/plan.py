@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 from pinit.config.graph import stop_layers
 from pinit.config.schema import Config, OnFatal, Program
 from pinit.model import policy
-from pinit.model.events import Emit, Event, ReloadDiff
+from pinit.model.actions import Emit, ReloadDiff
+from pinit.model.events import Event
 from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
 

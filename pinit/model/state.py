@@ -38,12 +38,11 @@ from pinit.model import notified as n
 from pinit.model import policy
 from pinit.model import release as r
 from pinit.model import transitions as t
+from pinit.model.actions import Action, Emit, StateChanged
 from pinit.model.events import (
     EVENT_TYPES,
     TIMER_EVENTS,
-    Action,
     BackoffDone,
-    Emit,
     Event,
     Exited,
     ExtendTimeout,
@@ -61,7 +60,6 @@ from pinit.model.events import (
     SpawnFailed,
     StartRequested,
     StartTimeout,
-    StateChanged,
     StatusNotified,
     StopRequested,
     StopTimeout,

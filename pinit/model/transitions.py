@@ -14,30 +14,32 @@ from typing import TYPE_CHECKING, TypedDict, Unpack, cast
 
 from pinit.config.schema import ReadyKind, Restart
 from pinit.model import policy
-from pinit.model.events import (
+from pinit.model.actions import (
     Action,
     Arm,
-    BackoffDone,
     Disarm,
     Emit,
+    KillGroup,
+    Restarting,
+    SignalGroup,
+    Spawn,
+    StartProbe,
+    StopProbe,
+    Verdict,
+)
+from pinit.model.events import (
+    BackoffDone,
     Event,
     Exited,
-    KillGroup,
     ReadyTimeout,
-    Restarting,
     RestartRequested,
-    SignalGroup,
     SignalRequested,
-    Spawn,
     Spawned,
     SpawnFailed,
-    StartProbe,
     StartTimeout,
     State,
-    StopProbe,
     StopTimeout,
     TimerEvent,
-    Verdict,
 )
 from pinit.model.instance import Instance
 from pinit.model.status import describe, exit_code

@@ -30,14 +30,8 @@ from pinit.model import plan as planner
 from pinit.model import policy
 from pinit.model import reload as reloader
 from pinit.model import state as model
-from pinit.model.events import (
-    Emit,
-    Event,
-    Exited,
-    ReloadDiff,
-    StartRequested,
-    StopRequested,
-)
+from pinit.model.actions import Emit, ReloadDiff
+from pinit.model.events import Event, Exited, StartRequested, StopRequested
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.records import replace
