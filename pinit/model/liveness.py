@@ -25,7 +25,8 @@ from __future__ import annotations
 from pinit.config.schema import Restart
 from pinit.model.actions import Verdict
 from pinit.model.events import Event, State
-from pinit.model.transitions import Step, _cleanup, _next
+from pinit.model.step import Step
+from pinit.model.transitions import _cleanup, _next
 
 __all__ = ["live_failed", "live_ok"]
 

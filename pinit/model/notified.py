@@ -37,7 +37,8 @@ from pinit.model.events import (
     StatusNotified,
     WatchdogTimeout,
 )
-from pinit.model.transitions import READY, STOP, Handler, Step, restart
+from pinit.model.requests import restart
+from pinit.model.step import READY, STOP, Handler, Step
 from pinit.records import replace
 
 __all__ = [
@@ -106,7 +107,7 @@ def recycle(s: Step, ev: Event) -> None:
 
 
 def restart_for(s: Step, reason: str) -> None:
-    """A graceful restart (transitions.restart: stop signal, stop timeout, start once stopped)."""
+    """A graceful restart (requests.restart: stop signal, stop timeout, start once stopped)."""
     s.disarm(WATCHDOG)
     restart(s, RestartRequested(reason))
 
