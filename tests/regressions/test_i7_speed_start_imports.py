@@ -31,6 +31,7 @@ NOT_ON_START_PATH = {
     "psutil",
     "pinit.config.docgen",
     "pinit.checkcmd",
+    "pinit.ctlcmd",  # `pinit ctl`: its parser and dispatch
     "pinit.control.client",
     "pinit.control.follow",  # issue 8: `ctl events`, client side
     "pinit.logs.jsonlog",  # issue 8: only with log_format = "json"
