@@ -67,6 +67,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "random",
     "pinit.control.server",
     "pinit.runtime.operator",
+    "pinit.runtime.ctllogs",  # with the operator
     "pinit.notify.server",
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
