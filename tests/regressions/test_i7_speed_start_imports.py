@@ -71,6 +71,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.notify.server",
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
+    "pinit.control.accept",  # with the control server
 }
 
 RUN = """
