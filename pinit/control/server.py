@@ -4,10 +4,9 @@ Everything here runs in PID 1's loop, and every peer is untrusted until its uid 
 nothing may block and nothing a client sends may raise out of a callback:
 
 - Access: the file is created 0600 (umask around bind, chmod after, for filesystems that ignore
-  the umask on sockets) and each peer's uid from SO_PEERCRED must be 0 or pinit's own. The
-  mode alone is not enough: a socket passed across a container boundary, or a directory with
-  loose permissions, would let anyone in; the kernel's credentials cannot be forged. The
-  directory is checked first (``paths.prepare``): a fallback under /tmp is private to pinit's uid.
+  the umask on sockets) and each peer's uid from SO_PEERCRED must be 0 or pinit's own (checked
+  by the door, ``control/accept.py``). The directory is checked first (``paths.prepare``): a
+  fallback under /tmp is private to pinit's uid.
 - Framing: ``proto.LineReader`` bounds a request line at 64 KiB; a longer one gets an error
   reply and is skipped, never buffered whole.
 - One request at a time per connection, a few per loop turn: the next line is not parsed,
@@ -22,27 +21,23 @@ nothing may block and nothing a client sends may raise out of a callback:
   full) and are taken in turn as slots free. So that connections which say nothing cannot
   hold every slot forever, at the cap a connection that has kept pinit waiting on it (no
   request, or a reply not read) for ``IDLE`` seconds is closed.
-- accept() failing for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM; issue 11.2) leaves
-  the connection in the backlog, so the socket stays readable: retrying at once spun PID 1 at
-  99 % CPU writing "accept failed" at 11 MB/s. The socket is instead taken out of the loop
-  for ``BACKOFF`` seconds, doubling to ``BACKOFF_MAX``; this is said once, and once again with
-  the count when an accept succeeds.
+- accept() failing for want of resources (issue 11.2) rests the door for a while, doubling
+  (``control/accept.py``), instead of spinning PID 1 on a socket that stays readable.
 - A stale socket file (a pinit killed with SIGKILL) is unlinked only if connecting to it
   fails: a live pinit on the same path is never cut off.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
-import struct
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from pinit.control import paths, proto, stream
+from pinit.control.accept import Acceptor
 from pinit.control.listen import bind
 
 __all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlReactor", "ControlServer", "Handler", "Respond"]
@@ -52,13 +47,9 @@ Handler = Callable[[proto.Request, Respond], None]
 Say = Callable[[str], None]
 MAX_CLIENTS = 32  # connections served at once; each costs pinit one fd
 IDLE = 3.0  # seconds a connection may keep pinit waiting while others queue
-BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of resources
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
 READ_SIZE = 1 << 16
 PER_TURN = 8  # requests of one client handled per loop turn
-MAX_REFUSED_UIDS = 64  # refused uids remembered (and said); more are refused silently
-_CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
-_TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)  # that connection only
 
 
 class Cancellable(Protocol):
@@ -119,31 +110,30 @@ class ControlServer:
         self._loop = loop
         self._handler = handler
         self._say = say
-        self._allowed = allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()})
         paths.prepare(path)
         self._sock = bind(path)
         self._ino = os.stat(path).st_ino
         self._conns: dict[int, _Conn] = {}
-        self._accepting = False  # the listening fd is in the loop
         self._closing = False
-        self._refused: set[int | None] = set()  # uids whose refusal was said
-        self._failures = 0  # accept() failures since the last success
-        self._delay = BACKOFF
-        self._backoff: Cancellable | None = None  # while set, accept() rests
+        self._door = Acceptor(
+            loop,
+            self._sock,
+            say,
+            allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()}),
+            limit=MAX_CLIENTS,
+            room=lambda: len(self._conns) < MAX_CLIENTS,
+            admit=self._admit,
+            regate=self._gate,
+        )
         self._sweep: Cancellable | None = None  # while at the cap: closes who keeps us waiting
         self._gate()
 
     # -- the door ----------------------------------------------------------------------------
     def _gate(self) -> None:
-        """Watch the listening socket exactly when a connection could be taken now."""
+        """Let the door take connections exactly while there is room and pinit is not closing;
+        at the cap, arm the idle sweep."""
         full = len(self._conns) >= MAX_CLIENTS
-        want = not self._closing and self._backoff is None and not full
-        if want != self._accepting:
-            self._accepting = want
-            if want:
-                self._loop.add_reader(self._sock.fileno(), self._accept)
-            else:
-                self._loop.remove(self._sock.fileno())
+        self._door.watch(not self._closing and not full)
         if full and self._sweep is None and not self._closing:
             self._sweep = self._loop.call_later(self._idle_left(), self._sweep_idle)
 
@@ -173,71 +163,11 @@ class ControlServer:
             self._close(conn)
         self._gate()
 
-    def _accept(self, fd: int) -> None:
-        clean = False  # accept() worked, or found the backlog empty
-        for _ in range(MAX_CLIENTS):  # bounded: a connect storm cannot starve the loop
-            if len(self._conns) >= MAX_CLIENTS:
-                break
-            try:
-                sock, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                clean = True
-                break
-            except OSError as exc:
-                if exc.errno in _TRANSIENT:
-                    continue
-                self._rest(exc)  # EMFILE and friends: would fail again at once
-                return
-            clean = True
-            sock.setblocking(False)
-            uid = self._peer_uid(sock)
-            if uid not in self._allowed:
-                self._refuse(sock, uid)
-                continue
-            conn = _Conn(sock, time.monotonic())
-            self._conns[sock.fileno()] = conn
-            self._watch(conn, "read")
-        if clean and self._failures:  # a burst without failing: the episode is over
-            n, self._failures, self._delay = self._failures, 0, BACKOFF
-            self._say(f"control: accepting connections again ({n} failed accepts)")
-        self._gate()
-
-    def _rest(self, exc: OSError) -> None:
-        """Take the listening socket out of the loop for a while; say so the first time."""
-        self._failures += 1
-        if self._failures == 1:
-            self._say(
-                f"control: accept failed: {exc.strerror or exc}; pausing new connections"
-                f" (retrying every {BACKOFF:g}-{BACKOFF_MAX:g}s)"
-            )
-        self._backoff = self._loop.call_later(self._delay, self._resume)
-        self._delay = min(self._delay * 2, BACKOFF_MAX)
-        self._gate()
-
-    def _resume(self) -> None:
-        """Try at once: with the backlog emptied meanwhile (its clients gave up) the socket
-        would not turn readable, and the recovery would never be said."""
-        self._backoff = None
-        self._accept(self._sock.fileno())
-
-    @staticmethod
-    def _peer_uid(sock: socket.socket) -> int | None:
-        try:
-            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
-        except OSError:
-            return None
-        return int(_CREDS.unpack(creds)[1])
-
-    def _refuse(self, sock: socket.socket, uid: int | None) -> None:
-        reply = proto.error(f"permission denied: uid {uid} is neither root nor pinit's uid")
-        try:
-            sock.send(proto.encode(reply))  # best effort: never wait for such a peer
-        except OSError:
-            pass
-        sock.close()
-        if uid not in self._refused and len(self._refused) < MAX_REFUSED_UIDS:
-            self._refused.add(uid)  # once per uid: a connect loop must not flood stderr
-            self._say(f"control: refused a connection from uid {uid} (said once per uid)")
+    def _admit(self, sock: socket.socket) -> None:
+        """An accepted, allowed peer (``accept.Acceptor``): a connection, read from now on."""
+        conn = _Conn(sock, time.monotonic())
+        self._conns[sock.fileno()] = conn
+        self._watch(conn, "read")
 
     def _watch(self, conn: _Conn, what: str) -> None:
         if conn.watching == what or conn.closed:
@@ -401,9 +331,9 @@ class ControlServer:
     # -- the end -----------------------------------------------------------------------------
     def close(self) -> None:
         self._closing = True
-        for timer in (self._backoff, self._sweep):
-            if timer is not None:
-                timer.cancel()
+        self._door.cancel()
+        if self._sweep is not None:
+            self._sweep.cancel()
         for conn in list(self._conns.values()):
             if conn.feed is not None:  # the last records (pinit's "done"), as far as it takes
                 stream.fill(conn.out, conn.feed)

@@ -20,7 +20,8 @@ change, only when the config has a ``binds_to``.
 
 from __future__ import annotations
 
-from pinit.model.events import Emit, Released, RestartRequested
+from pinit.model.actions import Emit
+from pinit.model.events import Released, RestartRequested
 from pinit.model.instance import Instance, Key, State
 from pinit.model.plan import Deliver, Plan, PlanAction, StartInstance, StopInstance, deps_ready
 from pinit.records import replace

@@ -1,11 +1,11 @@
-"""The axes of the instance table (its states, its events) and the actions it asks for.
+"""The axes of the instance table: its states and its events (the actions: ``model/actions.py``).
 
 ``State`` is the table's rows and each event type one of its columns (``state.TRANSITIONS``);
 this module imports nothing else of the model, so every other model module can use it. Events
-are facts the runtime observed (or requests it was given); actions are requests the
-runtime executes in order. Both are frozen, slotted dataclasses so that a test can replay a
-history and compare the actions with ``==`` (honcho-style), and so that nothing the model hands
-out can be mutated behind its back. Each event type is a column of ``state.TRANSITIONS``.
+are facts the runtime observed (or requests it was given); actions (``model/actions.py``) are
+requests the runtime executes in order. Both are frozen, slotted dataclasses so that a test can
+replay a history and compare the actions with ``==`` (honcho-style), and so that nothing the
+model hands out can be mutated behind its back.
 
 Contract with the runtime (``runtime/supervisor.py``):
 
@@ -42,17 +42,11 @@ __all__ = [
     "EVENT_TYPES",
     "NOTIFIED_EVENTS",
     "TIMER_EVENTS",
-    "Action",
-    "Arm",
     "BackoffDone",
-    "Disarm",
-    "Emit",
     "Event",
     "Exited",
-    "Extend",
     "ExtendTimeout",
     "GroupGone",
-    "KillGroup",
     "LiveFailed",
     "LiveOk",
     "MainPidNotified",
@@ -61,26 +55,17 @@ __all__ = [
     "ReadyTimeout",
     "Recycle",
     "Released",
-    "ReloadDiff",
     "RestartRequested",
-    "Restarting",
-    "SignalGroup",
     "SignalRequested",
-    "Spawn",
     "SpawnFailed",
     "Spawned",
-    "StartProbe",
     "StartRequested",
     "StartTimeout",
     "State",
-    "StateChanged",
     "StatusNotified",
-    "StopProbe",
     "StopRequested",
     "StopTimeout",
     "TimerEvent",
-    "TrackMain",
-    "Verdict",
     "WatchdogPing",
     "WatchdogTimeout",
 ]
@@ -314,131 +299,4 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LiveOk,
     *NOTIFIED_EVENTS,  # issue 9
     Released,
-)
-
-
-# --- actions ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Spawn:
-    program: str
-    index: int
-
-
-@dataclass(frozen=True, slots=True)
-class SignalGroup:
-    """Signal the whole process group plus tagged strays (a child that called setsid).
-
-    ``stop`` tells a stop signal (recorded in the shutdown report) from an operator's
-    ``ctl signal`` (delivered the same way, but not the start of a stop)."""
-
-    pgid: int
-    sig: signal.Signals
-    stop: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class KillGroup:
-    """SIGKILL the group and strays: the stop timeout ran out."""
-
-    pgid: int
-
-
-@dataclass(frozen=True, slots=True)
-class Arm:
-    timer: TimerEvent  # delivered back as an event at the deadline
-    deadline: float  # monotonic seconds, the same clock as step()'s `now`
-
-
-@dataclass(frozen=True, slots=True)
-class Disarm:
-    timer: TimerEvent
-
-
-@dataclass(frozen=True, slots=True)
-class StartProbe:
-    """Run this instance's readiness check (program.ready) until StopProbe; answer ReadyObserved."""
-
-
-@dataclass(frozen=True, slots=True)
-class StopProbe:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Emit:
-    level: str  # "debug" | "info" | "warn" | "error"
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class StateChanged:
-    old: State
-    new: State
-
-
-# --- actions: facts for the event stream (issue 8: `ctl events`, GET /events) ----------------
-# Like Emit, for the runtime to tell, not to do: each becomes one event record. Structured, so
-# that no consumer parses a log line for a delay or a verdict.
-
-
-@dataclass(frozen=True, slots=True)
-class Restarting:
-    """A restart decision: start again after ``delay`` seconds (0: at once), for ``reason``."""
-
-    reason: str
-    delay: float
-    attempts: int  # consecutive failed starts so far (FATAL past start_retries)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """A probe's verdict the model acted on: ``probe`` is "ready" (liveness may add "live")."""
-
-    probe: str
-    ok: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ReloadDiff:
-    """A plan action: the programs a reload added, removed and changed (by name, sorted)."""
-
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    changed: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Extend:
-    """Issue 9, EXTEND_TIMEOUT_USEC=: deliver the pending ``timer`` no sooner than ``deadline``
-    (a later deadline than the armed one replaces it; an earlier one changes nothing)."""
-
-    timer: TimerEvent
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True)
-class TrackMain:
-    """Issue 9, MAINPID=: the main pid the runtime reaps for this instance is now ``new``."""
-
-    old: int | None
-    new: int
-
-
-Action = (
-    Spawn
-    | SignalGroup
-    | KillGroup
-    | Arm
-    | Disarm
-    | StartProbe
-    | StopProbe
-    | Emit
-    | StateChanged
-    | Restarting
-    | Verdict
-    | Extend  # issue 9
-    | TrackMain
 )

@@ -23,8 +23,10 @@ and one queued in the same turn as the state change arrives late.
 from __future__ import annotations
 
 from pinit.config.schema import Restart
-from pinit.model.events import Event, State, Verdict
-from pinit.model.transitions import Step, _cleanup, _next
+from pinit.model.actions import Verdict
+from pinit.model.events import Event, State
+from pinit.model.step import Step
+from pinit.model.transitions import _cleanup, _next
 
 __all__ = ["live_failed", "live_ok"]
 

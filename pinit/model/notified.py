@@ -25,20 +25,20 @@ from __future__ import annotations
 
 from typing import cast
 
+from pinit.model.actions import Extend, TrackMain
 from pinit.model.events import (
     Event,
     Exited,
-    Extend,
     ExtendTimeout,
     MainPidNotified,
     Recycle,
     RestartRequested,
     State,
     StatusNotified,
-    TrackMain,
     WatchdogTimeout,
 )
-from pinit.model.transitions import READY, STOP, Handler, Step, restart
+from pinit.model.requests import restart
+from pinit.model.step import READY, STOP, Handler, Step
 from pinit.records import replace
 
 __all__ = [
@@ -107,7 +107,7 @@ def recycle(s: Step, ev: Event) -> None:
 
 
 def restart_for(s: Step, reason: str) -> None:
-    """A graceful restart (transitions.restart: stop signal, stop timeout, start once stopped)."""
+    """A graceful restart (requests.restart: stop signal, stop timeout, start once stopped)."""
     s.disarm(WATCHDOG)
     restart(s, RestartRequested(reason))
 

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 from pinit.model import transitions as t
 from pinit.model.events import Event
+from pinit.model.step import BACKOFF, Step
 
 __all__ = ["release", "release_backoff"]
 
 
-def release(s: t.Step, _ev: Event) -> None:
+def release(s: Step, _ev: Event) -> None:
     """Not waiting (yet, or any more): the next automatic restart is not held."""
     s.set(held=False)
 
 
-def release_backoff(s: t.Step, _ev: Event) -> None:
+def release_backoff(s: Step, _ev: Event) -> None:
     """Waiting in BACKOFF: start now, unless its backoff delay is still running (the timer
     then starts it, counted as the restart it is)."""
     if not s.inst.held:
         return
     s.set(held=False)
-    if t.BACKOFF not in s.inst.timers:
+    if BACKOFF not in s.inst.timers:
         s.emit("info", "the programs bound to it are down; restarting now")
         t.spawn_restart(s)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pinit.config.schema import Config, Program
-from pinit.model.events import Emit, ReloadDiff
+from pinit.model.actions import Emit, ReloadDiff
 from pinit.model.instance import Instance, Key
 from pinit.model.plan import (
     Phase,

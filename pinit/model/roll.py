@@ -30,7 +30,7 @@ Restarts made by a roll are counted with reason ``"rolling"`` (``Instance.restar
 from __future__ import annotations
 
 from pinit.config.schema import Program, Rolling
-from pinit.model.events import Emit
+from pinit.model.actions import Emit
 from pinit.model.instance import Instance, Key, State
 from pinit.model.plan import Phase, Plan, PlanAction, StartInstance, StopInstance
 from pinit.records import dataclass, replace

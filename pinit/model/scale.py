@@ -13,7 +13,7 @@ below N that never ran (``autostart = false``) are started with them; those stop
 
 from __future__ import annotations
 
-from pinit.model.events import Emit
+from pinit.model.actions import Emit
 from pinit.model.instance import Instance, State
 from pinit.model.plan import Phase, Plan, PlanAction, StopInstance, issue_starts
 from pinit.records import replace

@@ -3,9 +3,10 @@
 ``TRANSITIONS`` is s6-supervise's ``actions[state][event]`` in Python: every (State, event type)
 cell is written out as a handler, ``IGNORE`` or ``ILLEGAL``, so a missing case is a failing test
 (``tests/unit/test_state.py``), not a silent fall-through. A handler serves only the cells it is
-named for and never re-checks the state (``transitions.py``). ``ILLEGAL`` leaves the instance as
-it was and emits a warning, as horust does for an impossible event; ``IGNORE`` is for events that
-can legitimately arrive late (a probe answer after the probe was stopped, a duplicate stop).
+named for and never re-checks the state (``transitions.py``; the request columns'
+``requests.py``). ``ILLEGAL`` leaves the instance as it was and emits a warning, as horust does
+for an impossible event; ``IGNORE`` is for events that can legitimately arrive late (a probe
+answer after the probe was stopped, a duplicate stop).
 
 API for the runtime (``runtime/supervisor.py``)::
 
@@ -37,13 +38,13 @@ from typing import Final
 from pinit.model import notified as n
 from pinit.model import policy
 from pinit.model import release as r
+from pinit.model import requests as q
 from pinit.model import transitions as t
+from pinit.model.actions import Action, Emit, StateChanged
 from pinit.model.events import (
     EVENT_TYPES,
     TIMER_EVENTS,
-    Action,
     BackoffDone,
-    Emit,
     Event,
     Exited,
     ExtendTimeout,
@@ -61,7 +62,6 @@ from pinit.model.events import (
     SpawnFailed,
     StartRequested,
     StartTimeout,
-    StateChanged,
     StatusNotified,
     StopRequested,
     StopTimeout,
@@ -69,6 +69,7 @@ from pinit.model.events import (
     WatchdogTimeout,
 )
 from pinit.model.instance import DOWN, Instance, State
+from pinit.model.step import Handler, Step
 
 __all__ = ["DOWN", "EVENT_TYPES", "IGNORE", "ILLEGAL", "TRANSITIONS", "Instance", "State", "step"]
 
@@ -92,14 +93,14 @@ Ping, WdogT, Recycle_, MainPid = WatchdogPing, WatchdogTimeout, Recycle, MainPid
 Extend_, Status = ExtendTimeout, StatusNotified
 
 
-def _live_failed(s: t.Step, ev: Event) -> None:
+def _live_failed(s: Step, ev: Event) -> None:
     """Issue 8: model/liveness.py loads at the first verdict, never on PID 1's start path."""
     from pinit.model import liveness
 
     liveness.live_failed(s, ev)
 
 
-def _live_ok(s: t.Step, ev: Event) -> None:
+def _live_ok(s: Step, ev: Event) -> None:
     from pinit.model import liveness
 
     liveness.live_ok(s, ev)
@@ -108,10 +109,10 @@ def _live_ok(s: t.Step, ev: Event) -> None:
 # A timeout reaches its cell only while the instance has it armed (step drops stale ones), so
 # the X cells of the last four columns are states where it is never armed.
 # fmt: off
-TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
-    (S.STOPPED,  Start):   t.start,
-    (S.STOPPED,  Stop):    t.hold,  # keep the plan from starting it (waiting on `after`)
-    (S.STOPPED,  Restart): t.start,
+TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
+    (S.STOPPED,  Start):   q.start,
+    (S.STOPPED,  Stop):    q.hold,  # keep the plan from starting it (waiting on `after`)
+    (S.STOPPED,  Restart): q.start,
     (S.STOPPED,  Signal):  _,
     (S.STOPPED,  Spawned): X,
     (S.STOPPED,  SpawnFailed): X,
@@ -131,9 +132,9 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPED,  Released): r.release,
 
     (S.STARTING, Start):   _,
-    (S.STARTING, Stop):    t.stop,
-    (S.STARTING, Restart): t.restart,
-    (S.STARTING, Signal):  t.send_signal,
+    (S.STARTING, Stop):    q.stop,
+    (S.STARTING, Restart): q.restart,
+    (S.STARTING, Signal):  q.send_signal,
     (S.STARTING, Spawned): n.spawned(t.spawned),
     (S.STARTING, SpawnFailed): t.spawn_failed,
     (S.STARTING, Exited):  n.former_main(t.exited_starting),
@@ -152,9 +153,9 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STARTING, Released): r.release,
 
     (S.RUNNING,  Start):   _,
-    (S.RUNNING,  Stop):    t.stop,
-    (S.RUNNING,  Restart): t.restart,
-    (S.RUNNING,  Signal):  t.send_signal,
+    (S.RUNNING,  Stop):    q.stop,
+    (S.RUNNING,  Restart): q.restart,
+    (S.RUNNING,  Signal):  q.send_signal,
     (S.RUNNING,  Spawned): X,
     (S.RUNNING,  SpawnFailed): X,
     (S.RUNNING,  Exited):  n.former_main(t.exited_running),
@@ -172,9 +173,9 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.RUNNING,  Status):  n.status,
     (S.RUNNING,  Released): r.release,
 
-    (S.BACKOFF,  Start):   t.start,  # skip the rest of the delay
-    (S.BACKOFF,  Stop):    t.stop_backoff,
-    (S.BACKOFF,  Restart): t.start,
+    (S.BACKOFF,  Start):   q.start,  # skip the rest of the delay
+    (S.BACKOFF,  Stop):    q.stop_backoff,
+    (S.BACKOFF,  Restart): q.start,
     (S.BACKOFF,  Signal):  _,
     (S.BACKOFF,  Spawned): X,
     (S.BACKOFF,  SpawnFailed): X,
@@ -193,10 +194,10 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.BACKOFF,  Status):  _,
     (S.BACKOFF,  Released): r.release_backoff,
 
-    (S.STOPPING, Start):   t.start_after_stop,  # one process per instance: start once STOPPED
-    (S.STOPPING, Stop):    t.cancel_restart,
-    (S.STOPPING, Restart): t.start_after_stop,
-    (S.STOPPING, Signal):  t.send_signal,
+    (S.STOPPING, Start):   q.start_after_stop,  # one process per instance: start once STOPPED
+    (S.STOPPING, Stop):    q.cancel_restart,
+    (S.STOPPING, Restart): q.start_after_stop,
+    (S.STOPPING, Signal):  q.send_signal,
     (S.STOPPING, Spawned): t.spawned_while_stopping,  # stop arrived mid-spawn: signal it now
     (S.STOPPING, SpawnFailed): t.spawn_failed_while_stopping,
     (S.STOPPING, Exited):  n.former_main(t.exited_stopping),
@@ -214,10 +215,10 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.STOPPING, Status):  n.status,
     (S.STOPPING, Released): r.release,
 
-    (S.CLEANUP,  Start):   t.start_after_cleanup,
-    (S.CLEANUP,  Stop):    t.stop_during_cleanup,
-    (S.CLEANUP,  Restart): t.start_after_cleanup,
-    (S.CLEANUP,  Signal):  t.send_signal,
+    (S.CLEANUP,  Start):   q.start_after_cleanup,
+    (S.CLEANUP,  Stop):    q.stop_during_cleanup,
+    (S.CLEANUP,  Restart): q.start_after_cleanup,
+    (S.CLEANUP,  Signal):  q.send_signal,
     (S.CLEANUP,  Spawned): X,
     (S.CLEANUP,  SpawnFailed): X,
     (S.CLEANUP,  Exited):  t.exited_cleanup,  # main pid still alive after a ready timeout
@@ -235,9 +236,9 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.CLEANUP,  Status):  n.status,
     (S.CLEANUP,  Released): r.release,
 
-    (S.EXITED,   Start):   t.start,
+    (S.EXITED,   Start):   q.start,
     (S.EXITED,   Stop):    _,
-    (S.EXITED,   Restart): t.start,
+    (S.EXITED,   Restart): q.start,
     (S.EXITED,   Signal):  _,
     (S.EXITED,   Spawned): X,
     (S.EXITED,   SpawnFailed): X,
@@ -256,9 +257,9 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], t.Handler | Cell]] = {
     (S.EXITED,   Status):  _,
     (S.EXITED,   Released): r.release,
 
-    (S.FATAL,    Start):   t.start,
+    (S.FATAL,    Start):   q.start,
     (S.FATAL,    Stop):    _,
-    (S.FATAL,    Restart): t.start,
+    (S.FATAL,    Restart): q.start,
     (S.FATAL,    Signal):  _,
     (S.FATAL,    Spawned): X,
     (S.FATAL,    SpawnFailed): X,
@@ -321,7 +322,7 @@ def step(
     if cell is ILLEGAL or isinstance(cell, Cell):
         kind = type(event).__name__
         return inst, (Emit("warn", f"{inst.name}: unexpected {kind} in {inst.state.value}"),)
-    s = t.Step(inst, now, rng)
+    s = Step(inst, now, rng)
     if timers is not inst.timers:
         s.set(timers=timers)
     cell(s, event)

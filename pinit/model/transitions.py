@@ -1,131 +1,34 @@
-"""The handlers behind the cells of ``state.TRANSITIONS``: one function per differing cell.
+"""The handlers behind the cells of ``state.TRANSITIONS`` for what happens to a process: its
+spawn, its death, its readiness, its timeouts; and the moves they share (``spawn``, the restart
+decision ``_next``, the CLEANUP of a dead main's group). The request columns' cells (start,
+stop, restart, signal) are in ``requests.py``, the notify protocol's in ``notified.py``.
 
-Each handler gets a ``Step`` (the instance being rebuilt plus the actions so far) and the event
-its cell is keyed by; it never re-checks the state, because the table already chose it by state.
-Cells that differ only in where they lead share a helper and pass the state (s6-supervise's
-``up_z``/``lastup_z``), e.g. ``exited_starting``/``exited_running`` -> ``_died``. Handlers only
-build new values (``dataclasses.replace``).
+One function per differing cell. Each handler gets a ``Step`` (``step.py``: the instance being
+rebuilt plus the actions so far) and the event its cell is keyed by; it never re-checks the
+state, because the table already chose it by state. Cells that differ only in where they lead
+share a helper and pass the state (s6-supervise's ``up_z``/``lastup_z``), e.g.
+``exited_starting``/``exited_running`` -> ``_died``. Handlers only build new values
+(``dataclasses.replace``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypedDict, Unpack, cast
+from typing import cast
 
 from pinit.config.schema import ReadyKind, Restart
 from pinit.model import policy
-from pinit.model.events import (
-    Action,
-    Arm,
-    BackoffDone,
-    Disarm,
-    Emit,
-    Event,
-    Exited,
-    KillGroup,
-    ReadyTimeout,
-    Restarting,
-    RestartRequested,
-    SignalGroup,
-    SignalRequested,
-    Spawn,
-    Spawned,
-    SpawnFailed,
-    StartProbe,
-    StartTimeout,
-    State,
-    StopProbe,
-    StopTimeout,
-    TimerEvent,
-    Verdict,
-)
-from pinit.model.instance import Instance
+from pinit.model.actions import KillGroup, Restarting, Spawn, Verdict
+from pinit.model.events import Event, Exited, Spawned, SpawnFailed, State
 from pinit.model.status import describe, exit_code
-from pinit.records import dataclass, field, replace
+from pinit.model.step import BACKOFF, READY, START, STOP, Step
 
-__all__ = ["Handler", "Step"]
-
-
-if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (issue 7, speed)
-
-    class _Changes(TypedDict, total=False):
-        """The Instance fields a handler may change, so ``Step.set`` stays type-checked."""
-
-        state: State
-        pid: int | None
-        pgid: int | None
-        attempts: int
-        started_at: float | None
-        restarts: tuple[float, ...]
-        ready: bool
-        last_status: int | None
-        stop_requested: bool
-        exit_on_stop: bool
-        after_cleanup: State | None
-        timers: frozenset[TimerEvent]
-        probing: bool
-        restart_pending: bool
-        spawns: int
-        restart_reason: str
-        restarts_by_reason: tuple[tuple[str, int], ...]
-        live_failures: int
-        held: bool
-        running_at: float | None
-        ready_at: float | None
-
-
-@dataclass(slots=True)
-class Step:
-    """Accumulates one step's result; keeps ``inst.timers``/``inst.probing`` true to the actions."""
-
-    inst: Instance
-    now: float
-    rng: policy.Rng
-    actions: list[Action] = field(default_factory=list)
-
-    def set(self, **changes: Unpack[_Changes]) -> None:
-        self.inst = replace(self.inst, **changes)
-
-    def emit(self, level: str, message: str) -> None:
-        self.actions.append(Emit(level, f"{self.inst.name}: {message}"))
-
-    def arm(self, timer: TimerEvent, delay: float) -> None:
-        self.actions.append(Arm(timer, self.now + max(delay, 0.0)))
-        self.set(timers=self.inst.timers | {timer})
-
-    def disarm(self, *timers: TimerEvent) -> None:
-        for timer in timers:
-            if timer in self.inst.timers:
-                self.actions.append(Disarm(timer))
-                self.set(timers=self.inst.timers - {timer})
-
-    def start_probe(self) -> None:
-        if not self.inst.probing:
-            self.actions.append(StartProbe())
-            self.set(probing=True)
-
-    def stop_probe(self) -> None:
-        if self.inst.probing:
-            self.actions.append(StopProbe())
-            self.set(probing=False)
-
-    def signal_group(self) -> None:
-        """Stop signal to the whole group, KILL after stop_timeout (``StopTimeout``)."""
-        prog = self.inst.program
-        if self.inst.pgid is not None:
-            self.actions.append(SignalGroup(self.inst.pgid, prog.stop_signal))
-            self.arm(STOP, prog.stop_timeout)
-
-
-Handler = Callable[[Step, Event], None]
-
-START, READY, STOP, BACKOFF = StartTimeout(), ReadyTimeout(), StopTimeout(), BackoffDone()
+__all__ = ["spawn", "spawn_restart", "wait_held"]
 
 
 # --- shared moves -------------------------------------------------------------------------------
 
 
-def _spawn(s: Step) -> None:
+def spawn(s: Step) -> None:
     # Never two live processes per instance: only spawn once the old group is gone.
     if s.inst.restart_reason:
         s.set(restarts_by_reason=_count(s.inst.restarts_by_reason, s.inst.restart_reason))
@@ -200,13 +103,13 @@ def _finish_cleanup(s: Step) -> None:
             wait_held(s)
         elif delay <= 0:
             s.emit("info", "restarting now")
-            _spawn(s)
+            spawn(s)
         else:
             s.emit("info", f"restarting in {delay:.3g}s (failed starts: {inst.attempts})")
             s.set(state=State.BACKOFF)
             s.arm(BACKOFF, delay)
     elif target is State.STARTING:
-        _spawn(s)
+        spawn(s)
     else:
         if target is State.FATAL:
             s.emit("error", f"gave up after {inst.attempts} failed starts")
@@ -278,66 +181,6 @@ def _mark_ready(s: Step) -> bool:
     s.set(ready=True)
     s.actions.append(Verdict("ready", True))
     return True
-
-
-# --- requests -----------------------------------------------------------------------------------
-
-
-def start(s: Step, _ev: Event) -> None:
-    """A manual start forgets past failures (supervisord resets backoff on ``start``)."""
-    s.disarm(BACKOFF)
-    s.set(attempts=0, restarts=(), stop_requested=False)
-    _spawn(s)
-
-
-def start_after_cleanup(s: Step, _ev: Event) -> None:
-    s.set(attempts=0, restarts=(), stop_requested=False, after_cleanup=State.STARTING)
-
-
-def start_after_stop(s: Step, _ev: Event) -> None:
-    """One process per instance: the plan starts it once it is STOPPED (``restart_pending``)."""
-    s.set(restart_pending=True)
-
-
-def hold(s: Step, _ev: Event) -> None:
-    """A stop of a STOPPED instance: the plan must not start it (one waiting on its ``after``)."""
-    s.set(stop_requested=True)
-
-
-def stop(s: Step, _ev: Event) -> None:
-    s.stop_probe()
-    s.disarm(START, READY)
-    s.set(state=State.STOPPING, stop_requested=True, ready=False)
-    s.emit("info", "stopping")
-    s.signal_group()  # pid None (Spawn not yet answered): signal once Spawned arrives
-
-
-def restart(s: Step, ev: Event) -> None:
-    stop(s, ev)
-    s.set(restart_pending=True, restart_reason=cast(RestartRequested, ev).reason)
-
-
-def cancel_restart(s: Step, _ev: Event) -> None:
-    """A stop while stopping: a start asked for earlier (restart) is called off."""
-    s.set(restart_pending=False, restart_reason="")
-
-
-def stop_backoff(s: Step, _ev: Event) -> None:
-    s.disarm(BACKOFF)
-    s.set(restart_reason="")
-    s.set(state=State.STOPPED, stop_requested=True)
-
-
-def stop_during_cleanup(s: Step, _ev: Event) -> None:
-    s.set(stop_requested=True)
-    if s.inst.after_cleanup in (State.BACKOFF, State.STARTING):
-        s.set(after_cleanup=State.STOPPED)
-
-
-def send_signal(s: Step, ev: Event) -> None:
-    """`ctl signal`: the runtime's one signal path, so tagged strays get it too."""
-    if s.inst.pgid is not None:
-        s.actions.append(SignalGroup(s.inst.pgid, cast(SignalRequested, ev).sig, stop=False))
 
 
 # --- process facts ------------------------------------------------------------------------------
@@ -438,12 +281,12 @@ def backoff_done(s: Step, _ev: Event) -> None:
     if s.inst.held:
         wait_held(s)
     else:
-        _spawn(s)
+        spawn(s)
 
 
 def spawn_restart(s: Step) -> None:
     """A held restart let go (model/release.py): the spawn its BACKOFF was waiting for."""
-    _spawn(s)
+    spawn(s)
 
 
 def wait_held(s: Step) -> None:

@@ -12,28 +12,23 @@ import os
 from collections.abc import Callable, Mapping
 
 from pinit.logs.capture import LogRouter
-from pinit.model.events import (
+from pinit.model.actions import (
     Action,
     Arm,
     Disarm,
     Emit,
-    Event,
     Extend,
     KillGroup,
-    ReadyObserved,
     Restarting,
     SignalGroup,
     Spawn,
-    Spawned,
-    SpawnFailed,
     StartProbe,
-    State,
     StateChanged,
     StopProbe,
-    TimerEvent,
     TrackMain,
     Verdict,
 )
+from pinit.model.events import Event, ReadyObserved, Spawned, SpawnFailed, State, TimerEvent
 from pinit.model.instance import Instance, Key
 from pinit.runtime import procspec
 from pinit.runtime.eventring import Recorder

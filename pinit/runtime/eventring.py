@@ -19,7 +19,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from pinit.model.events import ReloadDiff, Restarting, State, Verdict
+from pinit.model.actions import ReloadDiff, Restarting, Verdict
+from pinit.model.events import State
 from pinit.model.instance import Instance, Key
 from pinit.model.status import exit_code, signal_name
 

@@ -13,8 +13,7 @@ and sends no signal. What is left here:
 - ``reload`` is the HUP path; a refused config's errors go back to the caller;
 - ``scale`` and ``restart --rolling`` (issue 9) are container-wide plan decisions
   (``model.scale``, ``model.roll``): posted through ``Host.change`` like a reload;
-- ``logs`` reads the tail of the instance's log file in a short-lived thread: a read from a
-  stalled disk must not stall PID 1 (DESIGN §2c), and the reply comes when the read is done.
+- ``logs`` and ``logs --reopen`` are in ``runtime/ctllogs.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Instance, Key
 from pinit.records import dataclass
+from pinit.runtime import ctllogs
 from pinit.runtime.eventring import EventRing, Record, Subscription
 from pinit.stats import Sampler, UsageSampler
 
@@ -47,7 +47,6 @@ __all__ = ["Operator"]
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 
-TAIL_BYTES = 256 << 10  # per file: a reply stays small, and the read short
 _LIVE = (planner.Phase.STARTING, planner.Phase.RUNNING)
 _VERBS: dict[str, Callable[[], Event]] = {
     "start": StartRequested,
@@ -129,11 +128,15 @@ class Operator:
             else:
                 respond({"ok": True})
         elif req.cmd == "logs":
-            self._logs(req, respond)
+            keys = self._match(req.target)
+            if isinstance(keys, str):
+                respond(proto.error(keys))
+            else:
+                ctllogs.logs(self._host, keys, req, respond)
         elif req.cmd == "scale" or (req.cmd == "restart" and req.rolling):
             self._container(req, respond)
         elif req.cmd == "reopen":
-            self._reopen(respond)
+            ctllogs.reopen(self._host, respond)
         else:
             keys = self._match(req.target)
             if isinstance(keys, str):
@@ -255,7 +258,7 @@ class Operator:
                     "cpu_percent": use.cpu_percent if use else None,
                     "rss": use.rss if use else None,
                     "processes": use.processes if use else 0,
-                    "log_files": _log_files(inst),
+                    "log_files": ctllogs.log_files(inst),
                     # issue 9: the notify protocol and the restarts by reason
                     "status_text": inst.status_text,
                     "sub_state": inst.sub_state,
@@ -274,73 +277,6 @@ class Operator:
         if counters:
             reply["notify"] = counters
         return reply
-
-    # -- logs --------------------------------------------------------------------------------
-    def _logs(self, req: proto.Request, respond: Respond) -> None:
-        keys = self._match(req.target)
-        if isinstance(keys, str):
-            respond(proto.error(keys))
-            return
-        insts = [self._host.plan().instances[k] for k in keys]
-        files = list(dict.fromkeys(f for inst in insts for f in _log_files(inst)))
-        tails = self._tails(req, insts)
-        if tails is not None:  # issue 10: passthrough-only programs, from memory
-            respond({"ok": True, "files": [], "tails": tails})
-            return
-        if not files:
-            prog = insts[0].program
-            where = (
-                "pinit's stdout, prefixed with its name (passthrough)"
-                if prog.stdout.passthrough
-                else "pinit's own stdout/stderr (no capture)"
-            )
-            respond(proto.error(f"logs: {req.target} has no log file: its output goes to {where}"))
-            return
-
-        def read() -> None:
-            reply: dict[str, object]
-            try:
-                reply = {"ok": True, "files": [_tail(path, req.lines) for path in files]}
-            except Exception as exc:  # the client must get an answer whatever happened
-                reply = proto.error(f"logs: {exc!r}")
-            self._host.call_soon_threadsafe(lambda: respond(reply))
-
-        import threading  # at the first `ctl logs`, not at PID 1's start (issue 7, speed)
-
-        threading.Thread(target=read, name="pinit-ctl-logs", daemon=True).start()
-
-    # -- issue 10: reopen, and the tails of passthrough-only programs ---------------------------
-    def _reopen(self, respond: Respond) -> None:
-        """Every log file closed and opened again on its writer thread; the reply comes once
-        all have, so a postrotate script may compress the old file right after."""
-        if self._host.logs is None:
-            respond({"ok": True, "files": []})
-            return
-        self._host.logs.reopen(lambda done: respond({"ok": True, "files": done}))
-
-    def _tails(self, req: proto.Request, insts: list[Instance]) -> list[object] | None:
-        """The in-memory tails of the target's passthrough-only programs; None if it has a
-        log file (the client reads and follows files itself) or no passthrough at all."""
-        router = self._host.logs
-        progs = {i.program.name: i.program for i in insts}
-        if router is None or any(_log_files(i) for i in insts):
-            return None
-        if not any(p.stdout.passthrough for p in progs.values()):
-            return None
-        cursors = dict(req.after or ())
-        out: list[object] = []
-        for name in sorted(progs):
-            tail = router.tail(name)
-            if tail is None:
-                out.append({"program": name, "lines": [], "lost": 0, "next": 0})
-                continue
-            lines, lost, nxt = tail.since(cursors.get(name), req.lines)
-            if req.target not in (name, "all"):  # one instance: its own lines
-                mine = f"{req.target} | ".encode()
-                lines = [ln for ln in lines if ln.startswith(mine)]
-            text = [ln.decode("utf-8", "replace") for ln in lines]
-            out.append({"program": name, "lines": text, "lost": lost, "next": nxt})
-        return out
 
 
 def _health(plan: planner.Plan, req: proto.Request) -> dict[str, object]:
@@ -361,33 +297,6 @@ def _uptime(inst: Instance, now: float) -> float | None:
     if inst.pid is None or inst.started_at is None:
         return None
     return round(now - inst.started_at, 3)
-
-
-def _log_files(inst: Instance) -> list[str]:
-    prog = inst.program
-    specs = [prog.stdout] if prog.stderr is None else [prog.stdout, prog.stderr]
-    return list(dict.fromkeys(s.file for s in specs if s.file))
-
-
-def _tail(path: str, lines: int) -> dict[str, object]:
-    """The last `lines` lines of `path`, from at most TAIL_BYTES at its end."""
-    try:
-        with open(path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            start = max(0, size - TAIL_BYTES)
-            f.seek(start)
-            data = f.read(TAIL_BYTES)
-    except OSError as exc:
-        return {"path": path, "error": exc.strerror or str(exc), "lines": []}
-    parts = data.split(b"\n")
-    if parts and parts[-1] == b"":
-        parts.pop()
-    if start > 0 and parts:
-        parts = parts[1:]  # the first one is cut
-    return {
-        "path": path,
-        "lines": [p.decode("utf-8", "replace") for p in parts[-lines:]],
-    }
 
 
 class _Named:

@@ -27,17 +27,11 @@ from pinit.config.schema import Config, ConfigError
 from pinit.control import paths
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
-from pinit.model import policy
+from pinit.model import policy, shutdown
 from pinit.model import reload as reloader
 from pinit.model import state as model
-from pinit.model.events import (
-    Emit,
-    Event,
-    Exited,
-    ReloadDiff,
-    StartRequested,
-    StopRequested,
-)
+from pinit.model.actions import Emit, ReloadDiff
+from pinit.model.events import Event, Exited, StartRequested, StopRequested
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.records import replace
@@ -325,13 +319,13 @@ class Supervisor:
         if self._exit_code is not None:
             return
         self._say(f"warning: {why} after SIGKILL: exiting without them")
-        self._finish(planner.exit_code_now(self._plan) or 1)
+        self._finish(shutdown.exit_code_now(self._plan) or 1)
 
     def _arm_budget(self, seconds: float) -> None:
         def spent() -> None:
             reason = f"stop budget of {seconds:g}s spent"
             self._report.budget_spent(reason)
-            self._apply(self._plan_step(planner.stop_now(self._plan, reason)))
+            self._apply(self._plan_step(shutdown.stop_now(self._plan, reason)))
             self._sweep.hurry()  # the final sweep's grace, if under way, is bounded too
 
         self._loop.call_later(seconds, spent)  # not cancelled: it bounds the final sweep too
@@ -418,10 +412,10 @@ class Supervisor:
             self._sweep.hurry()
             return
         if self._plan.phase is not planner.Phase.SHUTTING_DOWN:
-            self._apply(self._plan_step(planner.begin_shutdown(self._plan, reason)))
+            self._apply(self._plan_step(shutdown.begin_shutdown(self._plan, reason)))
             return
         self._info(f"{reason} again: SIGKILL to every program now")
-        self._apply(self._plan_step(planner.stop_now(self._plan, f"{reason} again")))
+        self._apply(self._plan_step(shutdown.stop_now(self._plan, f"{reason} again")))
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""

@@ -31,6 +31,7 @@ NOT_ON_START_PATH = {
     "psutil",
     "pinit.config.docgen",
     "pinit.checkcmd",
+    "pinit.ctlcmd",  # `pinit ctl`: its parser and dispatch
     "pinit.control.client",
     "pinit.control.follow",  # issue 8: `ctl events`, client side
     "pinit.logs.jsonlog",  # issue 8: only with log_format = "json"
@@ -75,9 +76,11 @@ NOT_BEFORE_FIRST_SPAWN = {
     "random",
     "pinit.control.server",
     "pinit.runtime.operator",
+    "pinit.runtime.ctllogs",  # with the operator
     "pinit.notify.server",
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
+    "pinit.control.accept",  # with the control server
 }
 
 RUN = """

@@ -20,29 +20,32 @@ from pinit.config.schema import Config, Program
 from pinit.control.proto import Request
 from pinit.model import plan as P  # noqa: N812 (short, reads like a namespace)
 from pinit.model import reload as R  # noqa: N812
-from pinit.model.events import (
-    TIMER_EVENTS,
+from pinit.model import shutdown as S  # noqa: N812
+from pinit.model.actions import (
     Action,
     Arm,
     Disarm,
     Emit,
-    Event,
-    Exited,
     Extend,
-    GroupGone,
     KillGroup,
-    ReadyObserved,
     SignalGroup,
     Spawn,
-    Spawned,
-    SpawnFailed,
     StartProbe,
-    StartRequested,
     StateChanged,
     StopProbe,
+    TrackMain,
+)
+from pinit.model.events import (
+    TIMER_EVENTS,
+    Event,
+    Exited,
+    GroupGone,
+    ReadyObserved,
+    Spawned,
+    SpawnFailed,
+    StartRequested,
     StopRequested,
     TimerEvent,
-    TrackMain,
 )
 from pinit.model.instance import Instance, Key, State
 from pinit.model.state import step
@@ -151,7 +154,7 @@ class Core:
         self.post(key, GroupGone())
 
     def shutdown(self, reason: str = "SIGTERM") -> None:
-        self.plan, acts = P.begin_shutdown(self.plan, reason)
+        self.plan, acts = S.begin_shutdown(self.plan, reason)
         self.plan_acts(acts)
         self.drain()
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinit.config.schema import Backoff, OnFatal, Program
-from pinit.model.events import Action, BackoffDone, SignalGroup, Spawn, StateChanged
+from pinit.model.actions import Action, SignalGroup, Spawn, StateChanged
+from pinit.model.events import BackoffDone
 from pinit.model.instance import Key
 from pinit.model.plan import deps_ready
 from pinit.model.state import State

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pinit.control import proto, server
+from pinit.control import accept, proto, server
 from pinit.control.server import ControlServer, Respond
 
 
@@ -305,7 +305,7 @@ def test_out_of_descriptors_accept_rests_and_says_it_once(tmp_path: Path, loop: 
         loop.fire()  # the rest is over: accept() is tried again, fails again, quietly
         assert len(said) == 1
         second = loop.pending()
-        assert len(second) == 1 and second[0].deadline - first[0].deadline > server.BACKOFF / 2
+        assert len(second) == 1 and second[0].deadline - first[0].deadline > accept.BACKOFF / 2
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     loop.fire()

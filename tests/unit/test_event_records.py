@@ -11,17 +11,15 @@ from pinit.config.schema import Config, Readiness, ReadyKind, Restart
 from pinit.control import proto, stream
 from pinit.control.follow import format_event
 from pinit.model import plan as planner
+from pinit.model.actions import ReloadDiff, Restarting, Verdict
 from pinit.model.events import (
     Exited,
     GroupGone,
     ReadyObserved,
     ReadyTimeout,
-    ReloadDiff,
-    Restarting,
     Spawned,
     StartRequested,
     State,
-    Verdict,
 )
 from pinit.model.instance import Instance
 from pinit.model.reload import apply_reload

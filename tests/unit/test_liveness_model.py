@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pinit.config.schema import Liveness, Readiness, ReadyKind, Restart
-from pinit.model.events import (
-    BackoffDone,
-    Emit,
-    LiveFailed,
-    LiveOk,
-    SignalGroup,
-    Spawn,
-    StopRequested,
-)
+from pinit.model.actions import Emit, SignalGroup, Spawn
+from pinit.model.events import BackoffDone, LiveFailed, LiveOk, StopRequested
 from pinit.model.instance import Instance, State
 from pinit.model.state import IGNORE, TRANSITIONS
 from tests.unit.modelcore import Core

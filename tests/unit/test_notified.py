@@ -9,11 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinit.config.schema import OnFatal, Program, Readiness, ReadyKind
+from pinit.model.actions import Arm, Disarm, Extend, SignalGroup, TrackMain
 from pinit.model.events import (
-    Arm,
-    Disarm,
     Exited,
-    Extend,
     ExtendTimeout,
     GroupGone,
     MainPidNotified,
@@ -21,13 +19,11 @@ from pinit.model.events import (
     ReadyTimeout,
     Recycle,
     RestartRequested,
-    SignalGroup,
     Spawned,
     StartRequested,
     StatusNotified,
     StopRequested,
     StopTimeout,
-    TrackMain,
     WatchdogPing,
     WatchdogTimeout,
 )

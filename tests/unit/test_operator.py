@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 
 from pinit.config.schema import Program, Readiness, ReadyKind, Restart
-from pinit.model.events import RestartRequested, SignalGroup, StopRequested
+from pinit.model.actions import SignalGroup
+from pinit.model.events import RestartRequested, StopRequested
 from pinit.model.state import State
 from tests.unit.modelcore import Core
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pinit.config.schema import Backoff, Config, OnFatal, Program, Readiness, ReadyKind, Restart
 from pinit.model import plan as P  # noqa: N812 (short, reads like a namespace)
 from pinit.model import reload as R  # noqa: N812
+from pinit.model import shutdown as S  # noqa: N812
 from pinit.model.events import ReadyObserved, StartRequested, StopRequested
 from pinit.model.state import State
 from tests.unit.modelcore import Core
@@ -182,8 +183,8 @@ def test_graceful_shutdown_exits_0() -> None:
 
 def test_shutdown_is_idempotent_and_starts_nothing() -> None:
     sim = boot(*stack())
-    sim.plan, _ = P.begin_shutdown(sim.plan, "SIGTERM")
-    again, more = P.begin_shutdown(sim.plan, "SIGINT")
+    sim.plan, _ = S.begin_shutdown(sim.plan, "SIGTERM")
+    again, more = S.begin_shutdown(sim.plan, "SIGINT")
     assert more == ()
     assert again is sim.plan
     assert P.next_starts(sim.plan) == []
@@ -191,7 +192,7 @@ def test_shutdown_is_idempotent_and_starts_nothing() -> None:
 
 def test_shutdown_with_nothing_running_exits_at_once() -> None:
     plan = P.initial(Config(programs=(prog("a", autostart=False),)))
-    plan, acts = P.begin_shutdown(plan, "ctl")
+    plan, acts = S.begin_shutdown(plan, "ctl")
     assert acts[-1] == P.ExitContainer(0)
     assert plan.phase is P.Phase.DONE
 
@@ -226,12 +227,12 @@ def test_exit_code_now_rules() -> None:
     key = ("a", 0)
     inst = plan.instances[key]
     fatal = replace(plan, instances={key: replace(inst, state=State.FATAL, last_status=0)})
-    assert P.exit_code_now(fatal) == 1
+    assert S.exit_code_now(fatal) == 1
     clean = replace(inst, state=State.STOPPED, last_status=15, exit_on_stop=True)
-    assert P.exit_code_now(replace(plan, instances={key: clean})) == 0
+    assert S.exit_code_now(replace(plan, instances={key: clean})) == 0
     dirty = replace(clean, last_status=3 << 8)
-    assert P.exit_code_now(replace(plan, instances={key: dirty})) == 3
-    assert P.exit_code_now(replace(plan, exit_code=9)) == 9
+    assert S.exit_code_now(replace(plan, instances={key: dirty})) == 3
+    assert S.exit_code_now(replace(plan, exit_code=9)) == 9
 
 
 # --- reload -------------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def test_reload_unchanged_is_a_no_op() -> None:
 
 def test_reload_during_shutdown_is_ignored() -> None:
     sim = boot(prog("a"))
-    sim.plan, _ = P.begin_shutdown(sim.plan, "x")
+    sim.plan, _ = S.begin_shutdown(sim.plan, "x")
     plan, acts = R.apply_reload(sim.plan, Config(programs=()))
     assert plan is sim.plan
     assert len(acts) == 1
@@ -376,19 +377,19 @@ def test_stop_holds_a_waiting_instance_out_of_the_start_list() -> None:
 
 def test_no_budget_arms_nothing() -> None:
     sim = boot(*stack())
-    _, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    _, acts = S.begin_shutdown(sim.plan, "SIGTERM")
     assert not [a for a in acts if isinstance(a, P.ArmStopBudget)]
 
 
 def test_stop_budget_spent_stops_and_kills_every_layer_at_once() -> None:
     sim = boot(*stack(), stop_budget=3.0)
     sim.stubborn = {"db", "app", "web", "cron"}
-    sim.plan, acts = P.begin_shutdown(sim.plan, "SIGTERM")
+    sim.plan, acts = S.begin_shutdown(sim.plan, "SIGTERM")
     assert P.ArmStopBudget(3.0) in acts  # armed when the shutdown begins
     sim.plan_acts(acts)
     sim.drain()
     assert sim.stopped == [("web", 0), ("web", 1)]  # in order, as without a budget
-    sim.plan, acts = P.stop_now(sim.plan, "stop budget of 3s spent")
+    sim.plan, acts = S.stop_now(sim.plan, "stop budget of 3s spent")
     sim.plan_acts(acts)
     every = tuple(sorted(sim.plan.instances))
     assert acts[-1] == P.KillInstances(every, "stop budget of 3s spent")
@@ -401,7 +402,7 @@ def test_stop_budget_spent_stops_and_kills_every_layer_at_once() -> None:
 
 def test_stop_now_begins_the_shutdown_if_needed_and_is_a_no_op_when_done() -> None:
     sim = boot(*stack())
-    sim.plan, acts = P.stop_now(sim.plan, "budget")
+    sim.plan, acts = S.stop_now(sim.plan, "budget")
     assert sim.plan.phase is P.Phase.SHUTTING_DOWN
     assert isinstance(acts[-1], P.KillInstances)
     sim.plan_acts(acts)
@@ -410,4 +411,4 @@ def test_stop_now_begins_the_shutdown_if_needed_and_is_a_no_op_when_done() -> No
             sim.die(key, 9)
     sim.settle()
     assert sim.exit is not None and sim.plan.phase is P.Phase.DONE
-    assert P.stop_now(sim.plan, "again") == (sim.plan, ())
+    assert S.stop_now(sim.plan, "again") == (sim.plan, ())

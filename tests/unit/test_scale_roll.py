@@ -14,7 +14,7 @@ from dataclasses import replace
 from pinit.config.schema import Backoff, Program, Readiness, ReadyKind, Rolling
 from pinit.model import plan as P  # noqa: N812
 from pinit.model import roll, scale
-from pinit.model.events import Emit
+from pinit.model.actions import Emit
 from pinit.model.instance import Key, State
 from tests.unit.modelcore import Core
 

@@ -10,35 +10,37 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinit.config.schema import Backoff, OnFatal, Program, Readiness, ReadyKind, Restart
-from pinit.model.events import (
-    EVENT_TYPES,
+from pinit.model.actions import (
     Action,
     Arm,
-    BackoffDone,
     Disarm,
     Emit,
+    KillGroup,
+    Restarting,
+    SignalGroup,
+    Spawn,
+    StartProbe,
+    StateChanged,
+    StopProbe,
+    Verdict,
+)
+from pinit.model.events import (
+    EVENT_TYPES,
+    BackoffDone,
     Event,
     Exited,
     GroupGone,
-    KillGroup,
     ReadyObserved,
     ReadyTimeout,
-    Restarting,
     RestartRequested,
-    SignalGroup,
     SignalRequested,
-    Spawn,
     Spawned,
     SpawnFailed,
-    StartProbe,
     StartRequested,
     StartTimeout,
-    StateChanged,
-    StopProbe,
     StopRequested,
     StopTimeout,
     TimerEvent,
-    Verdict,
 )
 from pinit.model.state import IGNORE, ILLEGAL, TRANSITIONS, Instance, State, step
 from pinit.model.status import describe, exit_code

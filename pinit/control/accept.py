@@ -1,0 +1,147 @@
+"""The control socket's door: who is let in, and when accept() is tried at all.
+
+``control/server.py`` owns the connections and says when there is room (at most
+``server.MAX_CLIENTS``); this module takes connections off the listening socket, exactly while
+there is room and accept() is not resting, and checks each peer before it gets a connection:
+
+- Access: each peer's uid from SO_PEERCRED must be 0 or pinit's own (``allowed``). The
+  socket's 0600 mode alone is not enough: a socket passed across a container boundary, or a
+  directory with loose permissions, would let anyone in; the kernel's credentials cannot be
+  forged. A refused peer gets one error line, best effort, and its uid is said once.
+- accept() failing for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM; issue 11.2) leaves
+  the connection in the backlog, so the socket stays readable: retrying at once spun PID 1 at
+  99 % CPU writing "accept failed" at 11 MB/s. The socket is instead taken out of the loop
+  for ``BACKOFF`` seconds, doubling to ``BACKOFF_MAX``; this is said once, and once again with
+  the count when an accept succeeds.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pinit.control import proto
+
+if TYPE_CHECKING:
+    from pinit.control.server import Cancellable, ControlReactor
+
+__all__ = ["BACKOFF", "BACKOFF_MAX", "Acceptor"]
+
+BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of resources
+MAX_REFUSED_UIDS = 64  # refused uids remembered (and said); more are refused silently
+_CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+_TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)  # that connection only
+
+
+class Acceptor:
+    """Takes connections off ``sock`` for the server: ``admit`` gets each allowed one, ``room``
+    says whether one more fits, ``regate`` lets the server re-decide what the loop watches."""
+
+    def __init__(
+        self,
+        loop: ControlReactor,
+        sock: socket.socket,
+        say: Callable[[str], None],
+        allowed: frozenset[int],
+        *,
+        limit: int,
+        room: Callable[[], bool],
+        admit: Callable[[socket.socket], None],
+        regate: Callable[[], None],
+    ) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._say = say
+        self._allowed = allowed
+        self._limit = limit  # accepts per wake-up: a connect storm cannot starve the loop
+        self._room = room
+        self._admit = admit
+        self._regate = regate
+        self._accepting = False  # the listening fd is in the loop
+        self._refused: set[int | None] = set()  # uids whose refusal was said
+        self._failures = 0  # accept() failures since the last success
+        self._delay = BACKOFF
+        self._backoff: Cancellable | None = None  # while set, accept() rests
+
+    def watch(self, wanted: bool) -> None:
+        """Watch the listening socket exactly when a connection could be taken now: the
+        server wants one (not full, not closing) and accept() is not resting."""
+        want = wanted and self._backoff is None
+        if want != self._accepting:
+            self._accepting = want
+            if want:
+                self._loop.add_reader(self._sock.fileno(), self._accept)
+            else:
+                self._loop.remove(self._sock.fileno())
+
+    def cancel(self) -> None:
+        """The server is closing: no resumption after a rest."""
+        if self._backoff is not None:
+            self._backoff.cancel()
+
+    def _accept(self, fd: int) -> None:
+        clean = False  # accept() worked, or found the backlog empty
+        for _ in range(self._limit):  # bounded: a connect storm cannot starve the loop
+            if not self._room():
+                break
+            try:
+                sock, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                clean = True
+                break
+            except OSError as exc:
+                if exc.errno in _TRANSIENT:
+                    continue
+                self._rest(exc)  # EMFILE and friends: would fail again at once
+                return
+            clean = True
+            sock.setblocking(False)
+            uid = self._peer_uid(sock)
+            if uid not in self._allowed:
+                self._refuse(sock, uid)
+                continue
+            self._admit(sock)
+        if clean and self._failures:  # a burst without failing: the episode is over
+            n, self._failures, self._delay = self._failures, 0, BACKOFF
+            self._say(f"control: accepting connections again ({n} failed accepts)")
+        self._regate()
+
+    def _rest(self, exc: OSError) -> None:
+        """Take the listening socket out of the loop for a while; say so the first time."""
+        self._failures += 1
+        if self._failures == 1:
+            self._say(
+                f"control: accept failed: {exc.strerror or exc}; pausing new connections"
+                f" (retrying every {BACKOFF:g}-{BACKOFF_MAX:g}s)"
+            )
+        self._backoff = self._loop.call_later(self._delay, self._resume)
+        self._delay = min(self._delay * 2, BACKOFF_MAX)
+        self._regate()
+
+    def _resume(self) -> None:
+        """Try at once: with the backlog emptied meanwhile (its clients gave up) the socket
+        would not turn readable, and the recovery would never be said."""
+        self._backoff = None
+        self._accept(self._sock.fileno())
+
+    @staticmethod
+    def _peer_uid(sock: socket.socket) -> int | None:
+        try:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+        except OSError:
+            return None
+        return int(_CREDS.unpack(creds)[1])
+
+    def _refuse(self, sock: socket.socket, uid: int | None) -> None:
+        reply = proto.error(f"permission denied: uid {uid} is neither root nor pinit's uid")
+        try:
+            sock.send(proto.encode(reply))  # best effort: never wait for such a peer
+        except OSError:
+            pass
+        sock.close()
+        if uid not in self._refused and len(self._refused) < MAX_REFUSED_UIDS:
+            self._refused.add(uid)  # once per uid: a connect loop must not flood stderr
+            self._say(f"control: refused a connection from uid {uid} (said once per uid)")
