@@ -121,8 +121,8 @@ def run_ctl(argv: list[str], default_config: str) -> int:
     if args.cmd == "health":
         from pinit.control.client import health
 
-        if not args.timeout > 0:
-            parser.error("--timeout must be above 0")
+        if not 0 < args.timeout <= 3600:  # inf would overflow SO_RCVTIMEO (i8_01)
+            parser.error("--timeout must be above 0 and at most 3600 seconds")
         req = proto.Request("health", names=tuple(args.names), ready=args.ready)
         return health(where, req, args.timeout, as_json=args.json, out=sys.stdout, err=sys.stderr)
     req = proto.Request(

@@ -46,6 +46,7 @@ Respond = Callable[[dict[str, object]], None]
 Handler = Callable[[proto.Request, Respond], None]
 Say = Callable[[str], None]
 MAX_CLIENTS = 32  # connections served at once; each costs pinit one fd
+MAX_FOLLOWERS = MAX_CLIENTS // 2  # `ctl events`: never idle, so never swept (i8_02)
 IDLE = 3.0  # seconds a connection may keep pinit waiting while others queue
 MAX_OUT = 8 << 20  # one reply; a status of thousands of instances fits many times over
 READ_SIZE = 1 << 16
@@ -279,6 +280,9 @@ class ControlServer:
 
     # -- `ctl events`: a follower (control/stream.py) ---------------------------------------------
     def _start_follow(self, conn: _Conn, req: proto.Request) -> None:
+        if sum(c.feed is not None for c in self._conns.values()) >= MAX_FOLLOWERS:
+            self._queue(conn, proto.error(f"events: {MAX_FOLLOWERS} followers already"))
+            return
         feed = self._subscribe(req, lambda: self._watch(conn, "write")) if self._subscribe else None
         if feed is None or isinstance(feed, str):
             self._queue(conn, proto.error(feed or "events: not served by this pinit"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from pinit.config.loadprog import MAX_NUMPROCS
 from pinit.importer import supini
 from pinit.importer.emit import Doc, Prog, Value
 
@@ -82,6 +83,10 @@ def program(  # noqa: PLR0917 - one section and its context
     except ValueError as exc:
         doc.decide(where, f"skipped: {exc} (supervisord refuses it)")
         doc.header.append(f"{where} skipped: {exc}.")
+        return []
+    if not 0 <= numprocs <= MAX_NUMPROCS:  # each process is expanded: bound it first (i10_05)
+        doc.decide(where, f"skipped: numprocs {numprocs}: pinit runs at most {MAX_NUMPROCS}")
+        doc.header.append(f"{where} skipped: numprocs = {numprocs}, at most {MAX_NUMPROCS}.")
         return []
     process_name = src.get(section, "process_name") or "%(program_name)s"
     if numprocs > 1 and "%(process_num)" not in process_name:

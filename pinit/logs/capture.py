@@ -196,6 +196,19 @@ class LogRouter:
         """The recent lines of a passthrough-only program (issue 10), if it printed any."""
         return self._tails.get(program)
 
+    def instance_lines(self, lines: list[bytes], instance: str) -> list[bytes]:
+        """The lines of one instance among its program's tail, as the format framed them:
+        `NAME-N | ` in text, the object's `"instance"` field in JSON (regression i10_04)."""
+        if not self._json:
+            mine = f"{instance} | ".encode()
+            return [ln for ln in lines if ln.startswith(mine)]
+        from pinit.logs.jsonlog import head
+
+        field = b',"instance":'  # the first one is the head's: a program's own JSON comes after
+        want = head("", instance, "")
+        want = want[want.index(field) : want.rindex(b',"stream"')] + b","
+        return [ln for ln in lines if ln.startswith(want, max(ln.find(field), 0))]
+
     def close(self) -> None:
         """At pinit's exit (after every program is gone): drain the pipes, flush the writers."""
         for key in list(self._streams):

@@ -60,7 +60,17 @@ class Tail:
         cursor None: the last `limit` lines (a plain `ctl logs`), nothing counted as lost.
         """
         lines: list[bytes] = []
-        for start, block in self._blocks:
+        blocks: list[tuple[int, bytes]] | deque[tuple[int, bytes]] = self._blocks
+        if (
+            cursor is not None and cursor <= self.next
+        ):  # a follower's poll: split only the blocks it has not read
+            blocks = []  # (newest first, then put back in order; regression i10_06)
+            for start, block in reversed(self._blocks):
+                blocks.append((start, block))
+                if start <= cursor:
+                    break
+            blocks.reverse()
+        for start, block in blocks:
             parts = block.split(b"\n")[:-1]
             if cursor is not None and start + len(parts) <= cursor:
                 continue

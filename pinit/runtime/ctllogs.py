@@ -81,8 +81,7 @@ def _tails(host: Host, req: proto.Request, insts: list[Instance]) -> list[object
             continue
         lines, lost, nxt = tail.since(cursors.get(name), req.lines)
         if req.target not in (name, "all"):  # one instance: its own lines
-            mine = f"{req.target} | ".encode()
-            lines = [ln for ln in lines if ln.startswith(mine)]
+            lines = router.instance_lines(lines, req.target)
         text = [ln.decode("utf-8", "replace") for ln in lines]
         out.append({"program": name, "lines": text, "lost": lost, "next": nxt})
     return out

@@ -119,8 +119,10 @@ class Inbox:
 
 
 def _int(text: str) -> int | None:
+    """ASCII digits only: ``str.isdigit`` is true of "²", which ``int`` refuses (a ValueError
+    in the loop would lose the whole datagram; regression i9_02)."""
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) <= 20 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else None
 
 
 def _belongs(pid: int, inst: Instance) -> bool:

@@ -375,7 +375,10 @@ class Supervisor:
 
     def _reap(self) -> None:
         if self._notify is not None:
-            self._notify.drain()  # issue 9: MAINPID=/READY=1 sent before a death go first
+            try:  # issue 9: MAINPID=/READY=1 sent before a death go first
+                self._notify.drain()
+            except Exception as exc:  # a bad datagram must not cost this turn its reaping
+                report_exception(exc)
         reaped = reaper.drain()
         if reaped:
             self._groups.fresh_view()  # taken after the reaping: no freed pid in it

@@ -7,6 +7,7 @@ open for reading, so a wait is a select() on it with a deadline, never a sleep.
 from __future__ import annotations
 
 import os
+import re
 import select
 import subprocess
 import sys
@@ -87,6 +88,19 @@ class Events:
         os.close(self._keep)
 
 
+def private_socket(text: str, tmp_path: Path) -> str:
+    """The config with a control socket of its own unless it names one: one pinit per config
+    name (issue 9) refuses a second pinit on /run/pinit/pinit.sock, and other test runs on
+    this host use that default too (a test failed with "another pinit already runs")."""
+    if "control_socket" in text or re.search(r"^\s*pinit\.", text, re.M):
+        return text
+    line = f'control_socket = "{tmp_path / "pinit-ctl.sock"}"\n'
+    head = re.search(r"^\[pinit\][ \t]*\n", text, re.M)
+    if head is None:
+        return "[pinit]\n" + line + text
+    return text[: head.end()] + line + text[head.end() :]
+
+
 def start(
     launch: type[Launch],
     tmp_path: Path,
@@ -99,7 +113,7 @@ def start(
 ) -> tuple[Launch, Events]:
     events = Events(tmp_path)
     config = tmp_path / "pinit.toml"
-    config.write_text(textwrap.dedent(body))
+    config.write_text(private_socket(textwrap.dedent(body), tmp_path))
     env = {**os.environ, "EVENTS": str(events.path), **(env_extra or {})}
     argv = [*wrap, *pinit_bin(), *extra, "--config", str(config)]
     run = launch(argv, mode, env=env, stdout=stdout)
