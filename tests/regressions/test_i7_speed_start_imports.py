@@ -59,6 +59,7 @@ NOT_ON_START_PATH = {
     "h11",
     "pinit.config.listen",
     "pinit.runtime.httpserve",
+    "pinit.runtime.httpframe",
     "pinit.runtime.httplisten",
     "pinit.runtime.httpreply",
     "pinit.runtime.proctree",
