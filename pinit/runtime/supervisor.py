@@ -21,9 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pinit.config import resolve
-from pinit.config.maincmd import CMD_NAME, with_command
-from pinit.config.schema import Config, ConfigError
+from pinit.config.schema import Config
 from pinit.control import paths
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
@@ -40,7 +38,6 @@ from pinit.model.events import (
 )
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
-from pinit.records import replace
 from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing, Recorder
@@ -51,11 +48,10 @@ from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 if TYPE_CHECKING:
-    from pinit.notify.server import NotifyServer
     from pinit.runtime.httpserve import HttpServer
-    from pinit.runtime.inbox import Inbox
     from pinit.runtime.limits import Limits
-    from pinit.runtime.operator import Host, Operator
+    from pinit.runtime.notifywire import NotifyWire
+    from pinit.runtime.operator import Operator
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -96,9 +92,7 @@ class Supervisor:
         self._queue: deque[tuple[Key, Event]] = deque()
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
         self._viewed = False  # a fresh /proc view was taken by this turn's signal batch
-        self._notify: NotifyServer | None = None
-        self._notify_failed = False
-        self._inbox: Inbox | None = None  # issue 9: notify messages -> events
+        self._notify: NotifyWire | None = None  # issue 9: at the first spawn that uses it
         self._limits: Limits | None = None  # issue 9: max_memory / max_lifetime, if set
         self._report = ShutdownReport()
         self.events = EventRing()  # issue 8: what `ctl events`, GET /events and JSON logs read
@@ -207,18 +201,36 @@ class Supervisor:
             report_exception(exc)
 
     def _open_control(self, path: str) -> None:
-        from pinit.runtime.operator import Operator
+        from pinit.runtime.endpoints import open_control
 
-        self._operator = Operator(self._host(), self._say)
-        self._operator.open(self._loop, path, self._base_env)
+        self._operator = open_control(
+            self._loop,
+            path,
+            self._base_env,
+            self._say,
+            plan=lambda: self._plan,
+            post=self._post,
+            after_turn=self._after_drain.append,
+            reload=self._reload,
+            change=self._change,
+            notify_counters=self.notify_counters,
+            events=self.events,
+            logs=self._logs,
+        )
 
     def _open_http(self) -> None:
-        from pinit.runtime.httpapp import Sources, open_server
+        from pinit.runtime.endpoints import open_http
 
         assert self._operator is not None
-        counts = lambda: (self.orphans_reaped, self.signals_forwarded)  # noqa: E731
-        sources = Sources(lambda: self._plan, self._operator.status, counts, self.events)
-        self._http = open_server(self._loop, self._config.http, sources, self._say)
+        self._http = open_http(
+            self._loop,
+            self._config.http,
+            self._say,
+            plan=lambda: self._plan,
+            status=self._operator.status,
+            counts=lambda: (self.orphans_reaped, self.signals_forwarded),
+            events=self.events,
+        )
 
     # -- the event queue ---------------------------------------------------------------------
     def _post(self, key: Key, event: Event) -> None:
@@ -425,31 +437,19 @@ class Supervisor:
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
-        path = self._config.path
-        try:
-            config, errors = resolve.load_checked(
-                path, self._environ, require_programs=not self._command
-            )
-        except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
-            report_exception(exc)
-            self._say(f"reload refused: {path}: internal error: {exc!r}")
-            self._upstream_refused(path)
-            return [f"{path}: internal error: {exc!r}"]
-        if config is not None and self._command:
-            running = self._plan.instances.get((CMD_NAME, 0))
-            try:
-                keep = running.program if running is not None else None
-                config = with_command(config, self._command, keep)
-            except ValueError as exc:
-                config, errors = None, [*errors, ConfigError("", str(exc), file=path)]
-        if config is None:
-            for error in errors:
-                self._say(f"reload refused: {error}")
-            self._upstream_refused(path)
-            return [str(error) for error in errors]
-        if config.name != self._config.name:  # named at start (--name): title and socket stay
-            config = replace(config, name=self._config.name)
-        self._info(f"reloading {path}")
+        from pinit.runtime import reloading
+
+        config = reloading.load(
+            self._config,
+            self._plan,
+            self._environ,
+            self._command,
+            say=self._say,
+            upstream=self._upstream,
+        )
+        if not isinstance(config, Config):
+            return config
+        self._info(f"reloading {config.path}")
         if config.http != self._config.http:  # issue 8: bound once, after the boot's spawns
             self._say("warning: [pinit] http changes take effect at the next start")
         self._upstream.reloading()
@@ -464,35 +464,22 @@ class Supervisor:
             self._upstream.ready("reloaded")
         return []
 
-    def _upstream_refused(self, path: str) -> None:
-        """Type=notify-reload (issue 10): systemd waits after its SIGHUP for RELOADING=1 then
-        READY=1, and a reload that never says so hangs `systemctl reload` until its timeout.
-        A refused config is a finished reload that changed nothing: say both, and why."""
-        self._upstream.reloading()
-        if self._plan.phase is planner.Phase.RUNNING:
-            self._upstream.ready(f"reload refused: {path}: the running config stays")
-
     def _notify_address(self) -> str:
-        """The notify socket, bound at the first spawn of a program that uses it: most
-        configs have none, and `socket` (with `selectors`) is off PID 1's start path then
-        (issue 7, speed). Failing is a warning, said once; such programs start without it."""
-        if self._notify is None and not self._notify_failed:
-            from pinit.notify.server import NotifyServer
-            from pinit.runtime.inbox import Inbox
+        """The notify socket's address ("" without one), bound at the first spawn of a
+        program that uses it (`notifywire`: off PID 1's start path otherwise, issue 7)."""
+        if self._notify is None:
+            from pinit.runtime.notifywire import NotifyWire
 
-            self._inbox = Inbox(self._owner, lambda: self._plan.instances, self._post, self._debug)
-            try:
-                self._notify = NotifyServer(
-                    self._loop, self._inbox.message, accept=self._notify_accepts, debug=self._debug
-                )
-            except OSError as exc:
-                self._notify_failed = True
-                self._say(f"warning: no notify socket for programs ({exc})")
-        return self._notify.address if self._notify is not None else ""
-
-    def _owner(self, pid: int) -> Key | None:
-        key = self._actions.mains.get(pid)
-        return key if key is not None else self._owner_by_group(pid)
+            instances = lambda: self._plan.instances  # noqa: E731
+            self._notify = NotifyWire(
+                self._loop,
+                self._actions.mains,
+                instances,
+                self._post,
+                say=self._say,
+                debug=self._debug,
+            )
+        return self._notify.address
 
     def _configure_limits(self, config: Config) -> None:
         """Issue 9: max_memory / max_lifetime, imported only once a program sets one."""
@@ -512,44 +499,7 @@ class Supervisor:
 
     def notify_counters(self) -> dict[str, int]:
         """Issue 9: notify datagrams dropped, for `ctl status --json` (empty: no socket)."""
-        if self._notify is None or self._inbox is None:
-            return {}
-        return {
-            "refused": self._notify.refused,
-            "oversized": self._notify.oversized,
-            "malformed": self._inbox.malformed,
-        }
-
-    def _notify_accepts(self, pid: int, uid: int) -> bool:
-        """Issue 11.12: only a program's processes may speak on the notify socket (a main
-        pid, or a process in an instance's group), checked before the datagram is parsed."""
-        return pid in self._actions.mains or self._owner_by_group(pid) is not None
-
-    def _owner_by_group(self, pid: int) -> Key | None:
-        try:
-            pgid = os.getpgid(pid)
-        except OSError:
-            return None
-        for key, inst in self._plan.instances.items():
-            if inst.pgid == pgid:
-                return key
-        return None
-
-    def _host(self) -> Host:
-        from pinit.runtime.operator import Host
-
-        plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(
-            plan,
-            self._post,
-            self._after_drain.append,
-            self._reload,
-            soon,
-            events=self.events,
-            logs=self._logs,
-            change=self._change,
-            notify_counters=self.notify_counters,
-        )
+        return self._notify.counters() if self._notify is not None else {}
 
     def _change(self, decide: Callable[[planner.Plan], PlanResult]) -> None:
         """Issue 9: a `ctl scale` / `ctl restart --rolling` decision, applied like a reload's."""

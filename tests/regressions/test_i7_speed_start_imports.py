@@ -47,6 +47,8 @@ NOT_ON_START_PATH = {
     "pinit.runtime.liveness",  # issue 8: at the first program with `live` that runs
     "pinit.model.health",  # issue 8: at the first `ctl health`
     "pinit.runtime.inbox",  # issue 9: only once a program uses the notify socket
+    "pinit.runtime.notifywire",  # issue 9: with the inbox
+    "pinit.runtime.reloading",  # at the first reload
     "pinit.runtime.limits",  # issue 9: only when max_memory or max_lifetime is set
     "pinit.model.binds",  # issue 9: only with binds_to
     # issue 10: logs features, imported only when configured or asked for
@@ -76,6 +78,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "random",
     "pinit.control.server",
     "pinit.runtime.operator",
+    "pinit.runtime.endpoints",  # with the operator
     "pinit.notify.server",
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
