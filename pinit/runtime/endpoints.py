@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from pinit.runtime.httpserve import HttpServer
     from pinit.runtime.loop import Loop
 
-__all__ = ["open_control", "open_http"]
+__all__ = ["open_endpoints"]
 
 
-def open_control(
+def open_endpoints(
     loop: Loop,
     path: str,
     env: dict[str, str],
+    http: str,
     say: Callable[[str], None],
     *,
     plan: Callable[[], planner.Plan],
@@ -37,10 +38,13 @@ def open_control(
     reload: Callable[[], list[str]],
     change: Callable[[Callable[[planner.Plan], PlanResult]], None],
     notify_counters: Callable[[], dict[str, int]],
+    counts: Callable[[], tuple[int, int]],  # orphans reaped, signals forwarded
     events: EventRing,
     logs: LogRouter,
-) -> Operator:
-    """`pinit ctl`'s socket at `path`, exported in `env` (the programs' environment)."""
+) -> tuple[Operator, HttpServer | None]:
+    """`pinit ctl`'s socket at `path`, exported in `env` (the programs' environment), then,
+    with `[pinit] http` set (`http`), the HTTP endpoint (issue 8): read-only, and failing is
+    a warning (PID 1 runs on without it)."""
     host = Host(
         plan,
         post,
@@ -54,20 +58,9 @@ def open_control(
     )
     operator = Operator(host, say)
     operator.open(loop, path, env)
-    return operator
-
-
-def open_http(
-    loop: Loop,
-    address: str,
-    say: Callable[[str], None],
-    *,
-    plan: Callable[[], planner.Plan],
-    status: Callable[[], dict[str, object]],
-    counts: Callable[[], tuple[int, int]],
-    events: EventRing,
-) -> HttpServer | None:
-    """Issue 8: `[pinit] http`, read-only; failing is a warning (PID 1 runs on without it)."""
+    if not http:
+        return operator, None
     from pinit.runtime.httpapp import Sources, open_server
 
-    return open_server(loop, address, Sources(plan, status, counts, events), say)
+    sources = Sources(plan, operator.status, counts, events)
+    return operator, open_server(loop, http, sources, say)

@@ -28,14 +28,7 @@ from pinit.model import plan as planner
 from pinit.model import policy
 from pinit.model import reload as reloader
 from pinit.model import state as model
-from pinit.model.events import (
-    Emit,
-    Event,
-    Exited,
-    ReloadDiff,
-    StartRequested,
-    StopRequested,
-)
+from pinit.model.events import Emit, Event, ReloadDiff, StartRequested, StopRequested
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
 from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
@@ -160,24 +153,15 @@ class Supervisor:
         self._apply(self._plan_step(planner.boot(self._plan)))
         self._loop.after_turn(self._end_turn)
         self._first_turn()
-        self._open_control(control)
-        if self._config.http:
-            self._open_http()
+        self._open_endpoints(control)
         if not self._sweep.done:
             self._loop.run()
-        if self._http is not None:
-            self._http.close()
-        self._report.strays = self._sweep.report.strays
-        for pid, command, tag in self._report.strays:  # issue 8: the shutdown's last steps
-            self._record.add("stray", None, tag or None, pid, command=command)
+        from pinit.runtime.ending import wind_up
+
         code = self._exit_code if self._exit_code is not None else 1
-        self._record.add("done", None, None, None, code=code)
-        if self._operator is not None:
-            self._operator.close()  # after the last records: `ctl events` followers get them
-        self._logs.close()
-        self._report.print(self._say)
-        if self._notify is not None:
-            self._notify.close()
+        strays = self._sweep.report.strays
+        closing = (self._http, self._operator, self._logs)
+        wind_up(code, self._report, strays, self._record, self._say, closing, self._notify)
         self._upstream.close()
         self._loop.close()
         return code
@@ -185,7 +169,7 @@ class Supervisor:
     def _export_control(self) -> str:
         """The control socket's path, in the programs' environment before the first spawn
         (a program may `pinit ctl` its own supervisor); the socket itself is bound right after
-        the boot's spawns, in the same turn (`_open_control`)."""
+        the boot's spawns, in the same turn (`_open_endpoints`)."""
         path = paths.server_path(self._config.control_socket, self._config.name, self._environ)
         self._base_env[paths.ENV] = path  # replaces an outer pinit's, never ours to hand down
         return path
@@ -200,13 +184,14 @@ class Supervisor:
         except Exception as exc:  # as the loop's own guard around the hook would
             report_exception(exc)
 
-    def _open_control(self, path: str) -> None:
-        from pinit.runtime.endpoints import open_control
+    def _open_endpoints(self, control: str) -> None:
+        from pinit.runtime.endpoints import open_endpoints
 
-        self._operator = open_control(
+        self._operator, self._http = open_endpoints(
             self._loop,
-            path,
+            control,
             self._base_env,
+            self._config.http,
             self._say,
             plan=lambda: self._plan,
             post=self._post,
@@ -214,22 +199,9 @@ class Supervisor:
             reload=self._reload,
             change=self._change,
             notify_counters=self.notify_counters,
-            events=self.events,
-            logs=self._logs,
-        )
-
-    def _open_http(self) -> None:
-        from pinit.runtime.endpoints import open_http
-
-        assert self._operator is not None
-        self._http = open_http(
-            self._loop,
-            self._config.http,
-            self._say,
-            plan=lambda: self._plan,
-            status=self._operator.status,
             counts=lambda: (self.orphans_reaped, self.signals_forwarded),
             events=self.events,
+            logs=self._logs,
         )
 
     # -- the event queue ---------------------------------------------------------------------
@@ -310,23 +282,11 @@ class Supervisor:
                 self._record.reload(action)
 
     def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
-        """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
-        stuck, killed = [], []
-        for key in keys:
-            inst = self._plan.instances.get(key)
-            if inst is None or inst.down:
-                continue
-            if inst.pgid is not None:
-                self._record.of(key, inst, inst.name, "kill", signal="SIGKILL", reason=reason)
-                self._groups.kill(key, inst.pgid)
-                killed.append(inst.name)
-            else:
-                stuck.append(inst.name)
-        if killed:
-            self._say(f"{reason}: SIGKILL to {', '.join(killed)}")
+        from pinit.runtime.ending import kill
+
+        stuck = kill(keys, reason, self._plan.instances, self._record, self._groups, say=self._say)
         if stuck:
-            # Not down and no process to kill (a spawn that was never answered): no death
-            # will ever end their stop, so pinit ends without them (issue 11.3).
+            # Not down and no process to kill: pinit ends without them (issue 11.3).
             self._force_exit(f"{', '.join(stuck)} never got a process")
         else:
             # SIGKILL cannot be refused, but a process in D state can take its time to die:
@@ -398,19 +358,7 @@ class Supervisor:
         if reaped:
             self._groups.fresh_view()  # taken after the reaping: no freed pid in it
         for pid, status in reaped:
-            key = self._actions.mains.pop(pid, None)
-            inst = self._plan.instances.get(key) if key is not None else None
-            if key is not None and inst is not None:
-                self._logs.exited(inst.name)  # its last lines before the news of its death
-                self._record.exited(key, inst, inst.name, pid, status)
-                self._post(key, Exited(pid, status))  # the model logs the death, once
-                if inst.pgid is not None:
-                    self._groups.await_gone(key, inst.pgid)
-                continue
-            watcher = self._actions.watchers.pop(pid, None)
-            if watcher is not None:
-                watcher(status)
-            else:
+            if not self._actions.reaped(pid, status):
                 self.orphans_reaped += 1
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
         self._groups.check()  # GroupGone queues behind the Exited it follows
