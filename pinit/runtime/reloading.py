@@ -34,7 +34,8 @@ def load(
     say: Callable[[str], None],
     upstream: Upstream,
 ) -> Config | list[str]:
-    """The new config, or a refused one's errors (said, and told upstream: `refused`)."""
+    """The new config (systemd told RELOADING=1), or a refused one's errors (said, and
+    told upstream: `refused`)."""
     path = current.path
     try:
         config, errors = resolve.load_checked(path, environ, require_programs=not command)
@@ -57,6 +58,10 @@ def load(
         return [str(error) for error in errors]
     if config.name != current.name:  # named at start (--name): title and socket stay
         config = replace(config, name=current.name)
+    say(f"reloading {path}")
+    if config.http != current.http:  # issue 8: bound once, after the boot's spawns
+        say("warning: [pinit] http changes take effect at the next start")
+    upstream.reloading()
     return config
 
 

@@ -397,16 +397,9 @@ class Supervisor:
         )
         if not isinstance(config, Config):
             return config
-        self._info(f"reloading {config.path}")
-        if config.http != self._config.http:  # issue 8: bound once, after the boot's spawns
-            self._say("warning: [pinit] http changes take effect at the next start")
-        self._upstream.reloading()
         self._config = config
         self._configure_limits(config)
-        before = {inst.name for inst in self._plan.instances.values()}
-        self._apply(self._plan_step(reloader.apply_reload(self._plan, config)))
-        for name in before - {inst.name for inst in self._plan.instances.values()}:
-            self._logs.forget(name)  # dropped at once: it was already down
+        self._change(lambda plan: reloader.apply_reload(plan, config))
         if self._plan.phase is planner.Phase.RUNNING:
             # The diff is under way; systemd only needs to know the new config was taken.
             self._upstream.ready("reloaded")
@@ -450,7 +443,7 @@ class Supervisor:
         return self._notify.counters() if self._notify is not None else {}
 
     def _change(self, decide: Callable[[planner.Plan], PlanResult]) -> None:
-        """Issue 9: a `ctl scale` / `ctl restart --rolling` decision, applied like a reload's."""
+        """A reload's diff, or (issue 9) a `ctl scale` / `ctl restart --rolling` decision."""
         before = {inst.name for inst in self._plan.instances.values()}
         self._apply(self._plan_step(decide(self._plan)))
         for name in before - {inst.name for inst in self._plan.instances.values()}:
