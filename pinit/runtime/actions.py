@@ -28,7 +28,15 @@ from pinit.model.actions import (
     TrackMain,
     Verdict,
 )
-from pinit.model.events import Event, ReadyObserved, Spawned, SpawnFailed, State, TimerEvent
+from pinit.model.events import (
+    Event,
+    Exited,
+    ReadyObserved,
+    Spawned,
+    SpawnFailed,
+    State,
+    TimerEvent,
+)
 from pinit.model.instance import Instance, Key
 from pinit.runtime import procspec
 from pinit.runtime.eventring import Recorder
@@ -175,6 +183,25 @@ class InstanceActions:
     def _spawn_failed(self, key: Key, reason: str, code: int) -> None:
         self._tell(key, "spawn_failed", reason=reason, code=code)
         self._post(key, SpawnFailed(reason, code))
+
+    def reaped(self, pid: int, status: int) -> bool:
+        """A reaped pid to its owner: an instance's main (its last lines before the news of
+        its death, then the Exited the model logs once), or a check command's callback.
+        False: an orphan, someone else's child reparented to pinit."""
+        key = self.mains.pop(pid, None)
+        inst = self._instances().get(key) if key is not None else None
+        if key is not None and inst is not None:
+            self._logs.exited(inst.name)
+            self._record.exited(key, inst, inst.name, pid, status)
+            self._post(key, Exited(pid, status))
+            if inst.pgid is not None:
+                self._groups.await_gone(key, inst.pgid)
+            return True
+        watcher = self.watchers.pop(pid, None)
+        if watcher is None:
+            return False
+        watcher(status)
+        return True
 
     def _arm(self, key: Key, timeout: TimerEvent, deadline: float) -> None:
         old = self._timers.pop((key, timeout), None)

@@ -1,13 +1,13 @@
-"""The HTTP endpoint's server: sockets and HTTP/1.1 framing, in PID 1's own loop (issue 8).
+"""The HTTP endpoint's server: sockets, deadlines and caps, in PID 1's own loop (issue 8).
 
 No thread and no asyncio: each client is a non-blocking socket in ``runtime.loop``, and its
 bytes go through ``h11`` (DESIGN.md §9), a sans-I/O HTTP/1.1 state machine that handles what
-hand-written parsers get wrong (pipelining, chunked framing, bad framing). It is imported only
-when ``[pinit] http`` is set. Every byte a client sends is untrusted input to PID 1, so:
+hand-written parsers get wrong (pipelining, chunked framing, bad framing); ``httpframe``
+builds the bytes, this module moves them. It is imported only when ``[pinit] http`` is set.
+Every byte a client sends is untrusted input to PID 1, so:
 
-- a request head is bounded (``MAX_HEAD``; h11 answers with a 431 hint past it), a request
-  body is refused (413: every route is a read-only GET), a malformed request gets a 400, a
-  method other than GET/HEAD a 405, and the connection is closed after an error;
+- a request head is bounded (``MAX_HEAD``), a body or a method other than GET/HEAD refused
+  (``httpframe.parse``), a malformed request gets a 400; the connection closes after an error;
 - at most ``MAX_CLIENTS`` connections; at the cap the listening socket leaves the loop and new
   clients wait in the kernel's backlog (the control server's pattern, control/server.py), and
   accept() failing for want of fds rests the socket with a backoff instead of spinning;
@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from pinit.runtime import httplisten
-from pinit.runtime.httpreply import REASONS, Handler, Reply, Request, Stream, Subscription
+from pinit.runtime import httpframe, httplisten
+from pinit.runtime.httpframe import MAX_HEAD
+from pinit.runtime.httpreply import Handler, Reply, Request, Stream, Subscription
 
 if TYPE_CHECKING:
     from pinit.runtime.loop import Loop, Timer
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_CLIENTS", "HttpServer"]
 
 MAX_CLIENTS = 64
-MAX_HEAD = 8 << 10  # request line plus headers
 MAX_OUT = 16 << 20  # one reply (a /metrics of thousands of instances fits)
 SNDBUF = 64 << 10  # the kernel's send queue per client (it doubles it): pipelined scrapes
 # of a client that never reads stop there, instead of filling an autotuned 4 MiB queue
@@ -309,41 +309,20 @@ class HttpServer:
             self._deadline(c, HEAD_WAIT)
 
     def _request(self, c: _Client, req: h11.Request) -> None:
-        size = len(req.method) + len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
-        if size > MAX_HEAD:  # h11 bounds a head still incomplete; a whole one is checked here
-            self._error(c, 431, f"request head over {MAX_HEAD} bytes")
+        request = httpframe.parse(req)
+        if not isinstance(request, Request):
+            self._error(c, *request)
             return
-        headers = {name: value for name, value in req.headers}
-        if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
-            self._error(c, 413, "a request body is refused: every route is a read-only GET")
-            return
-        method = req.method
-        if method not in (b"GET", b"HEAD"):
-            self._error(c, 405, "only GET and HEAD", (("Allow", "GET, HEAD"),))
-            return
-        target = req.target.decode("ascii", "replace")
-        path, _, query = target.partition("?")
-        accept = headers.get(b"accept", b"").decode("latin-1")
-        reply = self._handler(Request(path, query, accept, method == b"HEAD"))
+        reply = self._handler(request)
         if isinstance(reply, Stream):
-            self._stream(c, reply, method == b"HEAD")
+            self._stream(c, reply, request.head)
         else:
-            self._send(c, reply, method == b"HEAD")
+            self._send(c, reply, request.head)
 
     def _send(
         self, c: _Client, reply: Reply, head: bool, extra: tuple[tuple[str, str], ...] = ()
     ) -> None:
-        headers = [
-            ("Content-Type", reply.ctype),
-            ("Content-Length", str(len(reply.body))),
-            ("Cache-Control", "no-store"),
-            *extra,
-        ]
-        reason = REASONS.get(reply.status, b"")
-        data = c.conn.send(h11.Response(status_code=reply.status, headers=headers, reason=reason))
-        if not head and reply.body:
-            data += c.conn.send(h11.Data(data=reply.body))
-        data += c.conn.send(h11.EndOfMessage())
+        data = httpframe.framed(c.conn, reply, head, extra)
         if c.conn.our_state is h11.MUST_CLOSE:
             c.closing = True  # HTTP/1.0 or Connection: close
         self._queue(c, data, MAX_OUT)
@@ -355,17 +334,11 @@ class HttpServer:
         c.closing = True
         if c.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        body = (why[:200] + "\n").encode("utf-8", "replace")
-        reply = Reply(status, "text/plain; charset=utf-8", body)
+        reply = httpframe.error_reply(status, why)
         self._send(c, reply, False, (("Connection", "close"), *extra))
 
     def _stream(self, c: _Client, stream: Stream, head: bool) -> None:
-        headers = [
-            ("Content-Type", "application/x-ndjson"),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
-        data = c.conn.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
+        data = httpframe.stream_head(c.conn)
         if head:
             data += c.conn.send(h11.EndOfMessage())
             c.closing = True
@@ -387,12 +360,7 @@ class HttpServer:
         records, lost = c.sub.take(TAKE)
         if not records and not lost:
             return
-        import json
-
-        lines = [json.dumps({"lost": lost}, separators=(",", ":"))] if lost else []
-        lines += [json.dumps(r, separators=(",", ":"), default=str) for r in records]
-        payload = ("\n".join(lines) + "\n").encode()
-        self._queue(c, c.conn.send(h11.Data(data=payload)), STREAM_OUT)
+        self._queue(c, httpframe.records(c.conn, records, lost), STREAM_OUT)
 
     def _queue(self, c: _Client, data: bytes | None, bound: int) -> None:
         if not data or c.closed:

@@ -21,9 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pinit.config import resolve
-from pinit.config.maincmd import CMD_NAME, with_command
-from pinit.config.schema import Config, ConfigError
+from pinit.config.schema import Config
 from pinit.control import paths
 from pinit.logs.capture import LogRouter
 from pinit.model import plan as planner
@@ -31,10 +29,9 @@ from pinit.model import policy, shutdown
 from pinit.model import reload as reloader
 from pinit.model import state as model
 from pinit.model.actions import Emit, ReloadDiff
-from pinit.model.events import Event, Exited, StartRequested, StopRequested
+from pinit.model.events import Event, StartRequested, StopRequested
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
-from pinit.records import replace
 from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing, Recorder
@@ -45,11 +42,10 @@ from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
 if TYPE_CHECKING:
-    from pinit.notify.server import NotifyServer
     from pinit.runtime.httpserve import HttpServer
-    from pinit.runtime.inbox import Inbox
     from pinit.runtime.limits import Limits
-    from pinit.runtime.operator import Host, Operator
+    from pinit.runtime.notifywire import NotifyWire
+    from pinit.runtime.operator import Operator
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -90,9 +86,7 @@ class Supervisor:
         self._queue: deque[tuple[Key, Event]] = deque()
         self._after_drain: list[Callable[[], None]] = []  # `ctl` replies, once stepped
         self._viewed = False  # a fresh /proc view was taken by this turn's signal batch
-        self._notify: NotifyServer | None = None
-        self._notify_failed = False
-        self._inbox: Inbox | None = None  # issue 9: notify messages -> events
+        self._notify: NotifyWire | None = None  # issue 9: at the first spawn that uses it
         self._limits: Limits | None = None  # issue 9: max_memory / max_lifetime, if set
         self._report = ShutdownReport()
         self.events = EventRing()  # issue 8: what `ctl events`, GET /events and JSON logs read
@@ -160,24 +154,15 @@ class Supervisor:
         self._apply(self._plan_step(planner.boot(self._plan)))
         self._loop.after_turn(self._end_turn)
         self._first_turn()
-        self._open_control(control)
-        if self._config.http:
-            self._open_http()
+        self._open_endpoints(control)
         if not self._sweep.done:
             self._loop.run()
-        if self._http is not None:
-            self._http.close()
-        self._report.strays = self._sweep.report.strays
-        for pid, command, tag in self._report.strays:  # issue 8: the shutdown's last steps
-            self._record.add("stray", None, tag or None, pid, command=command)
+        from pinit.runtime.ending import wind_up
+
         code = self._exit_code if self._exit_code is not None else 1
-        self._record.add("done", None, None, None, code=code)
-        if self._operator is not None:
-            self._operator.close()  # after the last records: `ctl events` followers get them
-        self._logs.close()
-        self._report.print(self._say)
-        if self._notify is not None:
-            self._notify.close()
+        strays = self._sweep.report.strays
+        closing = (self._http, self._operator, self._logs)
+        wind_up(code, self._report, strays, self._record, self._say, closing, self._notify)
         self._upstream.close()
         self._loop.close()
         return code
@@ -185,7 +170,7 @@ class Supervisor:
     def _export_control(self) -> str:
         """The control socket's path, in the programs' environment before the first spawn
         (a program may `pinit ctl` its own supervisor); the socket itself is bound right after
-        the boot's spawns, in the same turn (`_open_control`)."""
+        the boot's spawns, in the same turn (`_open_endpoints`)."""
         path = paths.server_path(self._config.control_socket, self._config.name, self._environ)
         self._base_env[paths.ENV] = path  # replaces an outer pinit's, never ours to hand down
         return path
@@ -200,19 +185,25 @@ class Supervisor:
         except Exception as exc:  # as the loop's own guard around the hook would
             report_exception(exc)
 
-    def _open_control(self, path: str) -> None:
-        from pinit.runtime.operator import Operator
+    def _open_endpoints(self, control: str) -> None:
+        from pinit.runtime.endpoints import open_endpoints
 
-        self._operator = Operator(self._host(), self._say)
-        self._operator.open(self._loop, path, self._base_env)
-
-    def _open_http(self) -> None:
-        from pinit.runtime.httpapp import Sources, open_server
-
-        assert self._operator is not None
-        counts = lambda: (self.orphans_reaped, self.signals_forwarded)  # noqa: E731
-        sources = Sources(lambda: self._plan, self._operator.status, counts, self.events)
-        self._http = open_server(self._loop, self._config.http, sources, self._say)
+        self._operator, self._http = open_endpoints(
+            self._loop,
+            control,
+            self._base_env,
+            self._config.http,
+            self._say,
+            plan=lambda: self._plan,
+            post=self._post,
+            after_turn=self._after_drain.append,
+            reload=self._reload,
+            change=self._change,
+            notify_counters=self.notify_counters,
+            counts=lambda: (self.orphans_reaped, self.signals_forwarded),
+            events=self.events,
+            logs=self._logs,
+        )
 
     # -- the event queue ---------------------------------------------------------------------
     def _post(self, key: Key, event: Event) -> None:
@@ -292,23 +283,11 @@ class Supervisor:
                 self._record.reload(action)
 
     def _kill_instances(self, keys: tuple[Key, ...], reason: str) -> None:
-        """SIGKILL now (their StopRequested is queued: they count as stopped, not crashed)."""
-        stuck, killed = [], []
-        for key in keys:
-            inst = self._plan.instances.get(key)
-            if inst is None or inst.down:
-                continue
-            if inst.pgid is not None:
-                self._record.of(key, inst, inst.name, "kill", signal="SIGKILL", reason=reason)
-                self._groups.kill(key, inst.pgid)
-                killed.append(inst.name)
-            else:
-                stuck.append(inst.name)
-        if killed:
-            self._say(f"{reason}: SIGKILL to {', '.join(killed)}")
+        from pinit.runtime.ending import kill
+
+        stuck = kill(keys, reason, self._plan.instances, self._record, self._groups, say=self._say)
         if stuck:
-            # Not down and no process to kill (a spawn that was never answered): no death
-            # will ever end their stop, so pinit ends without them (issue 11.3).
+            # Not down and no process to kill: pinit ends without them (issue 11.3).
             self._force_exit(f"{', '.join(stuck)} never got a process")
         else:
             # SIGKILL cannot be refused, but a process in D state can take its time to die:
@@ -383,19 +362,7 @@ class Supervisor:
         if reaped:
             self._groups.fresh_view()  # taken after the reaping: no freed pid in it
         for pid, status in reaped:
-            key = self._actions.mains.pop(pid, None)
-            inst = self._plan.instances.get(key) if key is not None else None
-            if key is not None and inst is not None:
-                self._logs.exited(inst.name)  # its last lines before the news of its death
-                self._record.exited(key, inst, inst.name, pid, status)
-                self._post(key, Exited(pid, status))  # the model logs the death, once
-                if inst.pgid is not None:
-                    self._groups.await_gone(key, inst.pgid)
-                continue
-            watcher = self._actions.watchers.pop(pid, None)
-            if watcher is not None:
-                watcher(status)
-            else:
+            if not self._actions.reaped(pid, status):
                 self.orphans_reaped += 1
                 self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
         self._groups.check()  # GroupGone queues behind the Exited it follows
@@ -422,74 +389,42 @@ class Supervisor:
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
-        path = self._config.path
-        try:
-            config, errors = resolve.load_checked(
-                path, self._environ, require_programs=not self._command
-            )
-        except Exception as exc:  # a loader bug refuses the reload, it does not end PID 1
-            report_exception(exc)
-            self._say(f"reload refused: {path}: internal error: {exc!r}")
-            self._upstream_refused(path)
-            return [f"{path}: internal error: {exc!r}"]
-        if config is not None and self._command:
-            running = self._plan.instances.get((CMD_NAME, 0))
-            try:
-                keep = running.program if running is not None else None
-                config = with_command(config, self._command, keep)
-            except ValueError as exc:
-                config, errors = None, [*errors, ConfigError("", str(exc), file=path)]
-        if config is None:
-            for error in errors:
-                self._say(f"reload refused: {error}")
-            self._upstream_refused(path)
-            return [str(error) for error in errors]
-        if config.name != self._config.name:  # named at start (--name): title and socket stay
-            config = replace(config, name=self._config.name)
-        self._info(f"reloading {path}")
-        if config.http != self._config.http:  # issue 8: bound once, after the boot's spawns
-            self._say("warning: [pinit] http changes take effect at the next start")
-        self._upstream.reloading()
+        from pinit.runtime import reloading
+
+        config = reloading.load(
+            self._config,
+            self._plan,
+            self._environ,
+            self._command,
+            say=self._say,
+            upstream=self._upstream,
+        )
+        if not isinstance(config, Config):
+            return config
         self._config = config
         self._configure_limits(config)
-        before = {inst.name for inst in self._plan.instances.values()}
-        self._apply(self._plan_step(reloader.apply_reload(self._plan, config)))
-        for name in before - {inst.name for inst in self._plan.instances.values()}:
-            self._logs.forget(name)  # dropped at once: it was already down
+        self._change(lambda plan: reloader.apply_reload(plan, config))
         if self._plan.phase is planner.Phase.RUNNING:
             # The diff is under way; systemd only needs to know the new config was taken.
             self._upstream.ready("reloaded")
         return []
 
-    def _upstream_refused(self, path: str) -> None:
-        """Type=notify-reload (issue 10): systemd waits after its SIGHUP for RELOADING=1 then
-        READY=1, and a reload that never says so hangs `systemctl reload` until its timeout.
-        A refused config is a finished reload that changed nothing: say both, and why."""
-        self._upstream.reloading()
-        if self._plan.phase is planner.Phase.RUNNING:
-            self._upstream.ready(f"reload refused: {path}: the running config stays")
-
     def _notify_address(self) -> str:
-        """The notify socket, bound at the first spawn of a program that uses it: most
-        configs have none, and `socket` (with `selectors`) is off PID 1's start path then
-        (issue 7, speed). Failing is a warning, said once; such programs start without it."""
-        if self._notify is None and not self._notify_failed:
-            from pinit.notify.server import NotifyServer
-            from pinit.runtime.inbox import Inbox
+        """The notify socket's address ("" without one), bound at the first spawn of a
+        program that uses it (`notifywire`: off PID 1's start path otherwise, issue 7)."""
+        if self._notify is None:
+            from pinit.runtime.notifywire import NotifyWire
 
-            self._inbox = Inbox(self._owner, lambda: self._plan.instances, self._post, self._debug)
-            try:
-                self._notify = NotifyServer(
-                    self._loop, self._inbox.message, accept=self._notify_accepts, debug=self._debug
-                )
-            except OSError as exc:
-                self._notify_failed = True
-                self._say(f"warning: no notify socket for programs ({exc})")
-        return self._notify.address if self._notify is not None else ""
-
-    def _owner(self, pid: int) -> Key | None:
-        key = self._actions.mains.get(pid)
-        return key if key is not None else self._owner_by_group(pid)
+            instances = lambda: self._plan.instances  # noqa: E731
+            self._notify = NotifyWire(
+                self._loop,
+                self._actions.mains,
+                instances,
+                self._post,
+                say=self._say,
+                debug=self._debug,
+            )
+        return self._notify.address
 
     def _configure_limits(self, config: Config) -> None:
         """Issue 9: max_memory / max_lifetime, imported only once a program sets one."""
@@ -509,47 +444,10 @@ class Supervisor:
 
     def notify_counters(self) -> dict[str, int]:
         """Issue 9: notify datagrams dropped, for `ctl status --json` (empty: no socket)."""
-        if self._notify is None or self._inbox is None:
-            return {}
-        return {
-            "refused": self._notify.refused,
-            "oversized": self._notify.oversized,
-            "malformed": self._inbox.malformed,
-        }
-
-    def _notify_accepts(self, pid: int, uid: int) -> bool:
-        """Issue 11.12: only a program's processes may speak on the notify socket (a main
-        pid, or a process in an instance's group), checked before the datagram is parsed."""
-        return pid in self._actions.mains or self._owner_by_group(pid) is not None
-
-    def _owner_by_group(self, pid: int) -> Key | None:
-        try:
-            pgid = os.getpgid(pid)
-        except OSError:
-            return None
-        for key, inst in self._plan.instances.items():
-            if inst.pgid == pgid:
-                return key
-        return None
-
-    def _host(self) -> Host:
-        from pinit.runtime.operator import Host
-
-        plan, soon = (lambda: self._plan), self._loop.call_soon_threadsafe
-        return Host(
-            plan,
-            self._post,
-            self._after_drain.append,
-            self._reload,
-            soon,
-            events=self.events,
-            logs=self._logs,
-            change=self._change,
-            notify_counters=self.notify_counters,
-        )
+        return self._notify.counters() if self._notify is not None else {}
 
     def _change(self, decide: Callable[[planner.Plan], PlanResult]) -> None:
-        """Issue 9: a `ctl scale` / `ctl restart --rolling` decision, applied like a reload's."""
+        """A reload's diff, or (issue 9) a `ctl scale` / `ctl restart --rolling` decision."""
         before = {inst.name for inst in self._plan.instances.values()}
         self._apply(self._plan_step(decide(self._plan)))
         for name in before - {inst.name for inst in self._plan.instances.values()}:

@@ -48,6 +48,8 @@ NOT_ON_START_PATH = {
     "pinit.runtime.liveness",  # issue 8: at the first program with `live` that runs
     "pinit.model.health",  # issue 8: at the first `ctl health`
     "pinit.runtime.inbox",  # issue 9: only once a program uses the notify socket
+    "pinit.runtime.notifywire",  # issue 9: with the inbox
+    "pinit.runtime.reloading",  # at the first reload
     "pinit.runtime.limits",  # issue 9: only when max_memory or max_lifetime is set
     "pinit.model.binds",  # issue 9: only with binds_to
     # issue 10: logs features, imported only when configured or asked for
@@ -60,6 +62,7 @@ NOT_ON_START_PATH = {
     "h11",
     "pinit.config.listen",
     "pinit.runtime.httpserve",
+    "pinit.runtime.httpframe",
     "pinit.runtime.httplisten",
     "pinit.runtime.httpreply",
     "pinit.runtime.proctree",
@@ -77,6 +80,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.control.server",
     "pinit.runtime.operator",
     "pinit.runtime.ctllogs",  # with the operator
+    "pinit.runtime.endpoints",  # with the operator
     "pinit.notify.server",
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
