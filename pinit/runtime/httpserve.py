@@ -123,7 +123,7 @@ class HttpServer:
         if want != self._accepting:
             self._accepting = want
             if want:
-                self._loop.add_reader(self._fd, self._accept)
+                self._loop.add_reader(self._fd, self._accept, deferrable=True)
             else:
                 self._loop.remove(self._fd)
 
@@ -180,9 +180,9 @@ class HttpServer:
             self._loop.remove(fd)
         c.watching = what
         if what == "read":
-            self._loop.add_reader(fd, lambda _fd: self._guarded(c, self._readable))
+            self._loop.add_reader(fd, lambda _fd: self._guarded(c, self._readable), True)
         elif what == "write":
-            self._loop.add_writer(fd, lambda _fd: self._guarded(c, self._writable))
+            self._loop.add_writer(fd, lambda _fd: self._guarded(c, self._writable), True)
 
     def _deadline(self, c: _Client, seconds: float | None) -> None:
         """Set how long pinit waits on the client from ``c.since``; None: it does not.
