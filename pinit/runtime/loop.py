@@ -116,8 +116,9 @@ class Loop:
         self._direct_done: Callable[[int], None] | None = None
         self._pid = os.getpid()
         self._after_turn: TimerCallback | None = None
-        self._deferrable: set[int] = set()  # fds served after supervision (``add_reader``)
+        self._deferrable: dict[int, int] = {}  # fd -> events: served after supervision
         self._deferred = False  # the last turn held them back: this one serves them
+        self._held = False  # ``hold``: the deferrable fds are out of the epoll set
         log.STDERR.attach(self)  # pinit's own lines wait in the loop for a slow stderr
         self.add_reader(self._wake_r, self._drain_wakeup)
 
@@ -244,15 +245,19 @@ class Loop:
     ) -> None:
         if fd in self._handlers:
             raise KeyError(f"fd {fd} is already registered")  # as selectors said it
+        if deferrable:
+            self._deferrable[fd] = events
+            if self._held:  # registered when the hold ends
+                self._handlers[fd] = callback
+                return
         self._epoll.register(fd, events)
         self._handlers[fd] = callback
-        if deferrable:
-            self._deferrable.add(fd)
 
     def remove(self, fd: int) -> None:
         if self._handlers.pop(fd, None) is None:
             return  # already gone: closing an fd twice is a caller's race, not fatal
-        self._deferrable.discard(fd)
+        if self._deferrable.pop(fd, None) is not None and self._held:
+            return  # not in the epoll set
         try:
             self._epoll.unregister(fd)
         except (OSError, ValueError):
@@ -372,6 +377,29 @@ class Loop:
         self._deferred = True
         defer = self._deferrable
         return first + [entry for entry in rest if entry[0] not in defer]
+
+    def hold(self, seconds: float) -> None:
+        """Take the deferrable fds out of the wait for `seconds` (issue 8: the HTTP endpoint's
+        CPU share, ``httpserve``). Out of the epoll set, not filtered after the wait: a
+        level-triggered fd left in would end every wait at once and spin. Their callbacks
+        stay registered; ``add_reader``/``remove`` meanwhile apply when the hold ends."""
+        if self._held or not self._deferrable:
+            return
+        self._held = True
+        for fd in self._deferrable:
+            try:
+                self._epoll.unregister(fd)
+            except (OSError, ValueError):
+                pass
+        self.call_later(seconds, self._release)
+
+    def _release(self) -> None:
+        self._held = False
+        for fd, events in self._deferrable.items():
+            try:
+                self._epoll.register(fd, events)
+            except (OSError, ValueError):
+                pass  # closed meanwhile without remove(): its owner's error to find
 
     def _wait_for_a_signal(self, timeout: float | None) -> None:
         """tini's way, when the loop has only its signalfd and wakeup pipe and no thread can
