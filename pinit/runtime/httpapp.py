@@ -306,7 +306,13 @@ class HttpApp:
                 "HTTP clients dropped for not reading their replies",
             )
             dropped.add(self.server.dropped)
-            out += [clients, dropped]
+            held = Family(
+                "pinit_http_held_total",
+                "counter",
+                "Times the HTTP endpoint paused for exceeding its CPU share (half of one CPU)",
+            )
+            held.add(self.server.held)
+            out += [clients, dropped, held]
         out.append(self._turns.family("pinit_loop_turn_seconds", "Busy time of a loop turn"))
         out.extend(self._process())
         return out
