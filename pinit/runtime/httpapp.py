@@ -8,7 +8,8 @@
               both take ``?program=NAME`` (404 for a name pinit does not know);
 ``/status``   the JSON of ``pinit ctl status --json`` (the operator builds both);
 ``/metrics``  Prometheus text 0.0.4, or OpenMetrics 1.0.0 when ``Accept`` asks for it; the
-              process trees are sampled here, once per scrape, never on a timer;
+              process trees are sampled here, never on a timer, and a sample serves the
+              scrapes of the next second (``USAGE_MAX_AGE``) while no pid changed;
 ``/events``   the event ring as newline-delimited JSON, kept open.
 
 The probes' bodies are plain text, one line per instance, for a human reading ``kubectl
