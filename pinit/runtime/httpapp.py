@@ -8,7 +8,8 @@
               both take ``?program=NAME`` (404 for a name pinit does not know);
 ``/status``   the JSON of ``pinit ctl status --json`` (the operator builds both);
 ``/metrics``  Prometheus text 0.0.4, or OpenMetrics 1.0.0 when ``Accept`` asks for it; the
-              process trees are sampled here, once per scrape, never on a timer;
+              process trees are sampled here, never on a timer, and a sample serves the
+              scrapes of the next second (``USAGE_MAX_AGE``) while no pid changed;
 ``/events``   the event ring as newline-delimited JSON, kept open.
 
 The probes' bodies are plain text, one line per instance, for a human reading ``kubectl
@@ -17,6 +18,7 @@ describe``; the status codes are what a machine reads.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 
@@ -90,6 +92,74 @@ def open_server(
     return server
 
 
+USAGE_MAX_AGE = 1.0  # seconds a /proc sample serves later scrapes (``HttpApp._usage``)
+_AGE = " (sampled at most once a second: up to 1 s old)"
+FAMILIES = (  # the per-instance families, in the order written
+    ("pinit_program_state", "gauge", "1 for the state the instance is in"),
+    ("pinit_program_up", "gauge", "1 while the instance is running"),
+    ("pinit_program_ready", "gauge", "1 while the instance is running and ready"),
+    ("pinit_program_restarts_total", "counter", "Restarts, by reason"),
+    ("pinit_program_last_exit_code", "gauge", "Exit code of the last process"),
+    (
+        "pinit_program_start_duration_seconds",
+        "gauge",
+        "From spawn to running, for the current or last process",
+    ),
+    (
+        "pinit_program_ready_duration_seconds",
+        "gauge",
+        "From spawn to ready, for the current or last process",
+    ),
+    (
+        "pinit_program_cpu_seconds_total",
+        "counter",
+        "User and system CPU time of the instance's live processes" + _AGE,
+    ),
+    (
+        "pinit_program_resident_memory_bytes",
+        "gauge",
+        "Resident memory of the instance's live processes" + _AGE,
+    ),
+    ("pinit_program_processes", "gauge", "Live processes of the instance" + _AGE),
+)
+_STATES = [(state, f',state="{state.value}"') for state in State]
+Usage = dict[str, tuple[float, int, int]]
+Lines = tuple[str, ...]
+
+
+def _instance_lines(inst: Instance, use: tuple[float, int, int] | None) -> Lines:
+    """One instance's sample lines, one string per family of FAMILIES ("" when it has none)."""
+    line = metrics.line
+    who = metrics.labels(("program", inst.program.name), ("instance", inst.name))
+    state = inst.state
+    running = state is State.RUNNING
+    restarts = "".join(
+        line("pinit_program_restarts_total", n, f"{who},{metrics.labels(('reason', reason))}")
+        for reason, n in inst.restarts_by_reason
+    )
+    code = inst.exit_code
+    began, at_run, at_ready = inst.started_at, inst.running_at, inst.ready_at
+    start = ready = ""
+    if began is not None and at_run is not None and at_run >= began:
+        start = line("pinit_program_start_duration_seconds", at_run - began, who)
+    if began is not None and at_ready is not None and at_ready >= began:
+        ready = line("pinit_program_ready_duration_seconds", at_ready - began, who)
+    return (
+        "".join(
+            line("pinit_program_state", 1 if state is s else 0, who + lab) for s, lab in _STATES
+        ),
+        line("pinit_program_up", 1 if running else 0, who),
+        line("pinit_program_ready", 1 if inst.ready and running else 0, who),
+        restarts,
+        "" if code is None else line("pinit_program_last_exit_code", code, who),
+        start,
+        ready,
+        "" if use is None else line("pinit_program_cpu_seconds_total", use[0], who),
+        "" if use is None else line("pinit_program_resident_memory_bytes", use[1], who),
+        line("pinit_program_processes", use[2] if use is not None else 0, who),
+    )
+
+
 def _done(inst: Instance) -> bool:
     status = inst.last_status
     if inst.state is not State.EXITED or status is None:
@@ -102,6 +172,8 @@ class HttpApp:
         self._src = sources
         self._turns = turns
         self.server: HttpServer | None = None
+        self._sampled: tuple[float, dict[str, tuple[int | None, int | None]], Usage] | None = None
+        self._kept: dict[str, tuple[Instance, tuple[float, int, int] | None, Lines]] = {}
 
     def handle(self, req: Request) -> Reply | Stream:
         path = req.path
@@ -181,65 +253,43 @@ class HttpApp:
         return _text(200, "ready\n")
 
     # -- metrics -----------------------------------------------------------------------------
+    def _usage(self, insts: list[Instance]) -> dict[str, tuple[float, int, int]]:
+        """One /proc pass, reused by the scrapes of the next USAGE_MAX_AGE seconds while no
+        instance changed its pid or group (twenty scrapers, or Prometheus' HA pair, cost one
+        pass, not twenty): the per-instance CPU, memory and process figures may be up to that
+        old, as the HELP text says. A restart (a new pid) samples afresh."""
+        groups = {i.name: (i.pid, i.pgid) for i in insts}
+        now = time.monotonic()
+        last = self._sampled
+        if last is None or now - last[0] >= USAGE_MAX_AGE or last[1] != groups:
+            last = self._sampled = (now, groups, proctree.sample(groups))
+        return last[2]
+
     def _families(self) -> Iterable[Family]:
+        """The per-instance lines are written once per instance and kept while the scrape finds
+        the same Instance object (the model replaces, never mutates, one) with the same usage:
+        a 500-program scrape mostly joins kept strings (issue 8, pinit's CPU per scrape)."""
         plan = self._src.plan()
         insts = [inst for _, inst in sorted(plan.instances.items())]
-        usage = proctree.sample({i.name: (i.pid, i.pgid) for i in insts})  # one /proc pass
-        fams = {
-            name: Family(name, kind, text)
-            for name, kind, text in (
-                ("pinit_program_state", "gauge", "1 for the state the instance is in"),
-                ("pinit_program_up", "gauge", "1 while the instance is running"),
-                ("pinit_program_ready", "gauge", "1 while the instance is running and ready"),
-                ("pinit_program_restarts_total", "counter", "Restarts, by reason"),
-                ("pinit_program_last_exit_code", "gauge", "Exit code of the last process"),
-                (
-                    "pinit_program_start_duration_seconds",
-                    "gauge",
-                    "From spawn to running, for the current or last process",
-                ),
-                (
-                    "pinit_program_ready_duration_seconds",
-                    "gauge",
-                    "From spawn to ready, for the current or last process",
-                ),
-                (
-                    "pinit_program_cpu_seconds_total",
-                    "counter",
-                    "User and system CPU time of the instance's live processes",
-                ),
-                (
-                    "pinit_program_resident_memory_bytes",
-                    "gauge",
-                    "Resident memory of the instance's live processes",
-                ),
-                ("pinit_program_processes", "gauge", "Live processes of the instance"),
-            )
-        }
-        states = [(state, f',state="{state.value}"') for state in State]
+        usage = self._usage(insts)
+        chunks: list[list[str]] = [[] for _ in FAMILIES]
+        kept, fresh = self._kept, {}
         for inst in insts:
-            who = metrics.labels(("program", inst.program.name), ("instance", inst.name))
-            for state, label in states:
-                fams["pinit_program_state"].add(1 if inst.state is state else 0, who + label)
-            fams["pinit_program_up"].add(1 if inst.state is State.RUNNING else 0, who)
-            ready = inst.ready and inst.state is State.RUNNING
-            fams["pinit_program_ready"].add(1 if ready else 0, who)
-            for reason, n in inst.restarts_by_reason:
-                reason_label = metrics.labels(("reason", reason))
-                fams["pinit_program_restarts_total"].add(n, f"{who},{reason_label}")
-            if inst.exit_code is not None:
-                fams["pinit_program_last_exit_code"].add(inst.exit_code, who)
-            began = inst.started_at
-            if began is not None and inst.running_at is not None and inst.running_at >= began:
-                fams["pinit_program_start_duration_seconds"].add(inst.running_at - began, who)
-            if began is not None and inst.ready_at is not None and inst.ready_at >= began:
-                fams["pinit_program_ready_duration_seconds"].add(inst.ready_at - began, who)
             use = usage.get(inst.name)
-            if use is not None:
-                fams["pinit_program_cpu_seconds_total"].add(use[0], who)
-                fams["pinit_program_resident_memory_bytes"].add(use[1], who)
-            fams["pinit_program_processes"].add(use[2] if use is not None else 0, who)
-        return [*fams.values(), *self._own(plan)]
+            hit = kept.get(inst.name)
+            if hit is None or hit[0] is not inst or hit[1] != use:
+                hit = (inst, use, _instance_lines(inst, use))
+            fresh[inst.name] = hit
+            for chunk, text in zip(chunks, hit[2], strict=True):
+                if text:
+                    chunk.append(text)
+        self._kept = fresh  # instances gone are forgotten
+        fams = []
+        for (name, kind, help_text), chunk in zip(FAMILIES, chunks, strict=True):
+            fam = Family(name, kind, help_text)
+            fam.lines = chunk
+            fams.append(fam)
+        return [*fams, *self._own(plan)]
 
     def _own(self, plan: planner.Plan) -> list[Family]:
         orphans, forwarded = self._src.counters()
@@ -264,7 +314,13 @@ class HttpApp:
                 "HTTP clients dropped for not reading their replies",
             )
             dropped.add(self.server.dropped)
-            out += [clients, dropped]
+            held = Family(
+                "pinit_http_held_total",
+                "counter",
+                "Times the HTTP endpoint paused for exceeding its CPU share (half of one CPU)",
+            )
+            held.add(self.server.held)
+            out += [clients, dropped, held]
         out.append(self._turns.family("pinit_loop_turn_seconds", "Busy time of a loop turn"))
         out.extend(self._process())
         return out

@@ -21,6 +21,7 @@ __all__ = [
     "Family",
     "Histogram",
     "labels",
+    "line",
     "render",
     "wants_openmetrics",
 ]
@@ -32,20 +33,34 @@ OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 class Family:
     """One metric family: ``kind`` is gauge, counter or histogram; samples are added in order.
 
-    A counter's ``name`` ends with ``_total`` (its sample name in both formats)."""
+    A counter's ``name`` ends with ``_total`` (its sample name in both formats). A sample line
+    is the same text in both formats, so it is written when added (``add``), or handed over
+    already written (``add_text``: /metrics keeps each instance's lines until the instance
+    changes, issue 8's CPU per scrape); ``render`` only adds the headers and joins."""
 
-    __slots__ = ("help", "kind", "name", "samples")
+    __slots__ = ("help", "kind", "lines", "name")
 
     def __init__(self, name: str, kind: str, help_text: str) -> None:
         self.name = name
         self.kind = kind
         self.help = help_text
-        self.samples: list[tuple[str, str, float]] = []  # (name suffix, labels text, value)
+        self.lines: list[str] = []  # sample lines, each ending with a newline
 
     def add(self, value: float, labels: str = "", suffix: str = "") -> None:
         """``labels``: from ``labels()``, escaped once per instance rather than per sample
         (a scrape of 500 programs writes ~9000 samples)."""
-        self.samples.append((suffix, labels, value))
+        self.lines.append(line(self.name + suffix, value, labels))
+
+    def add_text(self, text: str) -> None:
+        """Sample lines written by ``line`` (any number, each ending with a newline)."""
+        self.lines.append(text)
+
+
+def line(name: str, value: float, labels: str = "") -> str:
+    """One sample line: ``name{labels} value``, newline-terminated."""
+    if labels:
+        return name + "{" + labels + "} " + _number(value) + "\n"
+    return name + " " + _number(value) + "\n"
 
 
 class Histogram:
@@ -99,8 +114,10 @@ def wants_openmetrics(accept: str) -> bool:
 def _number(value: float) -> str:
     """An int as written; a float as Python's shortest repr ("0.25", "3.0"); NaN and infinities
     spelled as both formats want them."""
+    if type(value) is int:  # the common case, first
+        return str(value)
     if isinstance(value, int):
-        return str(int(value))  # bool too: 1/0
+        return str(int(value))  # bool: 1/0
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -130,13 +147,8 @@ def render(families: Iterable[Family], openmetrics: bool = False) -> bytes:
         name = fam.name
         if fam.kind == "counter" and openmetrics:
             name = name.removesuffix("_total")
-        out.append(f"# HELP {name} {_help(fam.help, openmetrics)}\n")
-        out.append(f"# TYPE {name} {fam.kind}\n")
-        for suffix, text, value in fam.samples:
-            if text:
-                out.append(f"{fam.name}{suffix}{{{text}}} {_number(value)}\n")
-            else:
-                out.append(f"{fam.name}{suffix} {_number(value)}\n")
+        out.append(f"# HELP {name} {_help(fam.help, openmetrics)}\n# TYPE {name} {fam.kind}\n")
+        out += fam.lines
     if openmetrics:
         out.append("# EOF\n")
     return "".join(out).encode()

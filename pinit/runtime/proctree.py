@@ -40,20 +40,28 @@ def _read(path: str, size: int = 4096) -> bytes | None:
         os.close(fd)
 
 
-def _stat(pid: int) -> tuple[int, int, bool, float, int] | None:
+def _stat(pid: int) -> tuple[tuple[int, int, bool, float, int], int] | None:
+    """The tree's fields of `pid`, and its number of threads."""
     data = _read(f"/proc/{pid}/stat", 1024)
     if not data:
         return None
     rest = data[data.rfind(b")") + 2 :].split()  # the comm may hold spaces and parentheses
     try:
         cpu = (int(rest[11]) + int(rest[12])) / _TICK
-        return int(rest[1]), int(rest[2]), rest[0] == b"Z", cpu, int(rest[21]) * _PAGE
+        fields = int(rest[1]), int(rest[2]), rest[0] == b"Z", cpu, int(rest[21]) * _PAGE
+        return fields, int(rest[17])
     except (IndexError, ValueError):
         return None
 
 
-def _children(pid: int) -> list[int] | None:
-    """Children of every thread of `pid`; None when the kernel has no children files."""
+def _children(pid: int, threads: int = 0) -> list[int] | None:
+    """Children of every thread of `pid`; None when the kernel has no children files. A
+    single-threaded process (most of a tree) is read without listing its tasks: one syscall
+    in three fewer per process of a scrape (issue 8)."""
+    if threads == 1:
+        data = _read(f"/proc/{pid}/task/{pid}/children", 1 << 16)
+        if data is not None:
+            return [int(p) for p in data.split()]
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
@@ -83,16 +91,16 @@ def scan(root: int) -> Tree:
     first = _children(root)
     if first is None:  # no CONFIG_PROC_CHILDREN: every process on the machine, once
         for pid in _all():
-            if pid != root and (fields := _stat(pid)) is not None:
-                tree[pid] = fields
+            if pid != root and (read := _stat(pid)) is not None:
+                tree[pid] = read[0]
         return tree
     stack = first
     while stack:
         pid = stack.pop()
-        if pid in tree or (fields := _stat(pid)) is None:
+        if pid in tree or (read := _stat(pid)) is None:
             continue
-        tree[pid] = fields
-        stack.extend(_children(pid) or ())
+        tree[pid] = read[0]
+        stack.extend(_children(pid, read[1]) or ())
     return tree
 
 
