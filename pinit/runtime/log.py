@@ -225,3 +225,15 @@ def write(text: str) -> None:
         STDERR.line(text if STDERR.notice is _text else STDERR.notice("error: " + text.rstrip()))
     except Exception:
         pass
+
+
+def report_exception(exc: BaseException) -> None:
+    """A traceback on stderr, or at least one line: the traceback module is imported only
+    here (~3 ms of PID 1's start otherwise), and that import itself can fail when the error
+    was running out of file descriptors. Through the bounded writer, never blocking."""
+    try:
+        import traceback
+
+        write("".join(traceback.format_exception(exc)))
+    except Exception:
+        say(f"internal error: {exc!r}")

@@ -5,12 +5,9 @@ readable fd (signal wakeup pipe, child output, sockets) or a deadline. A selecto
 is all that needs, and it blocks in the kernel with no timeout when no deadline is due, so an
 idle pinit makes zero wake-ups (tini polls once a second; supervisord and horust tick too).
 
-Signals arrive on a signalfd (runtime/sigfd.py): they stay blocked, the kernel queues them
-with their sender, and the selector sees the fd readable. No handler runs at all, so no work
-ever runs inside one (gunicorn #3198/#3004 deadlocked by logging there), and forwarding a
-SIGTERM costs one wake-up and one read (issue 7). Without a signalfd (a kernel or seccomp
-profile that refuses it) the old path remains: `signal.set_wakeup_fd`, where CPython's C-level
-handler writes the signal number into a non-blocking pipe and the Python handler is a no-op.
+Signals come in through ``loopsignals`` (its ``SignalIntake`` is this loop's signal side): a
+signalfd the loop waits on like any other fd, or, in `pinit -- CMD`, a wait on the signal
+alone that forwards it before anything else runs (issue 7).
 
 A pipe wakes the loop for `call_soon_threadsafe` (the log writer threads' only way to reach
 the loop): they write a 0 byte, which no signal number can be.
@@ -23,34 +20,19 @@ import heapq
 import itertools
 import os
 import select
-import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from pinit.runtime import log, sigfd
-from pinit.runtime.signals import SELF_CAUSED, handled_here
+from pinit.runtime import log
+from pinit.runtime.log import report_exception
+from pinit.runtime.loopsignals import SignalIntake
 
 ReadCallback = Callable[[int], None]
-SignalCallback = Callable[[list[int]], None]
 TimerCallback = Callable[[], None]
 
 
 MAX_WAIT = 86400.0
-_ONE_RECORD = sigfd.SIGINFO_SIZE
-_SIGNO = sigfd.SIGNO_LOW_BYTE
-
-
-def report_exception(exc: BaseException) -> None:
-    """A traceback on stderr, or at least one line: the traceback module is imported only
-    here (~3 ms of PID 1's start otherwise), and that import itself can fail when the error
-    was running out of file descriptors. Through log's bounded writer, never blocking."""
-    try:
-        import traceback
-
-        log.write("".join(traceback.format_exception(exc)))
-    except Exception:
-        log.say(f"internal error: {exc!r}")
 
 
 class Timer:
@@ -92,12 +74,9 @@ class _TimedEpoll:
         return ready
 
 
-def _noop_handler(signum: int, frame: object) -> None:
-    """Exists only so the kernel delivers the signal; the wakeup fd carries it to the loop."""
-
-
-class Loop:
+class Loop(SignalIntake):
     def __init__(self) -> None:
+        super().__init__()  # the signal side's state (loopsignals)
         # epoll itself, not `selectors`: its per-wake bookkeeping (key objects, event masks,
         # a list per select) was a measurable part of signal forwarding latency (issue 7).
         self._epoll = select.epoll(flags=select.EPOLL_CLOEXEC)
@@ -106,105 +85,13 @@ class Loop:
         self._seq = itertools.count()
         self._running = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._on_signals: SignalCallback | None = None
         self._soon: deque[TimerCallback] = deque()  # append/popleft are atomic: no lock
-        self._sigfd = -1
-        self._signums: list[int] = []
-        self._sigfd_blocking = -1
-        self._direct_pgid = 0
-        self._direct_keep: frozenset[int] = SELF_CAUSED
-        self._direct_done: Callable[[int], None] | None = None
-        self._pid = os.getpid()
         self._after_turn: TimerCallback | None = None
         self._deferrable: dict[int, int] = {}  # fd -> events: served after supervision
         self._deferred = False  # the last turn held them back: this one serves them
         self._held = False  # ``hold``: the deferrable fds are out of the epoll set
         log.STDERR.attach(self)  # pinit's own lines wait in the loop for a slow stderr
         self.add_reader(self._wake_r, self._drain_wakeup)
-
-    # -- signals -----------------------------------------------------------------------------
-    def watch_signals(self, signums: Iterable[int], callback: SignalCallback) -> None:
-        """Route these signals into the loop. Must run before the first child is spawned and
-        before any thread starts (threads inherit the blocked mask; one without it would take
-        a signal's default action for the whole process).
-
-        Signals that arrived earlier stay pending and are read at the first turn: a launcher
-        that exec'd us as PID 1 may have blocked them so that a `podman stop` during our start
-        stays pending instead of being dropped. SIGCHLD goes back to SIG_DFL: inherited as
-        SIG_IGN, the kernel would reap children itself and the reaper would see no status.
-        """
-        self._on_signals = callback
-        signums = [int(s) for s in signums]
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        try:
-            self._sigfd = sigfd.open_fd(signums)
-        except (OSError, AttributeError):  # no signalfd: the handler path, blind to senders
-            self._watch_with_handlers([s for s in signums if s not in SELF_CAUSED])
-            return
-        self._signums = signums
-        self.add_reader(self._sigfd, self._read_signalfd)
-        try:
-            self._sigfd_blocking = sigfd.open_fd(signums, blocking=True)
-        except OSError:
-            pass  # EMFILE at start: the epoll path serves alone
-
-    def forward_directly(
-        self, pgid: int, keep: Iterable[int] = (), done: Callable[[int], None] | None = None
-    ) -> None:
-        """While `pgid` is set (0 turns it off) and the loop waits on signals alone, every
-        signal but `keep` (and SIGPIPE/SIGXFSZ, whose sender must be checked) goes to process
-        group `pgid` straight from the signal wait, before any callback runs; `done(signum)` is
-        told afterwards and the signal callback never sees it. On the epoll path (another fd
-        or a thread is active) signals reach the callback as usual, which must then forward
-        them itself. This is `pinit -- CMD`'s forwarding, on the path measured against tini
-        (issue 7): with the kill in the loop, nothing stands between wake-up and kill."""
-        self._direct_pgid = pgid
-        self._direct_keep = frozenset(keep) | SELF_CAUSED
-        self._direct_done = done
-
-    def _watch_with_handlers(self, signums: list[int]) -> None:
-        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
-        for signum in signums:
-            signal.signal(signum, _noop_handler)
-        handled_here(signums)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, signums)
-
-    def _read_signalfd(self, fd: int) -> None:
-        """The hot path of forwarding: one read, a byte per record, one call. Only SIGPIPE and
-        SIGXFSZ need their sender, so only they are unpacked further."""
-        try:
-            data = os.read(fd, sigfd.READ_SIZE)
-        except BlockingIOError:
-            return
-        if len(data) == _ONE_RECORD:  # the common case: one signal, straight through
-            signo = data[_SIGNO]
-            if signo not in SELF_CAUSED and self._on_signals is not None:
-                self._on_signals([signo])
-                return
-        signums = []
-        for offset in range(0, len(data), sigfd.SIGINFO_SIZE):
-            signo = data[offset + sigfd.SIGNO_LOW_BYTE]
-            if signo in SELF_CAUSED and sigfd.sender(data, offset) == self._pid:
-                continue  # pinit's own broken pipe or file size limit: nobody else's business
-            signums.append(signo)
-        if signums and self._on_signals is not None:
-            self._on_signals(signums)
-
-    def _drain_wakeup(self, fd: int) -> None:
-        data = b""
-        while True:
-            try:
-                chunk = os.read(fd, 4096)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        signums = [b for b in data if b]
-        if self._soon:
-            self._run_soon()
-        if signums and self._on_signals is not None:
-            self._on_signals(signums)
 
     # -- other threads -----------------------------------------------------------------------
     def call_soon_threadsafe(self, callback: TimerCallback) -> None:
@@ -401,53 +288,6 @@ class Loop:
             except (OSError, ValueError):
                 pass  # closed meanwhile without remove(): its owner's error to find
 
-    def _wait_for_a_signal(self, timeout: float | None) -> None:
-        """tini's way, when the loop has only its signalfd and wakeup pipe and no thread can
-        write to the pipe (`pinit -- CMD` most of its life): wait for the signal itself, one
-        syscall where epoll needs two. With no deadline, a blocking read of a second signalfd;
-        with one, sigtimedwait. Measured, this and a lean path to the kill took forwarding
-        from 1.65x tini's latency to about 1.3x (issue 7). Any other fd (a stalled stderr, a
-        thread) brings the epoll path back at the next turn.
-        """
-        if timeout is None:  # a blocking read of a second signalfd, one record at a time
-            # Everything the forwarding needs is a local before the read blocks: after it, in
-            # a cold process, each other object touched (a module global, an instance's dict,
-            # another function's code) is a cache and TLB miss, about a microsecond each.
-            read, killpg, pgid, keep = os.read, os.killpg, self._direct_pgid, self._direct_keep
-            data = read(self._sigfd_blocking, _ONE_RECORD)
-            signo = data[_SIGNO]
-            if pgid and signo not in keep:
-                try:
-                    killpg(pgid, signo)
-                except OSError:
-                    return  # the group is gone: nothing to forward to, as with os.kill
-                # The child just woken is often queued on this very CPU (wake-affine): let
-                # it run before pinit's own bookkeeping does.
-                os.sched_yield()
-                if self._direct_done is not None:
-                    try:
-                        self._direct_done(signo)
-                    except Exception as exc:  # run() catches only OSError here
-                        report_exception(exc)
-                return
-            if signo in SELF_CAUSED and sigfd.sender(data, 0) == self._pid:
-                return  # pinit's own broken pipe or file size limit, as in _read_signalfd
-            if self._on_signals is not None:
-                try:
-                    self._on_signals([signo])
-                except Exception as exc:
-                    report_exception(exc)
-            return
-        info = signal.sigtimedwait(self._signums, timeout)
-        if info is None or self._on_signals is None:
-            return
-        if info.si_signo in SELF_CAUSED and info.si_pid == self._pid:
-            return  # pinit's own broken pipe or file size limit, as in _read_signalfd
-        try:
-            self._on_signals([info.si_signo])
-        except Exception as exc:
-            report_exception(exc)
-
     @staticmethod
     def _guard(callback: Callable[[], None]) -> None:
         """PID 1 must survive its own bugs: one failing event is reported, the loop goes on."""
@@ -457,13 +297,7 @@ class Loop:
             report_exception(exc)
 
     def close(self) -> None:
-        signal.set_wakeup_fd(-1)
-        if self._sigfd >= 0:
-            os.close(self._sigfd)  # the signals stay blocked: pinit is about to exit
-            self._sigfd = -1
-        if self._sigfd_blocking >= 0:
-            os.close(self._sigfd_blocking)
-            self._sigfd_blocking = -1
+        self._close_signals()
         log.STDERR.attach(None)
         log.STDERR.drain(log.EXIT_FLUSH)
         self._epoll.close()

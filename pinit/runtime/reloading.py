@@ -15,7 +15,7 @@ from pinit.config.maincmd import CMD_NAME, with_command
 from pinit.config.schema import Config, ConfigError
 from pinit.model import plan as planner
 from pinit.records import replace
-from pinit.runtime.loop import report_exception
+from pinit.runtime.log import report_exception
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -36,8 +36,8 @@ from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing, Recorder
 from pinit.runtime.groups import Groups
-from pinit.runtime.log import say
-from pinit.runtime.loop import Loop, report_exception
+from pinit.runtime.log import report_exception, say
+from pinit.runtime.loop import Loop
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
