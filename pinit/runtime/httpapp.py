@@ -85,7 +85,7 @@ def open_server(
 
     def turned(seconds: float) -> None:
         turns.observe(seconds)
-        server.new_turn()
+        server.share.new_turn()
 
     loop.time_turns(turned)
     say(f"http endpoint {address}")
@@ -319,7 +319,7 @@ class HttpApp:
                 "counter",
                 "Times the HTTP endpoint paused for exceeding its CPU share (half of one CPU)",
             )
-            held.add(self.server.held)
+            held.add(self.server.share.held)
             out += [clients, dropped, held]
         out.append(self._turns.family("pinit_loop_turn_seconds", "Busy time of a loop turn"))
         out.extend(self._process())

@@ -8,9 +8,8 @@ Every byte a client sends is untrusted input to PID 1, so:
 
 - a request head is bounded (``MAX_HEAD``), a body or a method other than GET/HEAD refused
   (``httpframe.parse``), a malformed request gets a 400; the connection closes after an error;
-- at most ``MAX_CLIENTS`` connections; at the cap the listening socket leaves the loop and new
-  clients wait in the kernel's backlog (the control server's pattern, control/server.py), and
-  accept() failing for want of fds rests the socket with a backoff instead of spinning;
+- at most ``MAX_CLIENTS`` connections, taken in by ``httpgate.Acceptor`` (at the cap new
+  clients wait in the kernel's backlog; accept() failing for want of fds rests, not spins);
 - a client's pending output is bounded (``MAX_OUT`` for a reply, ``STREAM_OUT`` for the event
   stream, and ``SNDBUF`` in the kernel): past it, or when a client takes nothing for ``STALL``
   seconds, it is dropped; the next pipelined request is read only once a reply was taken. The
@@ -21,17 +20,12 @@ Every byte a client sends is untrusted input to PID 1, so:
   wakes 0 times);
 - an exception while serving one client is said once (then counted) and closes that client;
   it never reaches the loop;
-- the endpoint takes at most ``SHARE`` of one CPU over time (a credit of ``BURST`` seconds,
-  refilled at ``SHARE`` seconds per second): past it, every socket of the endpoint leaves the
-  loop's wait until the credit is back (``Loop.hold``), and clients wait in the kernel's
-  queues. Twenty clients scraping back to back would otherwise keep PID 1 busy for good and
-  take the CPU from the programs it restarts (issue 8: a restart under scraping within 1.5x
-  of a quiet one). Prometheus' one scrape per 15 s never comes near it.
+- the endpoint takes at most a share of one CPU over time and a few requests per loop turn
+  (``httpgate.Share``, issue 8): past it, its sockets wait in the kernel's queues.
 """
 
 from __future__ import annotations
 
-import errno
 import socket
 import time
 from collections.abc import Callable
@@ -41,6 +35,7 @@ import h11
 
 from pinit.runtime import httpframe, httplisten
 from pinit.runtime.httpframe import MAX_HEAD
+from pinit.runtime.httpgate import Acceptor, Share
 from pinit.runtime.httpreply import Handler, Reply, Request, Stream, Subscription
 
 if TYPE_CHECKING:
@@ -55,15 +50,9 @@ SNDBUF = 64 << 10  # the kernel's send queue per client (it doubles it): pipelin
 STREAM_OUT = 256 << 10  # what an event stream may have waiting for its client
 HEAD_WAIT = 10.0  # seconds to send a whole request (slow headers, idle keep-alive)
 STALL = 5.0  # seconds a client may take nothing of pending output (any progress resets it)
-BACKOFF, BACKOFF_MAX = 0.1, 1.0
 READ_SIZE = 1 << 16
 PER_TURN = 8  # pipelined requests of one client answered per loop turn
-TURN_BUDGET = 4  # requests of all clients answered per loop turn (see ``new_turn``)
 TAKE = 256  # events moved from the ring per write
-SHARE = 0.5  # of one CPU the endpoint may take over time (wall time of its callbacks)
-BURST = 0.1  # seconds of work it may do at once (a few cold scrapes of 500 programs)
-REST = 0.005  # the shortest hold: fewer, longer holds (each moves every socket twice)
-_TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)
 
 
 class _Client:
@@ -102,102 +91,40 @@ class HttpServer:
         self._handler = handler
         self._say = say
         self._sock = httplisten.bind(address)
-        self._fd = self._sock.fileno()
         self._clients: dict[int, _Client] = {}
-        self._accepting = False
         self._closing = False
-        self._failures = 0
-        self._delay = BACKOFF
-        self._backoff: Timer | None = None
         self._errors = 0  # exceptions while serving; the first is said
-        self._budget = TURN_BUDGET
-        self._busy = 0.0  # seconds spent in this turn's callbacks
-        self._credit = BURST  # seconds of work left (see SHARE)
-        self._stamp = time.monotonic()
-        self.held = 0  # times the endpoint was held for exceeding its share
+        self.share = Share(loop)  # its ``new_turn`` runs once per loop turn (httpapp)
+        self._door = Acceptor(
+            loop,
+            self._sock,
+            say,
+            self.share,
+            limit=MAX_CLIENTS,
+            room=lambda: len(self._clients) < MAX_CLIENTS,
+            admit=self._admit,
+            regate=self._gate,
+        )
         self.dropped = 0  # clients dropped for not reading
         self._gate()
-
-    def new_turn(self) -> None:
-        """Called once per loop turn (issue 8, restart latency under scraping): at most
-        TURN_BUDGET requests are answered per turn, so a child's death read in the same turn
-        as twenty scrapes waits for four of them, not for all. A client left over stays ready
-        in epoll (its socket readable, or writable for buffered pipelined requests) and is
-        served in the next turn. Then the turn's work is charged to the credit (SHARE)."""
-        self._budget = TURN_BUDGET
-        if not self._busy:
-            return
-        now = time.monotonic()
-        credit = min(BURST, self._credit + (now - self._stamp) * SHARE) - self._busy
-        self._credit, self._stamp, self._busy = credit, now, 0.0
-        if credit < 0:
-            self.held += 1
-            self._loop.hold(max(REST, -credit / SHARE))
 
     @property
     def clients(self) -> int:
         return len(self._clients)
 
-    # -- the door ----------------------------------------------------------------------------
+    # -- the door (httpgate) ---------------------------------------------------------------------
     def _gate(self) -> None:
-        want = not self._closing and self._backoff is None and len(self._clients) < MAX_CLIENTS
-        if want != self._accepting:
-            self._accepting = want
-            if want:
-                self._loop.add_reader(self._fd, self._accept, deferrable=True)
-            else:
-                self._loop.remove(self._fd)
+        self._door.watch(not self._closing and len(self._clients) < MAX_CLIENTS)
 
-    def _accept(self, fd: int) -> None:
-        began = time.monotonic()
-        try:
-            self._accept_all()
-        finally:
-            self._busy += time.monotonic() - began
-
-    def _accept_all(self) -> None:
-        clean = False
-        for _ in range(MAX_CLIENTS):
-            if len(self._clients) >= MAX_CLIENTS:
-                break
-            try:
-                sock, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                clean = True
-                break
-            except OSError as exc:
-                if exc.errno in _TRANSIENT:
-                    continue
-                self._rest(exc)
-                return
-            clean = True
-            sock.setblocking(False)
-            try:  # what the kernel may hold for a client that does not read: bounded too
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
-            except OSError:
-                pass
-            client = _Client(sock, time.monotonic())
-            self._clients[sock.fileno()] = client
-            self._watch(client, "read")
-            self._deadline(client, HEAD_WAIT)
-        if clean and self._failures:
-            n, self._failures, self._delay = self._failures, 0, BACKOFF
-            self._say(f"http: accepting connections again ({n} failed accepts)")
-        self._gate()
-
-    def _rest(self, exc: OSError) -> None:
-        """EMFILE and friends leave the connection queued and the socket readable: retrying
-        at once would spin PID 1 (issue 11.2), so the socket rests, with a backoff."""
-        self._failures += 1
-        if self._failures == 1:
-            self._say(f"http: accept failed: {exc.strerror or exc}; pausing new connections")
-        self._backoff = self._loop.call_later(self._delay, self._resume)
-        self._delay = min(self._delay * 2, BACKOFF_MAX)
-        self._gate()
-
-    def _resume(self) -> None:
-        self._backoff = None
-        self._accept_all()
+    def _admit(self, sock: socket.socket) -> None:
+        try:  # what the kernel may hold for a client that does not read: bounded too
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        except OSError:
+            pass
+        client = _Client(sock, time.monotonic())
+        self._clients[sock.fileno()] = client
+        self._watch(client, "read")
+        self._deadline(client, HEAD_WAIT)
 
     # -- one client --------------------------------------------------------------------------
     def _watch(self, c: _Client, what: str) -> None:
@@ -271,10 +198,10 @@ class HttpServer:
             if self._errors == 1:
                 self._say(f"http: internal error serving a client (said once): {exc!r}")
             self._close(c)
-        self._busy += time.monotonic() - began
+        self.share.busy += time.monotonic() - began
 
     def _readable(self, c: _Client) -> None:
-        if self._budget <= 0 and c.sub is None:
+        if self.share.budget <= 0 and c.sub is None:
             return  # still readable at the next poll: served in the next turn
         try:
             data = c.sock.recv(READ_SIZE)
@@ -294,7 +221,7 @@ class HttpServer:
         """Answer what is complete, a few requests per turn; then watch what is due."""
         answered = 0
         while not (c.closed or c.closing or c.sub is not None or c.out):
-            if answered == PER_TURN or self._budget <= 0:  # the writable socket brings us back
+            if answered == PER_TURN or self.share.budget <= 0:  # writable, it brings us back
                 self._watch(c, "write")
                 self._deadline(c, STALL)
                 return
@@ -308,7 +235,7 @@ class HttpServer:
                 break
             if isinstance(event, h11.Request):
                 answered += 1
-                self._budget -= 1
+                self.share.budget -= 1
                 self._request(c, event)
             elif isinstance(event, h11.ConnectionClosed):
                 self._close(c)
@@ -433,8 +360,7 @@ class HttpServer:
     # -- the end -----------------------------------------------------------------------------
     def close(self) -> None:
         self._closing = True
-        if self._backoff is not None:
-            self._backoff.cancel()
+        self._door.cancel()
         for c in list(self._clients.values()):
             self._close(c)
         self._gate()

@@ -62,6 +62,7 @@ NOT_ON_START_PATH = {
     "h11",
     "pinit.config.listen",
     "pinit.runtime.httpserve",
+    "pinit.runtime.httpgate",
     "pinit.runtime.httpframe",
     "pinit.runtime.httplisten",
     "pinit.runtime.httpreply",

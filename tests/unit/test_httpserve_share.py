@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import time
 
-from pinit.runtime import httpserve
+from pinit.runtime import httpgate
 from pinit.runtime.httpreply import Reply, Request
 from pinit.runtime.httpserve import HttpServer
 from pinit.runtime.loop import Loop
@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 def test_a_flood_of_costly_requests_is_held_to_the_endpoints_share() -> None:
-    assert ASKED * WORK > httpserve.BURST  # the credit cannot pay for them all at once
+    assert ASKED * WORK > httpgate.BURST  # the credit cannot pay for them all at once
     loop = Loop()
     served: list[float] = []
 
@@ -38,7 +38,7 @@ def test_a_flood_of_costly_requests_is_held_to_the_endpoints_share() -> None:
 
     address = f"127.0.0.1:{free_port()}"
     server = HttpServer(loop, address, handler, lambda line: None)
-    loop.time_turns(lambda seconds: server.new_turn())
+    loop.time_turns(lambda seconds: server.share.new_turn())
     client = socket.create_connection(("127.0.0.1", int(address.rsplit(":", 1)[1])))
     client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * ASKED)
     client.setblocking(False)
@@ -60,11 +60,11 @@ def test_a_flood_of_costly_requests_is_held_to_the_endpoints_share() -> None:
         server.close()
         loop.close()
     assert got.count(b"HTTP/1.1 200") == ASKED
-    assert server.held >= 1
+    assert server.share.held >= 1
     # Requests are answered TURN_BUDGET per turn; the last turn began only once the credit
     # (BURST, refilled at SHARE per second) had paid for every request before it. Without
     # the hold the span is (ASKED - 1) * WORK = 0.45 s; with it at least 0.61 s.
-    before = (ASKED - 1) // httpserve.TURN_BUDGET * httpserve.TURN_BUDGET
-    bound = (before * WORK - httpserve.BURST) / httpserve.SHARE + (ASKED - 1 - before) * WORK
+    before = (ASKED - 1) // httpgate.TURN_BUDGET * httpgate.TURN_BUDGET
+    bound = (before * WORK - httpgate.BURST) / httpgate.SHARE + (ASKED - 1 - before) * WORK
     assert bound > (ASKED - 1) * WORK + 0.1
     assert served[-1] - served[0] >= bound
