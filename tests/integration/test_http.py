@@ -228,7 +228,7 @@ def test_metrics_parsed_by_prometheus_and_promtool(launch: type[Launch], tmp_pat
     assert got[("process_open_fds", frozenset())] > 3
     assert got[("process_start_time_seconds", frozenset())] > 1e9
     assert got[("pinit_signals_forwarded_total", frozenset())] == 0
-    assert got[("pinit_http_held_total", frozenset())] == 0  # a few scrapes: within its share
+    assert ("pinit_http_held_total", frozenset()) in got  # pauses by the CPU share: load-dependent
     # each instance's lines are kept between scrapes while the instance is unchanged: a
     # restart since the last scrape shows in the next one
     restarts = frozenset({*crash, ("reason", "exited")})
