@@ -26,8 +26,9 @@ def ctl_parser() -> argparse.ArgumentParser:
             "NAME is a program (all its instances), an instance (web-2) or 'all'.\n"
             "The socket: --socket, else [pinit].control_socket of --config, else\n"
             "that of --name NAME (which beats the default config's, so pinit@NAME's\n"
-            "ExecReload reaches its own pinit), else $PINIT_CONTROL_SOCKET (set for every program pinit runs), else\n"
-            "/run/pinit/NAME.sock or ${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock.\n"
+            "ExecReload reaches its own pinit), else $PINIT_CONTROL_SOCKET (set for\n"
+            "every program pinit runs), else /run/pinit/NAME.sock or\n"
+            "${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock.\n"
             "exit status: 0 ok, 1 pinit answered with an error, 2 usage, 3 cannot connect"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
