@@ -69,7 +69,7 @@ COMMANDS = (
 )
 MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 100_000, 4096, 1024  # events (issue 8)
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
-MAX_SCALE = 10_000  # the loader's numprocs bound
+MAX_SCALE = 10_000  # the loader's numprocs bound, on one program and on all summed
 MAX_NAMES = 64  # issue 8: names in one health request
 MAX_CURSORS = 1000  # programs in one follow request's "after" (issue 10)
 _KEYS = {
