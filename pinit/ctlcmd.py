@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-__all__ = ["USAGE_EXIT", "ctl_parser", "run_ctl"]
+__all__ = ["USAGE_EXIT", "config_to_read", "ctl_parser", "run_ctl"]
 
 USAGE_EXIT = 2  # ctl's documented exit status for a usage error, as argparse's own
 
@@ -25,8 +25,10 @@ def ctl_parser() -> argparse.ArgumentParser:
         epilog=(
             "NAME is a program (all its instances), an instance (web-2) or 'all'.\n"
             "The socket: --socket, else [pinit].control_socket of --config, else\n"
-            "$PINIT_CONTROL_SOCKET (set for every program pinit runs), else\n"
-            "/run/pinit/NAME.sock or ${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock.\n"
+            "that of --name NAME (which beats the default config's, so pinit@NAME's\n"
+            "ExecReload reaches its own pinit), else $PINIT_CONTROL_SOCKET (set for\n"
+            "every program pinit runs), else /run/pinit/NAME.sock or\n"
+            "${XDG_RUNTIME_DIR:-/tmp}/pinit-UID/NAME.sock.\n"
             "exit status: 0 ok, 1 pinit answered with an error, 2 usage, 3 cannot connect"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -76,6 +78,25 @@ def ctl_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_to_read(
+    socket_arg: str | None, config_arg: str | None, name_arg: str | None, default_config: str
+) -> str:
+    """The config whose ``[pinit]`` finds the socket, or "" to read none.
+
+    Explicit beats implicit: --socket needs no config, --config is read (its control_socket
+    beats --name), and the default config only without --name, else /etc/pinit.toml's
+    control_socket would send `pinit ctl --name %i reload` (units/pinit@.service) to the
+    wrong pinit.
+    """
+    if socket_arg:
+        return ""
+    if config_arg:
+        return config_arg
+    if name_arg or not os.path.exists(default_config):
+        return ""
+    return default_config
+
+
 def run_ctl(argv: list[str], default_config: str) -> int:
     """`pinit ctl ARGS`: ``default_config`` is where the socket is looked up without --config."""
     parser = ctl_parser()
@@ -99,10 +120,11 @@ def run_ctl(argv: list[str], default_config: str) -> int:
     elif args.cmd == "logs" and not args.target:
         parser.error("logs: NAME is required (or --reopen)")
     configured, name = args.socket or "", "pinit"
-    if not configured and (args.config or os.path.exists(default_config)):
+    read = config_to_read(args.socket, args.config, args.name, default_config)
+    if read:
         from pinit.config.load import load_file
 
-        config, errors = load_file(args.config or default_config, os.environ)
+        config, errors = load_file(read, os.environ)
         if config is None and args.config:
             for error in errors:
                 print(f"pinit ctl: {error}", file=sys.stderr)

@@ -113,19 +113,24 @@ def request(
     """Send one request to the first path that answers; its reply. CtlError otherwise.
 
     `timeout` bounds the whole exchange with a path, the wait for a free slot included."""
+    sock, path, began = connect_first(paths, timeout)
+    with sock:
+        return _exchange(sock, path, req, began + timeout, timeout)
+
+
+def connect_first(paths: Sequence[str], timeout: float) -> tuple[socket.socket, str, float]:
+    """The first of ``paths`` that answers: its connected socket, the path, and the monotonic
+    time its connect began (a request's deadline counts from there). CtlError naming every
+    path's failure otherwise. The one loop for requests and streams alike (events, logs -f)."""
     failures: list[str] = []
     for path in paths:
         began = time.monotonic()
         try:
-            sock = _connect(path, timeout)
+            return _connect(path, timeout), path, began
         except CtlError as exc:
             failures.append(str(exc))
-            continue
         except OSError as exc:
             failures.append(f"cannot connect to {path}: {_why(exc, path)}")
-            continue
-        with sock:
-            return _exchange(sock, path, req, began + timeout, timeout)
     raise CtlError("; ".join(failures) or "no control socket path")
 
 

@@ -22,8 +22,7 @@ from pinit.control.client import (
     OK,
     TIMEOUT,
     CtlError,
-    _connect,
-    _why,
+    connect_first,
 )
 
 __all__ = ["follow", "format_event"]
@@ -102,20 +101,13 @@ def _print(line: bytes, as_json: bool, out: TextIO) -> None:
 def follow(
     paths: Sequence[str], req: proto.Request, as_json: bool, out: TextIO, err: TextIO
 ) -> int:
-    failures: list[str] = []
-    for path in paths:
-        try:
-            sock = _connect(path, TIMEOUT)
-        except CtlError as exc:
-            failures.append(str(exc))
-            continue
-        except OSError as exc:
-            failures.append(f"cannot connect to {path}: {_why(exc, path)}")
-            continue
-        with sock:
-            return _stream(sock, path, req, as_json=as_json, out=out, err=err)
-    print(f"pinit ctl: {'; '.join(failures) or 'no control socket path'}", file=err)
-    return CONNECT_FAILED
+    try:
+        sock, path, _ = connect_first(paths, TIMEOUT)
+    except CtlError as exc:
+        print(f"pinit ctl: {exc}", file=err)
+        return CONNECT_FAILED
+    with sock:
+        return _stream(sock, path, req, as_json=as_json, out=out, err=err)
 
 
 def _stream(

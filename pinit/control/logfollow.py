@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from pinit.control import proto
-from pinit.control.client import ERROR_REPLY, OK, CtlError, request
+from pinit.control.client import ERROR_REPLY, OK, TIMEOUT, CtlError, request
 
 __all__ = ["POLL", "follow"]
 
@@ -158,14 +158,9 @@ def _text(line: bytes) -> str:
 
 def follow(paths: Sequence[str], req: proto.Request, out: TextIO, err: TextIO) -> int:
     """Print the last lines, then new ones as they come, until interrupted or pinit is gone."""
-    try:
-        reply = request(paths, proto.Request("logs", req.target, lines=req.lines))
-    except CtlError as exc:
-        print(f"pinit ctl: {exc}", file=err)
-        return exc.code
-    if not reply.get("ok"):
-        print(f"pinit ctl: {reply.get('error')}", file=err)
-        return ERROR_REPLY
+    reply = _ask(paths, proto.Request("logs", req.target, lines=req.lines), err)
+    if isinstance(reply, int):
+        return reply
     try:
         if isinstance(reply.get("tails"), list):
             return _tails(paths, req, reply, out, err)
@@ -178,6 +173,21 @@ def follow(paths: Sequence[str], req: proto.Request, out: TextIO, err: TextIO) -
         return _files(files, req.lines, out, err)
     except (KeyboardInterrupt, BrokenPipeError):
         return OK
+
+
+def _ask(
+    paths: Sequence[str], req: proto.Request, err: TextIO, timeout: float = TIMEOUT
+) -> dict[str, object] | int:
+    """pinit's reply if it is ok; else the exit code, the error printed."""
+    try:
+        reply = request(paths, req, timeout)
+    except CtlError as exc:
+        print(f"pinit ctl: {exc}", file=err)
+        return exc.code
+    if not reply.get("ok"):
+        print(f"pinit ctl: {reply.get('error')}", file=err)
+        return ERROR_REPLY
+    return reply
 
 
 def _files(files: list[_File], lines: int, out: TextIO, err: TextIO) -> int:
@@ -221,11 +231,7 @@ def _tails(
         time.sleep(POLL)
         after = tuple(cursors.items())
         ask = proto.Request("logs", req.target, lines=proto.MAX_LOG_LINES, after=after)
-        try:
-            reply = request(paths, ask, timeout=10.0)
-        except CtlError as exc:
-            print(f"pinit ctl: {exc}", file=err)
-            return exc.code
-        if not reply.get("ok"):
-            print(f"pinit ctl: {reply.get('error')}", file=err)
-            return ERROR_REPLY
+        answer = _ask(paths, ask, err, timeout=10.0)
+        if isinstance(answer, int):
+            return answer
+        reply = answer

@@ -155,6 +155,10 @@ def claim(path: str) -> int | None:
     file for the refusal message (its pid as seen in its own PID namespace, which the second
     pinit shares when it shares the socket path).
 
+    The lock file is never removed, not even at a clean exit: a flock belongs to the inode,
+    not the name, so between a pinit opening the old file and another creating a new one after
+    the unlink, both would hold "the" lock and both run. An empty 0600 file is the price.
+
     Returns the fd to keep open, None when no lock file can be made (an unsafe or read-only
     directory: the socket's own checks say why later), or raises ``AlreadyRunningError``.
     """

@@ -69,7 +69,7 @@ COMMANDS = (
 )
 MAX_HISTORY, MAX_BOUND, DEFAULT_BOUND = 100_000, 4096, 1024  # events (issue 8)
 _TARGETED = frozenset({"start", "stop", "restart", "signal", "logs", "scale"})
-MAX_SCALE = 10_000  # the loader's numprocs bound
+MAX_SCALE = 10_000  # the loader's numprocs bound, on one program and on all summed
 MAX_NAMES = 64  # issue 8: names in one health request
 MAX_CURSORS = 1000  # programs in one follow request's "after" (issue 10)
 _KEYS = {
@@ -190,36 +190,40 @@ def _count(obj: dict[str, object], key: str, default: int, low: int, high: int) 
     return min(value, high)
 
 
-def _events_request(obj: dict[str, object]) -> Request | str:
+def _names(obj: dict[str, object], cmd: str) -> tuple[str, ...] | str:
+    """``"names"`` of events and health: at most MAX_NAMES printable program or instance
+    names; the error message otherwise."""
     names = obj.get("names", [])
     if not isinstance(names, list) or len(names) > MAX_NAMES:
-        return f'events: "names" must be a list of at most {MAX_NAMES} names'
+        return f'{cmd}: "names" must be an array of at most {MAX_NAMES} names'
     for name in names:
         if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
-            return 'events: "names" holds programs or instances (e.g. "web-2")'
+            return f'{cmd}: "names" holds programs or instances (e.g. "web-2")'
         if not name.isprintable():
-            return 'events: "names" holds programs or instances (e.g. "web-2")'
+            return f'{cmd}: "names" holds programs or instances (e.g. "web-2")'
+    return tuple(names)
+
+
+def _events_request(obj: dict[str, object]) -> Request | str:
+    names = _names(obj, "events")
+    if isinstance(names, str):
+        return names
     history = _count(obj, "history", 0, 0, MAX_HISTORY)
     bound = _count(obj, "bound", DEFAULT_BOUND, 1, MAX_BOUND)
     if isinstance(history, str):
         return history
     if isinstance(bound, str):
         return bound
-    return Request("events", names=tuple(names), history=history, bound=bound)
+    return Request("events", names=names, history=history, bound=bound)
 
 
 def _health(obj: dict[str, object]) -> Request | str:
-    names, ready = obj.get("names", []), obj.get("ready", False)
-    if not isinstance(names, list) or len(names) > MAX_NAMES:
-        return f'health: "names" must be an array of at most {MAX_NAMES} names'
-    for name in names:
-        if not isinstance(name, str) or not name or len(name) > MAX_TARGET:
-            return 'health: "names" must hold program or instance names'
-        if not name.isprintable():
-            return 'health: "names" must hold program or instance names'
+    names, ready = _names(obj, "health"), obj.get("ready", False)
+    if isinstance(names, str):
+        return names
     if not isinstance(ready, bool):
         return 'health: "ready" must be true or false'
-    return Request("health", names=tuple(names), ready=ready)
+    return Request("health", names=names, ready=ready)
 
 
 def _cursors(value: object) -> tuple[tuple[str, int], ...] | str | None:

@@ -21,15 +21,16 @@ SECTION_WHY = {
     "`[pinit] control_socket` (unix, mode 0600; default /run/pinit/NAME.sock), used by "
     "`pinit ctl`",
     "inet_http_server": "supervisord's XML-RPC and web UI over TCP. pinit has no web UI: "
-    "`pinit ctl` (status, start, stop, restart, signal, reload, logs) over the control "
-    "socket; an HTTP endpoint for metrics and health (`[pinit] http`) is being built",
+    "`pinit ctl` (status, start, stop, restart, scale, signal, reload, logs, events, health) "
+    "over the control socket; metrics and health over HTTP with `[pinit] http`",
     "supervisorctl": "settings of supervisorctl: use `pinit ctl` (it finds the socket from "
     "the config; `--socket PATH` otherwise)",
     "rpcinterface": "an XML-RPC interface: pinit's control protocol is its own (`pinit ctl "
     "--json` for scripts)",
     "ctlplugin": "a supervisorctl plugin: no equivalent; `pinit ctl`",
     "eventlistener": "an event listener speaks supervisord's events protocol on stdin/stdout; "
-    "pinit has no listener protocol (its event stream, `pinit ctl events`, is being built). "
+    "pinit has no listener protocol; its event stream is `pinit ctl events` (JSON lines "
+    "with --json). "
     "If the listener does other work, run it as a plain program",
     "fcgi-program": "a FastCGI program on a socket supervisord opens and passes on: pinit "
     "passes no sockets; run the FastCGI server binding its own socket as a program",

@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import signal
+import stat
 from collections.abc import Mapping
 
 __all__ = [
@@ -84,8 +85,20 @@ def read(path: str, environ: Mapping[str, str]) -> Source:
         if not matches:
             src.warnings.append(f'[include] files: no file matches "{pattern}"')
         for match in matches:
-            src._read(match)
+            if _regular(match):
+                src._read(match)
+            else:  # a FIFO or /proc/self/fd/N would block the read: the loader refuses them too
+                src.warnings.append(f"[include] files: {match} is not a regular file, skipped")
     return src
+
+
+def _regular(path: str) -> bool:
+    """Whether ``path`` is a regular file (stat follows symlinks and never blocks; open does on
+    a FIFO with no writer). Missing ones count as regular so their read says why."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def percent(text: str, expansions: Mapping[str, object], where: str) -> str:

@@ -31,7 +31,7 @@ NOTED = {
     "killasgroup": "pinit always signals the whole process group (stop and kill)",
     "serverurl": "pinit exports PINIT_CONTROL_SOCKET to every program; `pinit ctl` uses it",
     "stdout_capture_maxbytes": "supervisord's event capture mode: pinit has no event "
-    "listeners (its event stream is being built)",
+    "listeners (its event stream: `pinit ctl events`)",
     "stderr_capture_maxbytes": "supervisord's event capture mode: pinit has no event listeners",
     "stdout_events_enabled": "events on output: pinit has no event listeners",
     "stderr_events_enabled": "events on output: pinit has no event listeners",

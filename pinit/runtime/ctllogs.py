@@ -18,9 +18,12 @@ from pinit.model.instance import Instance, Key
 if TYPE_CHECKING:
     from pinit.runtime.operator import Host
 
-__all__ = ["TAIL_BYTES", "log_files", "logs", "reopen"]
+__all__ = ["REOPEN_WITHIN", "TAIL_BYTES", "log_files", "logs", "reopen"]
 
 TAIL_BYTES = 256 << 10  # per file: a reply stays small, and the read short
+# A writer stalled on its disk must not hold the client (and its connection) forever: after
+# this the reply names the files not reopened yet (they still are, when their writer can).
+REOPEN_WITHIN = 10.0
 
 
 def logs(host: Host, keys: list[Key], req: proto.Request, respond: Respond) -> None:
@@ -56,11 +59,21 @@ def logs(host: Host, keys: list[Key], req: proto.Request, respond: Respond) -> N
 # -- issue 10: reopen, and the tails of passthrough-only programs -------------------------------
 def reopen(host: Host, respond: Respond) -> None:
     """Every log file closed and opened again on its writer thread; the reply comes once
-    all have, so a postrotate script may compress the old file right after."""
+    all have, so a postrotate script may compress the old file right after; an error naming
+    the laggards if some have not within REOPEN_WITHIN (so the script does not compress)."""
     if host.logs is None:
         respond({"ok": True, "files": []})
         return
-    host.logs.reopen(lambda done: respond({"ok": True, "files": done}))
+
+    def late(pending: list[str]) -> None:
+        respond(
+            proto.error(
+                f"reopen: not done after {REOPEN_WITHIN:g}s (a stalled disk?): "
+                f"{', '.join(pending)}; they reopen when their writer thread gets to it"
+            )
+        )
+
+    host.logs.reopen(lambda done: respond({"ok": True, "files": done}), REOPEN_WITHIN, late)
 
 
 def _tails(host: Host, req: proto.Request, insts: list[Instance]) -> list[object] | None:

@@ -52,7 +52,7 @@ def _bind_unix(path: str) -> socket.socket:
         finally:
             probe.close()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    old = os.umask(0o177)  # 0600, as the control socket: /status shows command lines
+    old = os.umask(0o177)  # 0600, as the control socket: /status shows names, pids, log paths
     try:
         sock.bind(path)
         sock.listen(BACKLOG)

@@ -198,6 +198,15 @@ class Operator:
             from pinit.model.scale import scale
 
             count = req.count
+            others = sum(p.numprocs for p in plan.config.programs if p.name != name)
+            if others + count > proto.MAX_SCALE:  # the loader's bound on numprocs summed
+                respond(
+                    proto.error(
+                        f"scale: {name} to {count} makes {others + count} processes in all;"
+                        f" at most {proto.MAX_SCALE} allowed"
+                    )
+                )
+                return
             self._host.change(lambda p: scale(p, name, count))
         else:
             from pinit.model.roll import begin
