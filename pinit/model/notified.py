@@ -8,8 +8,12 @@ the systemd behaviour it follows (systemd.service(5), sd_notify(3)):
   complete: ``running`` wraps the three cells that lead STARTING to RUNNING and arms
   ``WatchdogTimeout``; each ``WATCHDOG=1`` re-arms it; ``left_running`` (called by ``step`` on
   any state change of a program with a watchdog) disarms it, so no timer outlives RUNNING.
-  A miss or ``WATCHDOG=trigger`` is a graceful restart (stop signal, stop timeout) counted
-  under reason "watchdog"; the ``Recycle`` column carries it, and memory and lifetime too.
+  A miss or ``WATCHDOG=trigger`` stops the process as an unasked death would
+  (``transitions.stop_unasked``: stop signal, stop timeout, then the ``restart`` policy, the
+  backoff and the flap count, as systemd applies Restart= and the start limits to a watchdog
+  failure), counted under reason "watchdog"; the ``Recycle`` column carries it, and memory and
+  lifetime too. ``restart = "never"`` leaves it EXITED. Only a live (STARTING, RUNNING)
+  instance is recycled: an operator's stop is never turned into a restart.
 * ``MAINPID=`` (a forking daemon naming its child) changes the pid whose death counts; the
   runtime reaps the named pid from then on (``TrackMain``). The old main pid's death then
   arrives as an ``Exited`` for a pid that is no longer the main one: ``former_main`` wraps the
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from pinit.config.schema import Restart
 from pinit.model.actions import Extend, TrackMain
 from pinit.model.events import (
     Event,
@@ -32,13 +37,12 @@ from pinit.model.events import (
     ExtendTimeout,
     MainPidNotified,
     Recycle,
-    RestartRequested,
     State,
     StatusNotified,
     WatchdogTimeout,
 )
-from pinit.model.requests import restart
 from pinit.model.step import READY, STOP, Handler, Step
+from pinit.model.transitions import stop_unasked
 from pinit.records import replace
 
 __all__ = [
@@ -96,20 +100,26 @@ def watchdog_ping(s: Step, _ev: Event) -> None:
 
 
 def watchdog_timeout(s: Step, _ev: Event) -> None:
-    s.emit("error", f"no WATCHDOG=1 for {s.inst.program.watchdog:g}s: restarting")
+    s.emit("error", f"no WATCHDOG=1 for {s.inst.program.watchdog:g}s: {_then(s)}")
     restart_for(s, "watchdog")
 
 
 def recycle(s: Step, ev: Event) -> None:
     reason = cast(Recycle, ev).reason
-    s.emit("warn", f"restarting: {reason}")
+    never = s.inst.program.restart is Restart.NEVER
+    s.emit("warn", f'stopping: {reason} (restart = "never")' if never else f"restarting: {reason}")
     restart_for(s, reason)
 
 
+def _then(s: Step) -> str:
+    never = s.inst.program.restart is Restart.NEVER
+    return 'restart = "never": stopping it' if never else "restarting"
+
+
 def restart_for(s: Step, reason: str) -> None:
-    """A graceful restart (requests.restart: stop signal, stop timeout, start once stopped)."""
+    """Stop the process as an unasked death; its ``restart`` policy decides what follows."""
     s.disarm(WATCHDOG)
-    restart(s, RestartRequested(reason))
+    stop_unasked(s, reason)
 
 
 def main_pid(s: Step, ev: Event) -> None:
