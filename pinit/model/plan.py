@@ -190,6 +190,8 @@ def deps_ready(plan: Plan, program: Program) -> bool:
     not waiting for a restart of its own (issue 9: a program bound to a one-shot that exited
     stays stopped, as a systemd BindsTo= unit does)."""
     after, binds = program.after, program.binds_to
+    if binds and not all(any(k[0] == b for k in plan.instances) for b in binds):
+        return False  # a target scaled to 0 serves nobody: not vacuously ready
     for inst in plan.instances.values():
         name = inst.program.name
         if name in after and not _satisfies_after(inst):
