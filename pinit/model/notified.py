@@ -1,13 +1,18 @@
 """Issue 9: the cells of the notify protocol's columns and of the per-program watchdog.
 
+Loaded at the first of those cells, never on PID 1's start path: the wrappers every program's
+cells go through (``_running``, ``_spawned``, ``_former_main``) live in ``state.py`` and call
+in here only when a program has a watchdog or said MAINPID=.
+
 Split from ``transitions.py`` (over 400 lines) and written in its style: each handler gets the
 ``Step`` and the event its cell is keyed by and never re-checks the state. What each does, and
 the systemd behaviour it follows (systemd.service(5), sd_notify(3)):
 
 * The watchdog (``WatchdogSec=``) counts from RUNNING, as systemd's starts once start-up is
-  complete: ``running`` wraps the three cells that lead STARTING to RUNNING and arms
-  ``WatchdogTimeout``; each ``WATCHDOG=1`` re-arms it; ``left_running`` (called by ``step`` on
-  any state change of a program with a watchdog) disarms it, so no timer outlives RUNNING.
+  complete: state.py's ``_running`` wraps the three cells that lead STARTING to RUNNING and
+  arms ``WatchdogTimeout`` (``arm_watchdog``); each ``WATCHDOG=1`` re-arms it;
+  ``left_running`` (called by ``step`` on any state change of a program with a watchdog)
+  disarms it, so no timer outlives RUNNING.
   A miss or ``WATCHDOG=trigger`` stops the process as an unasked death would
   (``transitions.stop_unasked``: stop signal, stop timeout, then the ``restart`` policy, the
   backoff and the flap count, as systemd applies Restart= and the start limits to a watchdog
@@ -16,8 +21,8 @@ the systemd behaviour it follows (systemd.service(5), sd_notify(3)):
   instance is recycled: an operator's stop is never turned into a restart.
 * ``MAINPID=`` (a forking daemon naming its child) changes the pid whose death counts; the
   runtime reaps the named pid from then on (``TrackMain``). The old main pid's death then
-  arrives as an ``Exited`` for a pid that is no longer the main one: ``former_main`` wraps the
-  Exited cells so that one is said at debug level, not as a warning.
+  arrives as an ``Exited`` for a pid that is no longer the main one: state.py's
+  ``_former_main`` wraps the Exited cells so that one is said at debug level, not as a warning.
 * ``EXTEND_TIMEOUT_USEC=`` pushes the pending ready (start) or stop deadline to at least
   now + USEC, never earlier (``Extend``), as systemd's ``service_extend_timeout``.
 * ``STATUS=`` text and the sub-state (``STOPPING=1`` -> "stopping", ``RELOADING=1`` ->
@@ -33,7 +38,6 @@ from pinit.config.schema import Restart
 from pinit.model.actions import Extend, TrackMain
 from pinit.model.events import (
     Event,
-    Exited,
     ExtendTimeout,
     MainPidNotified,
     Recycle,
@@ -41,19 +45,17 @@ from pinit.model.events import (
     StatusNotified,
     WatchdogTimeout,
 )
-from pinit.model.step import READY, STOP, Handler, Step
+from pinit.model.step import READY, STOP, Step
 from pinit.model.transitions import stop_unasked
 from pinit.records import replace
 
 __all__ = [
+    "arm_watchdog",
     "extend_starting",
     "extend_stopping",
-    "former_main",
     "left_running",
     "main_pid",
     "recycle",
-    "running",
-    "spawned",
     "status",
     "watchdog_ping",
     "watchdog_timeout",
@@ -63,27 +65,9 @@ WATCHDOG = WatchdogTimeout()
 MAX_STATUS = 200  # characters of STATUS= kept: one line of `ctl status`, not a log
 
 
-def running(handler: Handler) -> Handler:
-    """``handler``, then arm the watchdog if it led to RUNNING."""
-
-    def cell(s: Step, ev: Event) -> None:
-        handler(s, ev)
-        if s.inst.state is State.RUNNING and s.inst.program.watchdog > 0:
-            s.arm(WATCHDOG, s.inst.program.watchdog)
-
-    return cell
-
-
-def spawned(handler: Handler) -> Handler:
-    """As ``running``, and a new process has said nothing yet: forget the previous one's."""
-    then = running(handler)
-
-    def cell(s: Step, ev: Event) -> None:
-        if s.inst.status_text or s.inst.sub_state:
-            s.inst = replace(s.inst, status_text="", sub_state="")
-        then(s, ev)
-
-    return cell
+def arm_watchdog(s: Step) -> None:
+    """After a cell that led to RUNNING (state.py's ``_running``): the watchdog counts from here."""
+    s.arm(WATCHDOG, s.inst.program.watchdog)
 
 
 def left_running(s: Step) -> None:
@@ -130,20 +114,6 @@ def main_pid(s: Step, ev: Event) -> None:
     s.inst = replace(s.inst, pid=pid)
     s.actions.append(TrackMain(old, pid))
     s.emit("info", f"main pid is now {pid} (MAINPID=, was {old})")
-
-
-def former_main(handler: Handler) -> Handler:
-    """The Exited cells of a live instance: a pid that is not the main one can only be a main
-    pid that MAINPID= replaced, reaped in the turn its successor was named; said at debug."""
-
-    def cell(s: Step, ev: Event) -> None:
-        pid = cast(Exited, ev).pid
-        if s.inst.pid is not None and pid != s.inst.pid:
-            s.emit("debug", f"pid {pid} exited: no longer the main pid ({s.inst.pid})")
-            return
-        handler(s, ev)
-
-    return cell
 
 
 def extend_starting(s: Step, ev: Event) -> None:
