@@ -64,6 +64,7 @@ __all__ = [
     "issue_starts",
     "next_starts",
     "on_instance_change",
+    "renewed",
 ]
 
 
@@ -237,6 +238,20 @@ def boot(plan: Plan) -> tuple[Plan, tuple[PlanAction, ...]]:
     return plan, tuple(acts)
 
 
+def renewed(inst: Instance, program: Program, want: bool) -> Instance:
+    """The fresh incarnation of a reloaded (or rolled) instance. Its spawn, if it ran before and
+    is to run again, is a restart counted as "reload" (a roll re-marks it "rolling"); the
+    counts so far are kept, as ``spawns`` is (``ctl status`` restarts = spawns - 1)."""
+    reason = "reload" if want and inst.spawns else ""
+    return Instance(
+        program,
+        inst.index,
+        spawns=inst.spawns,
+        restarts_by_reason=inst.restarts_by_reason,
+        restart_reason=reason,
+    )
+
+
 def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:
     """A reload asked for this instance to go; now that it is down, replace or drop it."""
     if key not in plan.retire or not inst.down:
@@ -250,7 +265,7 @@ def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:
         to_start.discard(key)
     else:
         program, want = entry
-        instances[key] = Instance(program, key[1], spawns=inst.spawns)
+        instances[key] = renewed(inst, program, want)
         if want:
             to_start.add(key)
     return replace(
