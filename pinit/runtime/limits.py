@@ -60,7 +60,16 @@ class Limits:
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, config: Config) -> None:
-        """At start and at each reload: the memory timer runs only while a program needs it."""
+        """At start and at each reload: the memory timer runs only while a program needs it,
+        and the lifetimes of programs that no longer set one are forgotten (the supervisor
+        reports only instances whose program sets max_lifetime: a recycle under way when a
+        reload took it off would never be seen to end, and would hold every later one)."""
+        lifetimes = {p.name for p in config.programs if p.max_lifetime > 0}
+        for name in [n for n in self._recycling if n not in lifetimes]:
+            del self._recycling[name]
+            self._waiting.pop(name, None)
+        for key in [k for k in self._ends if k[0] not in lifetimes]:
+            self._forget(key)
         wanted = any(p.max_memory > 0 for p in config.programs)
         interval = config.memory_interval if wanted else 0.0
         if interval != self._interval:
