@@ -334,6 +334,13 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.FATAL,    ReadyT):  X,
     (S.FATAL,    StopT):   X,
     (S.FATAL,    Backoff): X,
+    (S.FATAL,    Ping):    _,
+    (S.FATAL,    WdogT):   X,
+    (S.FATAL,    Recycle_): _,
+    (S.FATAL,    MainPid): _,
+    (S.FATAL,    Extend_): _,
+    (S.FATAL,    Status):  _,
+    (S.FATAL,    Released): _released,
 
     # issue 8: liveness verdicts (model/liveness.py). Probed only while RUNNING; elsewhere a
     # verdict is one queued in the turn that left RUNNING, or from a previous process.
@@ -353,13 +360,6 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.EXITED,   LiveOk):  _,
     (S.FATAL,    LiveFailed): _,
     (S.FATAL,    LiveOk):  _,
-    (S.FATAL,    Ping):    _,
-    (S.FATAL,    WdogT):   X,
-    (S.FATAL,    Recycle_): _,
-    (S.FATAL,    MainPid): _,
-    (S.FATAL,    Extend_): _,
-    (S.FATAL,    Status):  _,
-    (S.FATAL,    Released): _released,
 }
 # fmt: on
 

@@ -108,12 +108,13 @@ def _finish_cleanup(s: Step) -> None:
     s.set(pgid=None, after_cleanup=None)
     if target is State.BACKOFF:
         delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
+        if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
+            wait_held(s)  # recorded as restarting when Released lets it go (spawn_restart)
+            return
         s.actions.append(
             Restarting(inst.restart_reason or "exited", max(delay, 0.0), inst.attempts)
         )
-        if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
-            wait_held(s)
-        elif delay <= 0:
+        if delay <= 0:
             s.emit("info", "restarting now")
             spawn(s)
         else:
@@ -297,7 +298,10 @@ def backoff_done(s: Step, _ev: Event) -> None:
 
 
 def spawn_restart(s: Step) -> None:
-    """A held restart let go (model/release.py): the spawn its BACKOFF was waiting for."""
+    """A held restart let go (model/release.py): the spawn its BACKOFF was waiting for, and
+    its ``Restarting`` record (one held from the start was not recorded until now; one whose
+    backoff delay ran first was recorded with that delay, and this says when it went)."""
+    s.actions.append(Restarting(s.inst.restart_reason or "exited", 0.0, s.inst.attempts))
     spawn(s)
 
 
