@@ -6,9 +6,10 @@ costs only what is configured: the memory timer exists only while some program s
 the instance's main pid, its process group and the main pid's descendants, as ``ctl status``
 counts them); a lifetime is one loop deadline per instance that sets it.
 
-Both end in ``Recycle(reason)``: a graceful restart (stop signal, stop timeout) of an instance
-that is STARTING or RUNNING, ignored in any other state, so a verdict never turns an
-operator's stop into a restart.
+Both end in ``Recycle(reason)``: the instance, if STARTING or RUNNING (ignored in any other
+state, so a verdict never turns an operator's stop into a restart), is stopped gracefully (stop
+signal, stop timeout) as an unasked death: its ``restart`` policy, the backoff and the flap
+count decide what follows (``model.transitions.stop_unasked``).
 
 Lifetimes roll: at most one instance of a program is being restarted for its lifetime at a
 time; one whose lifetime ends meanwhile waits until that one is RUNNING and ready again (or
