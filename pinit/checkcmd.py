@@ -219,12 +219,12 @@ def _program_lines(prog: Program, environ: Mapping[str, str], main: str | None) 
             f"  ready:       {_ready(prog.ready)}",
             f"  stop:        {prog.stop_signal.name}, then SIGKILL after {prog.stop_timeout}s",
             *_live(prog),
-            *_issue9_lines(prog, num),
+            *_placement_and_binds_lines(prog, num),
         ]
     return lines
 
 
-def _issue9_lines(prog: Program, num: int) -> list[str]:
+def _placement_and_binds_lines(prog: Program, num: int) -> list[str]:
     """Placement and bindings (issue 9), only for programs that set them."""
     out: list[str] = []
     place = []

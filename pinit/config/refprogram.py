@@ -318,7 +318,9 @@ PROGRAM: tuple[Entry, ...] = (
         "systemd's `WatchdogSec=`: the program gets `NOTIFY_SOCKET`, `WATCHDOG_USEC` and "
         "`WATCHDOG_PID`, and is restarted (reason `watchdog`, its stop signal and timeout) "
         "when no `WATCHDOG=1` arrives for this long, counted from when it is running and "
-        "from each ping; `WATCHDOG=trigger` restarts it at once. `0s`: off.",
+        "from each ping; `WATCHDOG=trigger` restarts it at once. A failure, as in systemd: "
+        "the `restart` policy, backoff and flap limits apply (`never`: left stopped). "
+        "`0s`: off.",
         '"10s"',
         (DURATION,),
     ),
@@ -328,7 +330,8 @@ PROGRAM: tuple[Entry, ...] = (
         "0",
         "Restart the instance gracefully (reason `memory`) when the resident memory of its "
         "whole process tree stays above this for `max_memory_for`; sampled every "
-        "`pinit.memory_interval`. `0`: off.",
+        "`pinit.memory_interval`. As with `watchdog`, the `restart` policy, backoff and "
+        "flap limits apply. `0`: off.",
         '"512MiB"',
         (SIZE,),
     ),
@@ -348,7 +351,8 @@ PROGRAM: tuple[Entry, ...] = (
         "Restart an instance gracefully (reason `lifetime`) once it has run this long, plus "
         "its jitter (gunicorn's `max_requests` for programs pinit cannot count requests of). "
         "At most one instance of a program is restarted for its lifetime at a time; the "
-        "others wait until it is running again. `0s`: off.",
+        "others wait until it is running again. The `restart` policy, backoff and flap "
+        "limits apply, as with `watchdog`. `0s`: off.",
         '"6h"',
         (DURATION,),
     ),

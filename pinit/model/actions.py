@@ -109,7 +109,7 @@ class Restarting:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """A probe's verdict the model acted on: ``probe`` is "ready" (liveness may add "live")."""
+    """A probe's verdict the model acted on: ``probe`` is "ready" or "live" (issue 8)."""
 
     probe: str
     ok: bool

@@ -3,10 +3,11 @@
 systemd's ``BindsTo=``/``PartOf=`` with the ordering ``After=`` gives them (``binds_to`` implies
 ``after`` here): when the bound-to program (the *target*, say redis) stops or restarts, its
 *dependents* are stopped first, and started again once every instance of each of their targets
-is ready again. A target stopped by an operator (or given up, or exited) keeps its dependents
-stopped until it is started and ready again; a ``ctl start`` of a dependent meanwhile is the
-operator's to make. Without ``binds_to`` nothing here runs (``Plan.binds`` is empty) and
-dependents keep running, as before.
+is ready again. A target with several instances goes down when none of them serves (one
+instance restarting leaves the dependents to the others); one scaled to 0 keeps them stopped.
+A target stopped by an operator (or given up, or exited) keeps its dependents stopped until
+it is started and ready again; a ``ctl start`` of a dependent meanwhile is the operator's.
+Without ``binds_to`` nothing here runs (``Plan.binds`` is empty): dependents keep running.
 
 The order is kept, not hoped for: a target whose automatic restart (after a crash) or operator
 restart would start it while a dependent is still alive is *held* (``Instance.held``, set here,
@@ -43,6 +44,12 @@ def _restarting(inst: Instance) -> bool:
     if inst.state is State.STOPPING:
         return inst.restart_pending
     return inst.state is State.BACKOFF
+
+
+def _any_serving(plan: Plan, target: str) -> bool:
+    """A target with several instances is down only when none of them serves: one instance
+    restarting (a crash, a rolling restart) leaves its dependents to the others."""
+    return any(k[0] == target and _serving(i) for k, i in plan.instances.items())
 
 
 def _dependents(plan: Plan, target: str) -> list[Key]:
@@ -121,12 +128,15 @@ def react(plan: Plan, key: Key, old: Instance) -> tuple[Plan, list[PlanAction]]:
     if key in w.pending and not _serving(inst):  # went down on its own while it waited
         w.pending.discard(key)
         w.stop_one(key, "its target is down")
-    if key[0] in plan.binds and not _serving(inst):
+    if key[0] in plan.binds and not _serving(inst) and not _any_serving(plan, key[0]):
         w.stop_dependents(key[0])
-        if _restarting(inst) and not inst.held and w.in_transit(key[0]):
+        if w.in_transit(key[0]):  # hold every instance's restart: none before they are down
             instances = dict(plan.instances)
-            instances[key] = replace(inst, held=True)  # before a queued GroupGone is stepped
-            w.plan = plan = replace(plan, instances=instances)
+            for k, i in plan.instances.items():
+                if k[0] == key[0] and _restarting(i) and not i.held:
+                    instances[k] = replace(i, held=True)  # before a queued GroupGone
+            if instances != plan.instances:
+                w.plan = plan = replace(plan, instances=instances)
     settle(w)
     if w.held != plan.bound_held or w.pending != plan.bound_pending:
         plan = replace(plan, bound_held=frozenset(w.held), bound_pending=frozenset(w.pending))

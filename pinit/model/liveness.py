@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from pinit.config.schema import Restart
 from pinit.model.actions import Verdict
-from pinit.model.events import Event, State
+from pinit.model.events import Event
 from pinit.model.step import Step
-from pinit.model.transitions import _cleanup, _next
+from pinit.model.transitions import stop_unasked
 
 __all__ = ["live_failed", "live_ok"]
 
@@ -46,10 +46,7 @@ def live_failed(s: Step, _ev: Event) -> None:
     restart = s.inst.program.restart is not Restart.NEVER
     then = "restarting" if restart else 'restart = "never": leaving it stopped'
     s.emit("error", f"liveness probe failed {count} times in a row: {then}")
-    target = _next(s, restart, failed_start=False)
-    if target is not State.EXITED and target is not State.STOPPED:
-        s.set(restart_reason=REASON)  # _next says "exited"; this death is ours
-    _cleanup(s, target)
+    stop_unasked(s, REASON)
 
 
 def live_ok(s: Step, _ev: Event) -> None:

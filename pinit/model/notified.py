@@ -1,19 +1,28 @@
 """Issue 9: the cells of the notify protocol's columns and of the per-program watchdog.
 
+Loaded at the first of those cells, never on PID 1's start path: the wrappers every program's
+cells go through (``_running``, ``_spawned``, ``_former_main``) live in ``state.py`` and call
+in here only when a program has a watchdog or said MAINPID=.
+
 Split from ``transitions.py`` (over 400 lines) and written in its style: each handler gets the
 ``Step`` and the event its cell is keyed by and never re-checks the state. What each does, and
 the systemd behaviour it follows (systemd.service(5), sd_notify(3)):
 
 * The watchdog (``WatchdogSec=``) counts from RUNNING, as systemd's starts once start-up is
-  complete: ``running`` wraps the three cells that lead STARTING to RUNNING and arms
-  ``WatchdogTimeout``; each ``WATCHDOG=1`` re-arms it; ``left_running`` (called by ``step`` on
-  any state change of a program with a watchdog) disarms it, so no timer outlives RUNNING.
-  A miss or ``WATCHDOG=trigger`` is a graceful restart (stop signal, stop timeout) counted
-  under reason "watchdog"; the ``Recycle`` column carries it, and memory and lifetime too.
+  complete: state.py's ``_running`` wraps the three cells that lead STARTING to RUNNING and
+  arms ``WatchdogTimeout`` (``arm_watchdog``); each ``WATCHDOG=1`` re-arms it;
+  ``left_running`` (called by ``step`` on any state change of a program with a watchdog)
+  disarms it, so no timer outlives RUNNING.
+  A miss or ``WATCHDOG=trigger`` stops the process as an unasked death would
+  (``transitions.stop_unasked``: stop signal, stop timeout, then the ``restart`` policy, the
+  backoff and the flap count, as systemd applies Restart= and the start limits to a watchdog
+  failure), counted under reason "watchdog"; the ``Recycle`` column carries it, and memory and
+  lifetime too. ``restart = "never"`` leaves it EXITED. Only a live (STARTING, RUNNING)
+  instance is recycled: an operator's stop is never turned into a restart.
 * ``MAINPID=`` (a forking daemon naming its child) changes the pid whose death counts; the
   runtime reaps the named pid from then on (``TrackMain``). The old main pid's death then
-  arrives as an ``Exited`` for a pid that is no longer the main one: ``former_main`` wraps the
-  Exited cells so that one is said at debug level, not as a warning.
+  arrives as an ``Exited`` for a pid that is no longer the main one: state.py's
+  ``_former_main`` wraps the Exited cells so that one is said at debug level, not as a warning.
 * ``EXTEND_TIMEOUT_USEC=`` pushes the pending ready (start) or stop deadline to at least
   now + USEC, never earlier (``Extend``), as systemd's ``service_extend_timeout``.
 * ``STATUS=`` text and the sub-state (``STOPPING=1`` -> "stopping", ``RELOADING=1`` ->
@@ -25,31 +34,28 @@ from __future__ import annotations
 
 from typing import cast
 
+from pinit.config.schema import Restart
 from pinit.model.actions import Extend, TrackMain
 from pinit.model.events import (
     Event,
-    Exited,
     ExtendTimeout,
     MainPidNotified,
     Recycle,
-    RestartRequested,
     State,
     StatusNotified,
     WatchdogTimeout,
 )
-from pinit.model.requests import restart
-from pinit.model.step import READY, STOP, Handler, Step
+from pinit.model.step import READY, STOP, Step
+from pinit.model.transitions import stop_unasked
 from pinit.records import replace
 
 __all__ = [
+    "arm_watchdog",
     "extend_starting",
     "extend_stopping",
-    "former_main",
     "left_running",
     "main_pid",
     "recycle",
-    "running",
-    "spawned",
     "status",
     "watchdog_ping",
     "watchdog_timeout",
@@ -59,27 +65,9 @@ WATCHDOG = WatchdogTimeout()
 MAX_STATUS = 200  # characters of STATUS= kept: one line of `ctl status`, not a log
 
 
-def running(handler: Handler) -> Handler:
-    """``handler``, then arm the watchdog if it led to RUNNING."""
-
-    def cell(s: Step, ev: Event) -> None:
-        handler(s, ev)
-        if s.inst.state is State.RUNNING and s.inst.program.watchdog > 0:
-            s.arm(WATCHDOG, s.inst.program.watchdog)
-
-    return cell
-
-
-def spawned(handler: Handler) -> Handler:
-    """As ``running``, and a new process has said nothing yet: forget the previous one's."""
-    then = running(handler)
-
-    def cell(s: Step, ev: Event) -> None:
-        if s.inst.status_text or s.inst.sub_state:
-            s.inst = replace(s.inst, status_text="", sub_state="")
-        then(s, ev)
-
-    return cell
+def arm_watchdog(s: Step) -> None:
+    """After a cell that led to RUNNING (state.py's ``_running``): the watchdog counts from here."""
+    s.arm(WATCHDOG, s.inst.program.watchdog)
 
 
 def left_running(s: Step) -> None:
@@ -96,20 +84,26 @@ def watchdog_ping(s: Step, _ev: Event) -> None:
 
 
 def watchdog_timeout(s: Step, _ev: Event) -> None:
-    s.emit("error", f"no WATCHDOG=1 for {s.inst.program.watchdog:g}s: restarting")
+    s.emit("error", f"no WATCHDOG=1 for {s.inst.program.watchdog:g}s: {_then(s)}")
     restart_for(s, "watchdog")
 
 
 def recycle(s: Step, ev: Event) -> None:
     reason = cast(Recycle, ev).reason
-    s.emit("warn", f"restarting: {reason}")
+    never = s.inst.program.restart is Restart.NEVER
+    s.emit("warn", f'stopping: {reason} (restart = "never")' if never else f"restarting: {reason}")
     restart_for(s, reason)
 
 
+def _then(s: Step) -> str:
+    never = s.inst.program.restart is Restart.NEVER
+    return 'restart = "never": stopping it' if never else "restarting"
+
+
 def restart_for(s: Step, reason: str) -> None:
-    """A graceful restart (requests.restart: stop signal, stop timeout, start once stopped)."""
+    """Stop the process as an unasked death; its ``restart`` policy decides what follows."""
     s.disarm(WATCHDOG)
-    restart(s, RestartRequested(reason))
+    stop_unasked(s, reason)
 
 
 def main_pid(s: Step, ev: Event) -> None:
@@ -120,20 +114,6 @@ def main_pid(s: Step, ev: Event) -> None:
     s.inst = replace(s.inst, pid=pid)
     s.actions.append(TrackMain(old, pid))
     s.emit("info", f"main pid is now {pid} (MAINPID=, was {old})")
-
-
-def former_main(handler: Handler) -> Handler:
-    """The Exited cells of a live instance: a pid that is not the main one can only be a main
-    pid that MAINPID= replaced, reaped in the turn its successor was named; said at debug."""
-
-    def cell(s: Step, ev: Event) -> None:
-        pid = cast(Exited, ev).pid
-        if s.inst.pid is not None and pid != s.inst.pid:
-            s.emit("debug", f"pid {pid} exited: no longer the main pid ({s.inst.pid})")
-            return
-        handler(s, ev)
-
-    return cell
 
 
 def extend_starting(s: Step, ev: Event) -> None:

@@ -64,6 +64,7 @@ __all__ = [
     "issue_starts",
     "next_starts",
     "on_instance_change",
+    "renewed",
 ]
 
 
@@ -190,6 +191,8 @@ def deps_ready(plan: Plan, program: Program) -> bool:
     not waiting for a restart of its own (issue 9: a program bound to a one-shot that exited
     stays stopped, as a systemd BindsTo= unit does)."""
     after, binds = program.after, program.binds_to
+    if binds and not all(any(k[0] == b for k in plan.instances) for b in binds):
+        return False  # a target scaled to 0 serves nobody: not vacuously ready
     for inst in plan.instances.values():
         name = inst.program.name
         if name in after and not _satisfies_after(inst):
@@ -235,6 +238,20 @@ def boot(plan: Plan) -> tuple[Plan, tuple[PlanAction, ...]]:
     return plan, tuple(acts)
 
 
+def renewed(inst: Instance, program: Program, want: bool) -> Instance:
+    """The fresh incarnation of a reloaded (or rolled) instance. Its spawn, if it ran before and
+    is to run again, is a restart counted as "reload" (a roll re-marks it "rolling"); the
+    counts so far are kept, as ``spawns`` is (``ctl status`` restarts = spawns - 1)."""
+    reason = "reload" if want and inst.spawns else ""
+    return Instance(
+        program,
+        inst.index,
+        spawns=inst.spawns,
+        restarts_by_reason=inst.restarts_by_reason,
+        restart_reason=reason,
+    )
+
+
 def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:
     """A reload asked for this instance to go; now that it is down, replace or drop it."""
     if key not in plan.retire or not inst.down:
@@ -248,7 +265,7 @@ def _retire(plan: Plan, key: Key, inst: Instance) -> Plan:
         to_start.discard(key)
     else:
         program, want = entry
-        instances[key] = Instance(program, key[1], spawns=inst.spawns)
+        instances[key] = renewed(inst, program, want)
         if want:
             to_start.add(key)
     return replace(

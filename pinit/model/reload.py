@@ -18,6 +18,7 @@ from pinit.model.plan import (
     StopInstance,
     bind_index,
     issue_starts,
+    renewed,
 )
 from pinit.records import replace
 
@@ -65,7 +66,7 @@ def apply_reload(plan: Plan, new_config: Config) -> tuple[Plan, tuple[PlanAction
         if entry is None:
             del instances[key]
         else:
-            instances[key] = Instance(entry[0], key[1], spawns=instances[key].spawns)
+            instances[key] = renewed(instances[key], entry[0], entry[1])
             if entry[1]:
                 to_start.add(key)
 

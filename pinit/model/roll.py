@@ -66,7 +66,8 @@ def begin(
     """Start rolling ``name``'s instances onto ``target`` (default: its current definition).
 
     Refused (an ``Emit`` warning, nothing changed) while pinit shuts down, for an unknown
-    program, or while another roll or a reload's retire of the same program is under way.
+    program, or while another roll of the same program is under way. Instances a reload is
+    still retiring are left out (the reload replaces them itself).
     """
     if plan.phase not in (Phase.STARTING, Phase.RUNNING):
         return plan, (Emit("warn", f"rolling restart of {name} refused: shutting down"),)

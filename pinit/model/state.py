@@ -33,11 +33,9 @@ The life of an instance, read off the table::
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import Final, cast
 
-from pinit.model import notified as n
 from pinit.model import policy
-from pinit.model import release as r
 from pinit.model import requests as q
 from pinit.model import transitions as t
 from pinit.model.actions import Action, Emit, StateChanged
@@ -70,6 +68,7 @@ from pinit.model.events import (
 )
 from pinit.model.instance import DOWN, Instance, State
 from pinit.model.step import Handler, Step
+from pinit.records import replace
 
 __all__ = ["DOWN", "EVENT_TYPES", "IGNORE", "ILLEGAL", "TRANSITIONS", "Instance", "State", "step"]
 
@@ -106,6 +105,71 @@ def _live_ok(s: Step, ev: Event) -> None:
     liveness.live_ok(s, ev)
 
 
+# issue 9: model/notified.py and model/release.py load at their first cell (a notify datagram,
+# a watchdog, MAINPID=, binds_to's Released), never on PID 1's start path. The wrappers every
+# program's cells go through tell without them whether there is anything to do.
+
+
+def _notified(name: str) -> Handler:
+    def cell(s: Step, ev: Event) -> None:
+        from pinit.model import notified
+
+        getattr(notified, name)(s, ev)
+
+    return cell
+
+
+def _release(name: str) -> Handler:
+    def cell(s: Step, ev: Event) -> None:
+        from pinit.model import release
+
+        getattr(release, name)(s, ev)
+
+    return cell
+
+
+def _running(handler: Handler) -> Handler:
+    """``handler``, then arm the watchdog if it led to RUNNING (systemd counts from there)."""
+
+    def cell(s: Step, ev: Event) -> None:
+        handler(s, ev)
+        if s.inst.state is State.RUNNING and s.inst.program.watchdog > 0:
+            from pinit.model import notified
+
+            notified.arm_watchdog(s)
+
+    return cell
+
+
+def _spawned(handler: Handler) -> Handler:
+    """As ``_running``, and a new process has said nothing yet: forget the previous one's."""
+    then = _running(handler)
+
+    def cell(s: Step, ev: Event) -> None:
+        if s.inst.status_text or s.inst.sub_state:
+            s.inst = replace(s.inst, status_text="", sub_state="")
+        then(s, ev)
+
+    return cell
+
+
+def _former_main(handler: Handler) -> Handler:
+    """The Exited cells of a live instance: a pid that is not the main one can only be a main
+    pid that MAINPID= replaced, reaped in the turn its successor was named; said at debug."""
+
+    def cell(s: Step, ev: Event) -> None:
+        pid = cast(Exited, ev).pid
+        if s.inst.pid is not None and pid != s.inst.pid:
+            s.emit("debug", f"pid {pid} exited: no longer the main pid ({s.inst.pid})")
+            return
+        handler(s, ev)
+
+    return cell
+
+
+_released = _release("release")
+
+
 # A timeout reaches its cell only while the instance has it armed (step drops stale ones), so
 # the X cells of the last four columns are states where it is never armed.
 # fmt: off
@@ -129,28 +193,28 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.STOPPED,  MainPid): _,
     (S.STOPPED,  Extend_): _,
     (S.STOPPED,  Status):  _,
-    (S.STOPPED,  Released): r.release,
+    (S.STOPPED,  Released): _released,
 
     (S.STARTING, Start):   _,
     (S.STARTING, Stop):    q.stop,
     (S.STARTING, Restart): q.restart,
     (S.STARTING, Signal):  q.send_signal,
-    (S.STARTING, Spawned): n.spawned(t.spawned),
+    (S.STARTING, Spawned): _spawned(t.spawned),
     (S.STARTING, SpawnFailed): t.spawn_failed,
-    (S.STARTING, Exited):  n.former_main(t.exited_starting),
+    (S.STARTING, Exited):  _former_main(t.exited_starting),
     (S.STARTING, Gone):    X,  # the main pid is alive, so its group is not empty
-    (S.STARTING, Ready):   n.running(t.ready_starting),
-    (S.STARTING, StartT):  n.running(t.start_timeout),
+    (S.STARTING, Ready):   _running(t.ready_starting),
+    (S.STARTING, StartT):  _running(t.start_timeout),
     (S.STARTING, ReadyT):  t.ready_timeout,
     (S.STARTING, StopT):   X,
     (S.STARTING, Backoff): X,
     (S.STARTING, Ping):    _,
     (S.STARTING, WdogT):   X,
-    (S.STARTING, Recycle_): n.recycle,
-    (S.STARTING, MainPid): n.main_pid,
-    (S.STARTING, Extend_): n.extend_starting,
-    (S.STARTING, Status):  n.status,
-    (S.STARTING, Released): r.release,
+    (S.STARTING, Recycle_): _notified("recycle"),
+    (S.STARTING, MainPid): _notified("main_pid"),
+    (S.STARTING, Extend_): _notified("extend_starting"),
+    (S.STARTING, Status):  _notified("status"),
+    (S.STARTING, Released): _released,
 
     (S.RUNNING,  Start):   _,
     (S.RUNNING,  Stop):    q.stop,
@@ -158,20 +222,20 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.RUNNING,  Signal):  q.send_signal,
     (S.RUNNING,  Spawned): X,
     (S.RUNNING,  SpawnFailed): X,
-    (S.RUNNING,  Exited):  n.former_main(t.exited_running),
+    (S.RUNNING,  Exited):  _former_main(t.exited_running),
     (S.RUNNING,  Gone):    X,
     (S.RUNNING,  Ready):   t.ready_running,
     (S.RUNNING,  StartT):  X,
     (S.RUNNING,  ReadyT):  t.ready_timeout,
     (S.RUNNING,  StopT):   X,
     (S.RUNNING,  Backoff): X,
-    (S.RUNNING,  Ping):    n.watchdog_ping,
-    (S.RUNNING,  WdogT):   n.watchdog_timeout,
-    (S.RUNNING,  Recycle_): n.recycle,
-    (S.RUNNING,  MainPid): n.main_pid,
-    (S.RUNNING,  Extend_): n.extend_starting,
-    (S.RUNNING,  Status):  n.status,
-    (S.RUNNING,  Released): r.release,
+    (S.RUNNING,  Ping):    _notified("watchdog_ping"),
+    (S.RUNNING,  WdogT):   _notified("watchdog_timeout"),
+    (S.RUNNING,  Recycle_): _notified("recycle"),
+    (S.RUNNING,  MainPid): _notified("main_pid"),
+    (S.RUNNING,  Extend_): _notified("extend_starting"),
+    (S.RUNNING,  Status):  _notified("status"),
+    (S.RUNNING,  Released): _released,
 
     (S.BACKOFF,  Start):   q.start,  # skip the rest of the delay
     (S.BACKOFF,  Stop):    q.stop_backoff,
@@ -192,7 +256,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.BACKOFF,  MainPid): _,
     (S.BACKOFF,  Extend_): _,
     (S.BACKOFF,  Status):  _,
-    (S.BACKOFF,  Released): r.release_backoff,
+    (S.BACKOFF,  Released): _release("release_backoff"),
 
     (S.STOPPING, Start):   q.start_after_stop,  # one process per instance: start once STOPPED
     (S.STOPPING, Stop):    q.cancel_restart,
@@ -200,7 +264,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.STOPPING, Signal):  q.send_signal,
     (S.STOPPING, Spawned): t.spawned_while_stopping,  # stop arrived mid-spawn: signal it now
     (S.STOPPING, SpawnFailed): t.spawn_failed_while_stopping,
-    (S.STOPPING, Exited):  n.former_main(t.exited_stopping),
+    (S.STOPPING, Exited):  _former_main(t.exited_stopping),
     (S.STOPPING, Gone):    t.stopped,
     (S.STOPPING, Ready):   _,
     (S.STOPPING, StartT):  X,
@@ -210,10 +274,10 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.STOPPING, Ping):    _,
     (S.STOPPING, WdogT):   X,
     (S.STOPPING, Recycle_): _,
-    (S.STOPPING, MainPid): n.main_pid,
-    (S.STOPPING, Extend_): n.extend_stopping,
-    (S.STOPPING, Status):  n.status,
-    (S.STOPPING, Released): r.release,
+    (S.STOPPING, MainPid): _notified("main_pid"),
+    (S.STOPPING, Extend_): _notified("extend_stopping"),
+    (S.STOPPING, Status):  _notified("status"),
+    (S.STOPPING, Released): _released,
 
     (S.CLEANUP,  Start):   q.start_after_cleanup,
     (S.CLEANUP,  Stop):    q.stop_during_cleanup,
@@ -232,9 +296,9 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.CLEANUP,  WdogT):   X,
     (S.CLEANUP,  Recycle_): _,
     (S.CLEANUP,  MainPid): _,
-    (S.CLEANUP,  Extend_): n.extend_stopping,
-    (S.CLEANUP,  Status):  n.status,
-    (S.CLEANUP,  Released): r.release,
+    (S.CLEANUP,  Extend_): _notified("extend_stopping"),
+    (S.CLEANUP,  Status):  _notified("status"),
+    (S.CLEANUP,  Released): _released,
 
     (S.EXITED,   Start):   q.start,
     (S.EXITED,   Stop):    _,
@@ -255,7 +319,7 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.EXITED,   MainPid): _,
     (S.EXITED,   Extend_): _,
     (S.EXITED,   Status):  _,
-    (S.EXITED,   Released): r.release,
+    (S.EXITED,   Released): _released,
 
     (S.FATAL,    Start):   q.start,
     (S.FATAL,    Stop):    _,
@@ -270,6 +334,13 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.FATAL,    ReadyT):  X,
     (S.FATAL,    StopT):   X,
     (S.FATAL,    Backoff): X,
+    (S.FATAL,    Ping):    _,
+    (S.FATAL,    WdogT):   X,
+    (S.FATAL,    Recycle_): _,
+    (S.FATAL,    MainPid): _,
+    (S.FATAL,    Extend_): _,
+    (S.FATAL,    Status):  _,
+    (S.FATAL,    Released): _released,
 
     # issue 8: liveness verdicts (model/liveness.py). Probed only while RUNNING; elsewhere a
     # verdict is one queued in the turn that left RUNNING, or from a previous process.
@@ -289,13 +360,6 @@ TRANSITIONS: Final[dict[tuple[State, type[Event]], Handler | Cell]] = {
     (S.EXITED,   LiveOk):  _,
     (S.FATAL,    LiveFailed): _,
     (S.FATAL,    LiveOk):  _,
-    (S.FATAL,    Ping):    _,
-    (S.FATAL,    WdogT):   X,
-    (S.FATAL,    Recycle_): _,
-    (S.FATAL,    MainPid): _,
-    (S.FATAL,    Extend_): _,
-    (S.FATAL,    Status):  _,
-    (S.FATAL,    Released): r.release,
 }
 # fmt: on
 
@@ -327,7 +391,9 @@ def step(
         s.set(timers=timers)
     cell(s, event)
     if s.inst.state is not inst.state and inst.program.watchdog:
-        n.left_running(s)  # issue 9: no watchdog outside RUNNING
+        from pinit.model import notified  # a program with a watchdog: loaded at its RUNNING
+
+        notified.left_running(s)  # issue 9: no watchdog outside RUNNING
     if s.inst.state is not inst.state:
         s.actions.append(StateChanged(inst.state, s.inst.state))
         if s.inst.state is State.RUNNING:  # issue 8: start and ready durations for /metrics

@@ -1,6 +1,6 @@
 """The handlers behind the cells of ``state.TRANSITIONS`` for what happens to a process: its
 spawn, its death, its readiness, its timeouts; and the moves they share (``spawn``, the restart
-decision ``_next``, the CLEANUP of a dead main's group). The request columns' cells (start,
+decision ``next_target``, the CLEANUP of a dead main's group). The request columns' cells (start,
 stop, restart, signal) are in ``requests.py``, the notify protocol's in ``notified.py``.
 
 One function per differing cell. Each handler gets a ``Step`` (``step.py``: the instance being
@@ -22,7 +22,7 @@ from pinit.model.events import Event, Exited, Spawned, SpawnFailed, State
 from pinit.model.status import describe, exit_code
 from pinit.model.step import BACKOFF, READY, START, STOP, Step
 
-__all__ = ["spawn", "spawn_restart", "wait_held"]
+__all__ = ["cleanup", "next_target", "spawn", "spawn_restart", "stop_unasked", "wait_held"]
 
 
 # --- shared moves -------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ def _become_running(s: Step) -> None:
     s.emit("info", f"running (pid {s.inst.pid})" + (", ready" if s.inst.ready else ""))
 
 
-def _next(s: Step, restart: bool, failed_start: bool) -> State:
+def next_target(s: Step, restart: bool, failed_start: bool) -> State:
     """Where an unasked end leads: EXITED if not restarted, else BACKOFF, or FATAL past
     start_retries.
 
@@ -78,7 +78,7 @@ def _next(s: Step, restart: bool, failed_start: bool) -> State:
     return State.FATAL if attempts > prog.start_retries else State.BACKOFF
 
 
-def _cleanup(s: Step, target: State) -> None:
+def cleanup(s: Step, target: State) -> None:
     """KillMode=control-group: stop what is left of the group before going on to ``target``."""
     s.stop_probe()
     s.disarm(START, READY)
@@ -86,6 +86,18 @@ def _cleanup(s: Step, target: State) -> None:
     s.signal_group()
     if s.inst.pgid is None:  # no process (a failed spawn): no group to wait for
         _finish_cleanup(s)
+
+
+def stop_unasked(s: Step, reason: str) -> None:
+    """An end pinit decides for a live process (a failed liveness probe, a missed watchdog, a
+    memory or lifetime recycle): stopped as an unasked death, so the program's ``restart``
+    policy, the backoff and the flap count apply (systemd treats a WatchdogSec= miss as a
+    failure under Restart= and the start limits); ``restart = "never"`` leaves it EXITED.
+    Not ``RestartRequested``: that is an operator's stop-then-start and skips all three."""
+    target = next_target(s, s.inst.program.restart is not Restart.NEVER, failed_start=False)
+    if target is not State.EXITED and target is not State.STOPPED:
+        s.set(restart_reason=reason)  # next_target says "exited"; this end is ours
+    cleanup(s, target)
 
 
 def _finish_cleanup(s: Step) -> None:
@@ -96,12 +108,13 @@ def _finish_cleanup(s: Step) -> None:
     s.set(pgid=None, after_cleanup=None)
     if target is State.BACKOFF:
         delay = policy.backoff_delay(inst.program.backoff, inst.attempts, s.rng)
+        if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
+            wait_held(s)  # recorded as restarting when Released lets it go (spawn_restart)
+            return
         s.actions.append(
             Restarting(inst.restart_reason or "exited", max(delay, 0.0), inst.attempts)
         )
-        if delay <= 0 and inst.held:  # issue 9: a delay still runs; BackoffDone checks it
-            wait_held(s)
-        elif delay <= 0:
+        if delay <= 0:
             s.emit("info", "restarting now")
             spawn(s)
         else:
@@ -152,7 +165,7 @@ def _died(s: Step, e: Exited, failed_start: bool) -> None:
     late = " before start_seconds" if failed_start else ""
     s.emit("warn" if unexpected else "info", f"pid {e.pid} {describe(e.status)}{late}")
     restart = policy.should_restart(s.inst.program, e.status, s.inst.stop_requested)
-    _cleanup(s, _next(s, restart, failed_start))
+    cleanup(s, next_target(s, restart, failed_start))
 
 
 def _died_while_stopping(s: Step, e: Exited, on_request: bool) -> None:
@@ -210,7 +223,7 @@ def spawn_failed(s: Step, ev: Event) -> None:
     if _spawn_failure(s, cast(SpawnFailed, ev)):
         status = s.inst.last_status or 0
         restart = policy.should_restart(s.inst.program, status, s.inst.stop_requested)
-        _cleanup(s, _next(s, restart, failed_start=True))
+        cleanup(s, next_target(s, restart, failed_start=True))
 
 
 def spawn_failed_while_stopping(s: Step, ev: Event) -> None:
@@ -268,7 +281,7 @@ def ready_timeout(s: Step, _ev: Event) -> None:
     s.actions.append(Verdict("ready", False, f"not ready after {s.inst.program.ready.timeout:g}s"))
     s.emit("error", f"not ready after {s.inst.program.ready.timeout:g}s: counted as a failed start")
     never = s.inst.program.restart is Restart.NEVER
-    _cleanup(s, State.FATAL if never else _next(s, restart=True, failed_start=True))
+    cleanup(s, State.FATAL if never else next_target(s, restart=True, failed_start=True))
 
 
 def stop_timeout(s: Step, _ev: Event) -> None:
@@ -285,7 +298,10 @@ def backoff_done(s: Step, _ev: Event) -> None:
 
 
 def spawn_restart(s: Step) -> None:
-    """A held restart let go (model/release.py): the spawn its BACKOFF was waiting for."""
+    """A held restart let go (model/release.py): the spawn its BACKOFF was waiting for, and
+    its ``Restarting`` record (one held from the start was not recorded until now; one whose
+    backoff delay ran first was recorded with that delay, and this says when it went)."""
+    s.actions.append(Restarting(s.inst.restart_reason or "exited", 0.0, s.inst.attempts))
     spawn(s)
 
 

@@ -6,9 +6,10 @@ costs only what is configured: the memory timer exists only while some program s
 the instance's main pid, its process group and the main pid's descendants, as ``ctl status``
 counts them); a lifetime is one loop deadline per instance that sets it.
 
-Both end in ``Recycle(reason)``: a graceful restart (stop signal, stop timeout) of an instance
-that is STARTING or RUNNING, ignored in any other state, so a verdict never turns an
-operator's stop into a restart.
+Both end in ``Recycle(reason)``: the instance, if STARTING or RUNNING (ignored in any other
+state, so a verdict never turns an operator's stop into a restart), is stopped gracefully (stop
+signal, stop timeout) as an unasked death: its ``restart`` policy, the backoff and the flap
+count decide what follows (``model.transitions.stop_unasked``).
 
 Lifetimes roll: at most one instance of a program is being restarted for its lifetime at a
 time; one whose lifetime ends meanwhile waits until that one is RUNNING and ready again (or
@@ -60,7 +61,16 @@ class Limits:
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, config: Config) -> None:
-        """At start and at each reload: the memory timer runs only while a program needs it."""
+        """At start and at each reload: the memory timer runs only while a program needs it,
+        and the lifetimes of programs that no longer set one are forgotten (the supervisor
+        reports only instances whose program sets max_lifetime: a recycle under way when a
+        reload took it off would never be seen to end, and would hold every later one)."""
+        lifetimes = {p.name for p in config.programs if p.max_lifetime > 0}
+        for name in [n for n in self._recycling if n not in lifetimes]:
+            del self._recycling[name]
+            self._waiting.pop(name, None)
+        for key in [k for k in self._ends if k[0] not in lifetimes]:
+            self._forget(key)
         wanted = any(p.max_memory > 0 for p in config.programs)
         interval = config.memory_interval if wanted else 0.0
         if interval != self._interval:

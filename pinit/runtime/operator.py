@@ -188,7 +188,7 @@ class Operator:
             known = ", ".join(sorted(p.name for p in plan.config.programs)) or "none"
             respond(proto.error(f"{req.cmd}: no program {name!r} (known: {known})"))
             return
-        if name in plan.rolls:
+        if name in plan.rolls and req.cmd != "scale":  # a scale calls the roll off (model.scale)
             respond(proto.error(f"{req.cmd}: a rolling restart of {name} is under way"))
             return
         if self._host.change is None:

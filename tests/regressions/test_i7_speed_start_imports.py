@@ -37,6 +37,8 @@ NOT_ON_START_PATH = {
     "pinit.logs.jsonlog",  # issue 8: only with log_format = "json"
     "pinit.model.roll",  # issue 9: at the first roll
     "pinit.model.scale",  # issue 9: at the first `ctl scale`
+    "pinit.model.notified",  # issue 9: at the first notify datagram, watchdog or MAINPID=
+    "pinit.model.release",  # issue 9: at binds_to's first Released
     "configparser",  # issue 10: `pinit import` is a translator, never on the start path
     "pinit.importer",
     "pinit.importer.supervisord",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pinit.config.schema import Backoff, OnFatal, Program
 from pinit.model.actions import Action, SignalGroup, Spawn, StateChanged
-from pinit.model.events import BackoffDone
+from pinit.model.events import BackoffDone, Exited, GroupGone
 from pinit.model.instance import Key
 from pinit.model.plan import deps_ready
 from pinit.model.state import State
@@ -177,11 +177,18 @@ def test_several_clients_and_server_instances() -> None:
     sim.settle()
     sim.crash("redis", 1 << 8, index=1)
     sim.settle()
+    assert spawns(sim, ("redis", 1)) == 2
+    assert all(counts(sim, ("client", i)) == {} for i in range(3))  # redis 0 served meanwhile
+    for i in range(2):  # both die before either group is gone: the clients go down first
+        sim.post(("redis", i), Exited(sim.alive.pop(("redis", i)), 1 << 8))
+    for i in range(2):
+        sim.post(("redis", i), GroupGone())
+    sim.settle()
     for i in range(3):
         key = ("client", i)
-        assert when(sim, key, STOPPED) < when(sim, ("redis", 1), Spawn, nth=2)
+        assert when(sim, key, STOPPED) < when(sim, ("redis", 0), Spawn, nth=2)
+        assert when(sim, key, STOPPED) < when(sim, ("redis", 1), Spawn, nth=3)
         assert counts(sim, key) == {"bound": 1}
-    assert spawns(sim, ("redis", 0)) == 1  # the other server instance was not touched
 
 
 # --- property: any history with bound programs settles, then shuts down cleanly ------------------

@@ -40,7 +40,7 @@ def test_watchdog_is_armed_at_running_and_rearmed_by_each_ping() -> None:
     inst, (acts,) = run(inst, (4.0, WatchdogPing()))
     assert quiet(acts) == (Disarm(WD), Arm(WD, 14.0))
     inst, (acts,) = run(inst, (14.0, WD))
-    assert inst.state is State.STOPPING and inst.restart_pending
+    assert inst.state is State.CLEANUP and inst.after_cleanup is State.BACKOFF  # unasked death
     assert inst.restart_reason == "watchdog"
     assert SignalGroup(100, SIGTERM) in acts
     assert WD not in inst.timers
@@ -66,7 +66,7 @@ def test_leaving_running_disarms_the_watchdog() -> None:
 def test_recycle_restarts_only_a_live_instance() -> None:
     inst = running(prog())
     restarted, _ = run(inst, (2.0, Recycle("memory")))
-    assert restarted.restart_pending and restarted.restart_reason == "memory"
+    assert restarted.state is State.CLEANUP and restarted.restart_reason == "memory"
     # Never turns an operator's stop into a restart (a RestartRequested would).
     stopping, _ = run(inst, (2.0, StopRequested()))
     after, (acts,) = run(stopping, (2.0, Recycle("lifetime")))
