@@ -15,14 +15,14 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Launch, pinit_bin
-from tests.integration.supervise import Events, start
+from tests.integration import supervise
+from tests.integration.supervise import Events
 from tests.integration.test_ctl import ctl
 from tests.integration.test_logs import wait_for
 
@@ -54,12 +54,7 @@ STAMPED = re.compile(rb"^" + STAMP + rb"soak (\d{8}) z{49}$")
 
 
 def up(launch: type[Launch], tmp_path: Path, programs: str) -> tuple[Launch, Events, Path]:
-    sock = tmp_path / "ctl.sock"
-    head = f'[pinit]\ncontrol_socket = "{sock}"\nreopen_signal = "USR1"\n'
-    body = head + textwrap.dedent(programs)
-    pinit, events = start(launch, tmp_path, body, mode="pid1")
-    pinit.wait_stderr(f"control socket {sock}")
-    return pinit, events, sock
+    return supervise.up(launch, tmp_path, programs, mode="pid1", head='reopen_signal = "USR1"\n')
 
 
 def read_all(directory: Path, stem: str) -> list[bytes]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Launch
+from tests.integration import supervise
 from tests.integration.supervise import Events, start
 from tests.integration.test_ctl import ctl
 
@@ -49,11 +50,7 @@ def mark(what: str) -> str:
 
 
 def up(launch: type[Launch], tmp_path: Path, programs: str) -> tuple[Launch, Events, Path]:
-    sock = tmp_path / "ctl.sock"
-    body = f'[pinit]\ncontrol_socket = "{sock}"\n' + textwrap.dedent(programs)
-    pinit, events = start(launch, tmp_path, body, mode="plain", extra=("-v",))
-    pinit.wait_stderr(f"control socket {sock}")
-    return pinit, events, sock
+    return supervise.up(launch, tmp_path, programs, extra=("-v",))
 
 
 def status(sock: Path) -> dict[str, object]:
