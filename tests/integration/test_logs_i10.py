@@ -25,30 +25,8 @@ from tests.integration import supervise
 from tests.integration.supervise import Events
 from tests.integration.test_ctl import ctl
 from tests.integration.test_logs import wait_for
+from tests.integration.test_logs_soak import BURSTS, WIDTH
 
-WIDTH = 64
-BURSTS = r"""
-import os, sys
-
-def record(what):
-    fd = os.open(os.environ["EVENTS"], os.O_WRONLY | os.O_APPEND)
-    os.write(fd, f"soak {what} {os.getpid()} 0\n".encode())
-    os.close(fd)
-
-def line(i):
-    head = b"soak %08d " % i
-    return head + b"z" * (64 - len(head) - 1) + b"\n"
-
-total = 0
-record("start")
-with open(sys.argv[1], "rb", buffering=0) as commands:
-    for command in commands:
-        n = int(command)
-        for lo in range(total, total + n, 100):
-            os.write(1, b"".join(line(i) for i in range(lo, min(lo + 100, total + n))))
-        total += n
-        record(f"wrote-{total}")
-"""
 STAMP = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
 STAMPED = re.compile(rb"^" + STAMP + rb"soak (\d{8}) z{49}$")
 
@@ -85,7 +63,7 @@ def test_no_line_lost_torn_or_doubled_across_rotations_reopens_and_gzip(
         tmp_path,
         f"""
         [programs.soak]
-        command = ["{sys.executable}", "-I", "-S", "{script}", "{commands}"]
+        command = ["{sys.executable}", "-I", "-S", "{script}", "{commands}", "{WIDTH}"]
         stdout = {{ file = "{log}", max_bytes = 150000, backups = 1000, compress = true, \
 rotate_every = "1s", timestamps = true }}
         """,
