@@ -55,7 +55,10 @@ class Groups:
     def signal(self, key: Key, pgid: int, sig: int, *, stop: bool = True) -> bool:
         """True if some process received it."""
         reached = pid1.kill_group(pgid, sig)
-        for pid in self._members(key, pgid):
+        # The group has it already: a second copy to each member would reach a program whose
+        # handler ran the first (not pending, so not merged) as a second stop, the "force quit
+        # now" of many servers. Only those that left the group get their own.
+        for pid in self._members(key, pgid) - self._procs.in_group(pgid):
             reached = pid1.kill_pid(pid, sig) or reached
         if reached and stop and sig != signal.SIGKILL:
             # Only a signal something received is a stop worth reporting: the cleanup signal

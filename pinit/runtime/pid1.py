@@ -158,6 +158,10 @@ class ProcTable:
         found.update(pid for pid in self._loose if self._tag(pid) == tag)
         return found
 
+    def in_group(self, pgid: int) -> set[int]:
+        """The snapshot's members of process group `pgid` (after a ``members`` call)."""
+        return set((self._by_group or {}).get(pgid, ()))
+
     def _tag(self, pid: int) -> bytes | None:
         if pid not in self._tags:
             self._tags[pid] = _env_entry(pid, b"PINIT_INSTANCE=")

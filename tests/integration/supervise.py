@@ -118,3 +118,20 @@ def start(
     argv = [*wrap, *pinit_bin(), *extra, "--config", str(config)]
     run = launch(argv, mode, env=env, stdout=stdout)
     return run, events
+
+
+def up(
+    launch: type[Launch],
+    tmp_path: Path,
+    programs: str,
+    mode: str = "plain",
+    head: str = "",
+    extra: tuple[str, ...] = (),
+) -> tuple[Launch, Events, Path]:
+    """pinit on `programs` (`head`: more [pinit] keys) with its control socket in tmp_path,
+    once it said it listens; returns the socket's path too."""
+    sock = tmp_path / "ctl.sock"
+    body = f'[pinit]\ncontrol_socket = "{sock}"\n{head}' + textwrap.dedent(programs)
+    pinit, events = start(launch, tmp_path, body, mode=mode, extra=extra)
+    pinit.wait_stderr(f"control socket {sock}")
+    return pinit, events, sock

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Launch, pinit_bin
-from tests.integration.supervise import Events, start, svc
+from tests.integration.supervise import start, svc, up
 
 
 def ctl(sock: Path, *args: str) -> tuple[int, str, str]:
@@ -34,17 +34,6 @@ def status(sock: Path) -> dict[str, dict[str, object]]:
     assert rc == 0, err
     reply = json.loads(out)
     return {inst["name"]: inst for inst in reply["instances"]}
-
-
-def up(
-    launch: type[Launch], tmp_path: Path, programs: str, mode: str = "plain", head: str = ""
-) -> tuple[Launch, Events, Path]:
-    """pinit on `programs` with its socket in tmp_path, once it said it listens."""
-    sock = tmp_path / "ctl.sock"
-    body = f'[pinit]\ncontrol_socket = "{sock}"\n{head}' + textwrap.dedent(programs)
-    pinit, events = start(launch, tmp_path, body, mode=mode)
-    pinit.wait_stderr(f"control socket {sock}")
-    return pinit, events, sock
 
 
 TWO = f"""

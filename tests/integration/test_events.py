@@ -15,13 +15,12 @@ import select
 import signal
 import socket
 import subprocess
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import Launch, pinit_bin
-from tests.integration.supervise import Events, start, svc
+from tests.integration.supervise import svc, up
 
 Record = dict[str, object]
 
@@ -81,16 +80,6 @@ class Follower:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=5)
-
-
-def up(
-    launch: type[Launch], tmp_path: Path, programs: str, head: str = ""
-) -> tuple[Launch, Events, Path]:
-    sock = tmp_path / "ctl.sock"
-    body = f'[pinit]\ncontrol_socket = "{sock}"\n{head}' + textwrap.dedent(programs)
-    pinit, events = start(launch, tmp_path, body, mode="plain")
-    pinit.wait_stderr(f"control socket {sock}")
-    return pinit, events, sock
 
 
 def ctl(sock: Path, *args: str) -> subprocess.CompletedProcess[str]:

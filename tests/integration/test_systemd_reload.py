@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Launch
-from tests.integration.supervise import start, svc
+from tests.integration.supervise import Events, start, svc
 from tests.integration.test_systemd import FakeSystemd
 
 
@@ -24,13 +24,8 @@ def fake(tmp_path: Path) -> Iterator[FakeSystemd]:
     listener.sock.close()
 
 
-def now_usec() -> int:
-    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-
-
-def test_hup_sends_reloading_with_monotonic_usec_then_ready(
-    launch: type[Launch], tmp_path: Path, fake: FakeSystemd
-) -> None:
+def ready_under(launch: type[Launch], tmp_path: Path, fake: FakeSystemd) -> tuple[Launch, Events]:
+    """pinit on one program `a`, its NOTIFY_SOCKET the fake's, once it said READY=1."""
     pinit, events = start(
         launch,
         tmp_path,
@@ -42,6 +37,17 @@ def test_hup_sends_reloading_with_monotonic_usec_then_ready(
         env_extra={"NOTIFY_SOCKET": fake.path},
     )
     fake.wait_for("READY")
+    return pinit, events
+
+
+def now_usec() -> int:
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+
+def test_hup_sends_reloading_with_monotonic_usec_then_ready(
+    launch: type[Launch], tmp_path: Path, fake: FakeSystemd
+) -> None:
+    pinit, events = ready_under(launch, tmp_path, fake)
     config = tmp_path / "pinit.toml"
     config.write_text(
         config.read_text() + f'[programs.b]\ncommand = {svc("run", "b")}\nstart_seconds = "100ms"\n'

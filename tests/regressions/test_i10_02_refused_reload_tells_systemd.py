@@ -10,24 +10,14 @@ import signal
 from pathlib import Path
 
 from tests.conftest import Launch
-from tests.integration.supervise import start, svc
 from tests.integration.test_systemd import FakeSystemd
+from tests.integration.test_systemd_reload import ready_under
 
 
 def test_refused_reload_still_completes_for_systemd(launch: type[Launch], tmp_path: Path) -> None:
     fake = FakeSystemd(tmp_path / "notify.sock")
     try:
-        pinit, _ = start(
-            launch,
-            tmp_path,
-            f"""
-            [programs.a]
-            command = {svc("run", "a")}
-            start_seconds = "100ms"
-            """,
-            env_extra={"NOTIFY_SOCKET": fake.path},
-        )
-        fake.wait_for("READY")
+        pinit, _ = ready_under(launch, tmp_path, fake)
         (tmp_path / "pinit.toml").write_text("[programs.a]\ncommand = 42\n")
         pinit.signal(signal.SIGHUP)
         reloading, _ = fake.next(timeout=10)

@@ -91,7 +91,16 @@ NOT_BEFORE_FIRST_SPAWN = {
 }
 
 RUN = """
-import sys
+import os, sys
+def first_spawn(event, args):
+    # Said the moment the first program is spawned (runtime/posixspawn.py resolves this
+    # symbol in its first spawn; os.fork for the other path): pinit's own "started pid" line
+    # may wait in its log buffer, stderr being full, while later imports are printed.
+    if event == "os.fork" or (event == "ctypes.dlsym" and "file_actions_init" in str(args)):
+        if not first_spawn.said:
+            first_spawn.said = os.write(2, b"\\nFIRST-SPAWN\\n")
+first_spawn.said = 0
+sys.addaudithook(first_spawn)
 sys.path[:0] = [{root!r}]
 sys.path += {site!r}
 from pinit.cli import main
@@ -125,8 +134,9 @@ def test_config_start_imports_only_what_it_needs(tmp_path: Path) -> None:
     }
     assert "pinit.runtime.supervisor" in imported  # the measure saw the start path
     assert sorted(imported & NOT_ON_START_PATH) == []
-    # -X importtime writes to stderr as pinit does: what came before the first spawn's line
-    before, _, _ = done.stderr.partition("once: started pid")
+    # -X importtime writes to stderr as pinit does: what came before the first spawn
+    assert "FIRST-SPAWN" in done.stderr
+    before, _, _ = done.stderr.partition("FIRST-SPAWN")
     before_spawn = {
         line.rpartition("|")[2].strip()
         for line in before.splitlines()

@@ -16,7 +16,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from pinit.config.schema import Config, Program
+from pinit.config.schema import Backoff, Config, Program
 from pinit.control.proto import Request
 from pinit.model import plan as P  # noqa: N812 (short, reads like a namespace)
 from pinit.model import reload as R  # noqa: N812
@@ -52,7 +52,27 @@ from pinit.model.state import step
 from pinit.runtime.operator import Host, Operator
 from pinit.stats import Usage
 
-__all__ = ["Core", "NoSampler"]
+__all__ = ["Core", "NoSampler", "prog", "settled"]
+
+
+def prog(name: str = "w", **kw: object) -> Program:
+    """A program for the model's tests: 1 s to count as started, a 1 s backoff without jitter
+    (histories replay exactly), 5 s to stop; `kw` overrides any field."""
+    base: dict[str, object] = {
+        "command": (name,),
+        "start_seconds": 1.0,
+        "backoff": Backoff(initial=1.0, jitter=0.0),
+        "stop_timeout": 5.0,
+    }
+    base.update(kw)
+    return Program(name, **base)  # type: ignore[arg-type]
+
+
+def settled(*programs: Program, **kw: object) -> Core:
+    """A core on `programs`, stepped until nothing more happens without time passing."""
+    sim = Core(*programs, **kw)
+    sim.settle()
+    return sim
 
 
 class NoSampler:

@@ -10,26 +10,15 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinit.config.schema import Backoff, OnFatal, Program
+from pinit.config.schema import OnFatal, Program
 from pinit.model.actions import Action, SignalGroup, Spawn, StateChanged
 from pinit.model.events import BackoffDone, Exited, GroupGone
 from pinit.model.instance import Key
 from pinit.model.plan import deps_ready
 from pinit.model.state import State
-from tests.unit.modelcore import Core
+from tests.unit.modelcore import Core, prog
 
 REDIS, CLIENT = ("redis", 0), ("client", 0)
-
-
-def prog(name: str, **kw: object) -> Program:
-    base: dict[str, object] = {
-        "command": (name,),
-        "start_seconds": 1.0,
-        "backoff": Backoff(initial=1.0, jitter=0.0),
-        "stop_timeout": 5.0,
-    }
-    base.update(kw)
-    return Program(name, **base)  # type: ignore[arg-type]
 
 
 def pair(bound: bool = True, **client: object) -> Core:

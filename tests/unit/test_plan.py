@@ -9,30 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinit.config.schema import Backoff, Config, OnFatal, Program, Readiness, ReadyKind, Restart
+from pinit.config.schema import Config, OnFatal, Program, Readiness, ReadyKind, Restart
 from pinit.model import plan as P  # noqa: N812 (short, reads like a namespace)
 from pinit.model import reload as R  # noqa: N812
 from pinit.model import shutdown as S  # noqa: N812
 from pinit.model.events import ReadyObserved, StartRequested, StopRequested
 from pinit.model.state import State
-from tests.unit.modelcore import Core
-
-
-def prog(name: str, **kw: object) -> Program:
-    base: dict[str, object] = {
-        "command": (name,),
-        "start_seconds": 1.0,
-        "backoff": Backoff(initial=1.0, jitter=0.0),
-        "stop_timeout": 5.0,
-    }
-    base.update(kw)
-    return Program(name, **base)  # type: ignore[arg-type]
-
-
-def boot(*programs: Program, **kw: object) -> Core:
-    sim = Core(*programs, **kw)
-    sim.settle()
-    return sim
+from tests.unit.modelcore import Core, prog
+from tests.unit.modelcore import settled as boot
 
 
 def stack() -> tuple[Program, ...]:

@@ -11,29 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pinit.config.schema import Backoff, Program, Readiness, ReadyKind, Rolling
+from pinit.config.schema import Readiness, ReadyKind, Rolling
 from pinit.model import plan as P  # noqa: N812
 from pinit.model import roll, scale
 from pinit.model.actions import Emit
 from pinit.model.instance import Key, State
-from tests.unit.modelcore import Core
-
-
-def prog(name: str = "w", **kw: object) -> Program:
-    base: dict[str, object] = {
-        "command": (name,),
-        "start_seconds": 1.0,
-        "backoff": Backoff(initial=1.0, jitter=0.0),
-        "stop_timeout": 5.0,
-    }
-    base.update(kw)
-    return Program(name, **base)  # type: ignore[arg-type]
-
-
-def settled(*programs: Program, **kw: object) -> Core:
-    sim = Core(*programs, **kw)
-    sim.settle()
-    return sim
+from tests.unit.modelcore import Core, prog, settled
 
 
 def pids(sim: Core, name: str = "w") -> dict[int, int | None]:
