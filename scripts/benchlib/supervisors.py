@@ -117,6 +117,9 @@ class Pinit:
         # JSON strings are TOML basic strings; `$$` is pinit's literal `$`.
         argv = ", ".join(json.dumps(arg.replace("$", "$$")) for arg in command)
         conf.write_text(
+            # Its own control socket (and so its own lock): several pinit rows run at once in
+            # the steady-state measure, and one pinit per config name refuses a second.
+            f'[pinit]\ncontrol_socket = "{work}/pinit.sock"\n\n'
             "[programs.svc]\n"
             f"command = [{argv}]\n"
             f"numprocs = {count}\n"
