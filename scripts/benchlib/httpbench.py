@@ -66,12 +66,13 @@ class PinitHttp:
     def prepare(self, work: Path, command: list[str], count: int) -> list[str]:
         argv = Pinit(self.name, self.path).prepare(work, command, count)
         conf = work / "pinit.toml"
-        # Its own control socket: the default /run/pinit/pinit.sock is shared by every pinit
-        # named "pinit" on the host, and others' connects to it count as wake-ups here.
-        head = f'[pinit]\ncontrol_socket = "{work}/ctl.sock"\n'
+        # Pinit.prepare gives it its own control socket already (others' connects to a shared
+        # default socket would count as wake-ups here); only the endpoint is added.
         if self.port:
-            head += f'http = "127.0.0.1:{self.port}"\n'
-        conf.write_text(head + conf.read_text())
+            text = conf.read_text().replace(
+                "[pinit]\n", "[pinit]\n" + f'http = "127.0.0.1:{self.port}"\n', 1
+            )
+            conf.write_text(text)
         return argv
 
 
