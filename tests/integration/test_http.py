@@ -253,7 +253,8 @@ def test_metrics_parsed_by_prometheus_and_promtool(launch: type[Launch], tmp_pat
         [promtool, "check", "metrics"], input=curl.stdout, capture_output=True, timeout=20
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert ctl(sock, "status")[0] == 0
+    rc, _, err = ctl(sock, "status")
+    assert rc == 0, err
     pinit.signal(15)
     # 1 when the stop found crash between two runs (its last exit unclean), else 0
     assert pinit.finish()[0] in (0, 1)
