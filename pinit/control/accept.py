@@ -36,6 +36,35 @@ _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 _TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)  # that connection only
 
 
+def accept_some(
+    listener: socket.socket,
+    limit: int,
+    room: Callable[[], bool],
+    take: Callable[[socket.socket], None],
+) -> tuple[bool, OSError | None]:
+    """Accept at most `limit` connections while `room()`, handing each (non-blocking) to `take`:
+    bounded, so a connect storm cannot starve the loop. Returns (clean, failure): clean when an
+    accept worked or found the backlog empty; failure is an error that would repeat at once
+    (EMFILE and friends: the caller rests the socket), not one that concerned one connection.
+    The control socket and the HTTP endpoint (runtime/httpgate.py) both accept through it."""
+    clean = False
+    for _ in range(limit):
+        if not room():
+            break
+        try:
+            sock, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return True, None
+        except OSError as exc:
+            if exc.errno in _TRANSIENT:
+                continue
+            return clean, exc
+        clean = True
+        sock.setblocking(False)
+        take(sock)
+    return clean, None
+
+
 class Acceptor:
     """Takes connections off ``sock`` for the server: ``admit`` gets each allowed one, ``room``
     says whether one more fits, ``regate`` lets the server re-decide what the loop watches."""
@@ -83,31 +112,21 @@ class Acceptor:
             self._backoff.cancel()
 
     def _accept(self, fd: int) -> None:
-        clean = False  # accept() worked, or found the backlog empty
-        for _ in range(self._limit):  # bounded: a connect storm cannot starve the loop
-            if not self._room():
-                break
-            try:
-                sock, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                clean = True
-                break
-            except OSError as exc:
-                if exc.errno in _TRANSIENT:
-                    continue
-                self._rest(exc)  # EMFILE and friends: would fail again at once
-                return
-            clean = True
-            sock.setblocking(False)
-            uid = self._peer_uid(sock)
-            if uid not in self._allowed:
-                self._refuse(sock, uid)
-                continue
-            self._admit(sock)
+        clean, failed = accept_some(self._sock, self._limit, self._room, self._take)
+        if failed is not None:
+            self._rest(failed)
+            return
         if clean and self._failures:  # a burst without failing: the episode is over
             n, self._failures, self._delay = self._failures, 0, BACKOFF
             self._say(f"control: accepting connections again ({n} failed accepts)")
         self._regate()
+
+    def _take(self, sock: socket.socket) -> None:
+        uid = self._peer_uid(sock)
+        if uid not in self._allowed:
+            self._refuse(sock, uid)
+        else:
+            self._admit(sock)
 
     def _rest(self, exc: OSError) -> None:
         """Take the listening socket out of the loop for a while; say so the first time."""

@@ -19,11 +19,12 @@ serving at all, as control/accept.py does for the control socket:
 
 from __future__ import annotations
 
-import errno
 import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from pinit.control.accept import accept_some
 
 if TYPE_CHECKING:
     from pinit.runtime.loop import Loop, Timer
@@ -35,7 +36,6 @@ TURN_BUDGET = 4  # requests of all clients answered per loop turn (see ``new_tur
 SHARE = 0.5  # of one CPU the endpoint may take over time (wall time of its callbacks)
 BURST = 0.1  # seconds of work it may do at once (a few cold scrapes of 500 programs)
 REST = 0.005  # the shortest hold: fewer, longer holds (each moves every socket twice)
-_TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)
 
 
 class Share:
@@ -121,23 +121,10 @@ class Acceptor:
             self._share.busy += time.monotonic() - began
 
     def _accept_all(self) -> None:
-        clean = False
-        for _ in range(self._limit):
-            if not self._room():
-                break
-            try:
-                sock, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                clean = True
-                break
-            except OSError as exc:
-                if exc.errno in _TRANSIENT:
-                    continue
-                self._rest(exc)
-                return
-            clean = True
-            sock.setblocking(False)
-            self._admit(sock)
+        clean, failed = accept_some(self._sock, self._limit, self._room, self._admit)
+        if failed is not None:
+            self._rest(failed)
+            return
         if clean and self._failures:
             n, self._failures, self._delay = self._failures, 0, BACKOFF
             self._say(f"http: accepting connections again ({n} failed accepts)")
