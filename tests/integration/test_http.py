@@ -203,6 +203,10 @@ def test_metrics_parsed_by_prometheus_and_promtool(launch: type[Launch], tmp_pat
         start_seconds = 0
         restart = "always"
         backoff = {{ initial = "10ms", max = "10ms" }}
+        # crashing every 10 ms is flapping: by the defaults it would end FATAL and, through
+        # on_fatal, end pinit itself before the last `ctl status` (the flake seen in CI)
+        flap_max = 1000000
+        start_retries = 1000000
         """,
     )
     events.wait("web", "start")
