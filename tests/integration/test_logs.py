@@ -68,8 +68,11 @@ elif mode == "bye":  # a line at start, one on SIGTERM
     signal.signal(signal.SIGTERM, on_term)
     os.write(1, b"hello\n")
     record(tag, "start")
+    wake_r, wake_w = os.pipe()  # not signal.pause(): see tests/programs/storm.py
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
     while True:
-        signal.pause()
+        os.read(wake_r, 512)
 elif mode == "ping":  # one line per SIGUSR1
     count = 0
     def on_usr1(signum, frame):
@@ -79,8 +82,11 @@ elif mode == "ping":  # one line per SIGUSR1
         record(tag, f"ping-{count}")
     signal.signal(signal.SIGUSR1, on_usr1)
     record(tag, "start")
+    wake_r, wake_w = os.pipe()  # not signal.pause(): see tests/programs/storm.py
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
     while True:
-        signal.pause()
+        os.read(wake_r, 512)
 """
 
 LINE = re.compile(rb"^(\w+) (out|err) (\d{8}) (x*)$")

@@ -38,8 +38,13 @@ def record(name: str, what: str) -> None:
 
 
 def wait_forever() -> None:
+    """Until killed, running handlers as signals come. A wakeup fd, not `signal.pause()`,
+    which misses a signal landing between CPython's handler check and pause(2) (storm.py)."""
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
     while True:
-        signal.pause()
+        os.read(wake_r, 512)
 
 
 def on_term(name: str) -> None:

@@ -15,9 +15,14 @@ def _on_term(signum: int, frame: object) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_term)
+    # Not signal.pause(): a SIGTERM landing between CPython's handler check and pause(2)
+    # would go unanswered until the next one. The wakeup fd's byte waits in the pipe.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
     os.write(1, b"ready %d\n" % os.getpid())
     while True:
-        signal.pause()
+        os.read(wake_r, 512)
 
 
 main()
