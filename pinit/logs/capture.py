@@ -52,7 +52,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pinit.config.schema import LogSpec, Program
-from pinit.logs.framing import Framer, prefix_lines
+from pinit.logs.framing import Block, Framer, joined, prefix_lines
 from pinit.logs.rotate import RotatingFile
 from pinit.logs.writer import LogReactor, Say, Sink, Writer, fd_sink
 
@@ -302,16 +302,22 @@ class LogRouter:
         if data:
             self._deliver(stream, stream.framer.feed(data))
 
-    def _deliver(self, stream: _Stream, block: bytes) -> None:
+    def _deliver(self, stream: _Stream, block: Block) -> None:
+        """A block to each route: a plain file's as read (no copy), prefixed ones as new bytes."""
         if not block:
             return
         for writer, prefix, tail in stream.routes:
-            if isinstance(prefix, bytes):  # passthrough: `NAME | ` or a JSON object's middle
-                data = self._frame(block, prefix) if prefix else block
-            else:  # a file's timestamps (issue 10): a fresh prefix per block
-                data = prefix_lines(block, prefix())
-            if tail is not None:
-                tail.add(data)
+            if prefix == b"" and tail is None:
+                data = block
+            else:
+                text = joined(block)
+                if isinstance(prefix, bytes):  # passthrough: `NAME | ` or a JSON object's middle
+                    text = self._frame(text, prefix) if prefix else text
+                else:  # a file's timestamps (issue 10): a fresh prefix per block
+                    text = prefix_lines(text, prefix())
+                if tail is not None:
+                    tail.add(text)
+                data = [text]
             if not writer.put(data):
                 self._pause(stream, writer)
 

@@ -5,9 +5,15 @@ Python objects is what makes a Python logger slow. peers-performance §7 shows t
 supervisord reaches 562 MB/s by copying big reads with no per-line work (and so rotates in
 the middle of a line), while s6-log (222 MB/s) and svlogd (78 MB/s) keep every line whole by
 handling them one by one. Here a read is cut once at its last newline (one `rfind`), and
-everything before it is a block of complete lines: whole lines at the cost of a copy. The
-lines themselves are only looked at where a line could be longer than the limit, with one
-`rfind` per `max_line` window, so a block of short lines costs a handful of C-level scans.
+everything before it is complete lines. The lines themselves are only looked at where a line
+could be longer than the limit, with one `rfind` per `max_line` window, so a block of short
+lines costs a handful of C-level scans.
+
+A block is a list of pieces, each piece whole lines: the line the previous read left
+unfinished, completed (a small new `bytes`), then a `memoryview` of the read's own complete
+lines. So the bytes of a read are never copied in pinit's memory: the writer hands the pieces
+to writev(2) (issue 10: a copy per read, then another to join queued blocks, took as much CPU
+as the kernel's own copy into the page cache, and kept pinit's rate below supervisord's).
 
 The rules, which hold for any chunking of the same byte stream (tested with hypothesis):
 - a partial line is carried to the next feed;
@@ -20,13 +26,16 @@ No I/O, no threads: capture and the writers use it; either side of DESIGN §2c's
 
 from __future__ import annotations
 
-__all__ = ["CUT_MARK", "MAX_LINE", "Framer", "prefix_lines"]
+__all__ = ["CUT_MARK", "MAX_LINE", "Block", "Framer", "Piece", "joined", "prefix_lines"]
 
 # A line is a record, not a file: 64 KiB is s6-log's default upper range for a line and far
 # above any sane log line, yet small enough that a program writing no newline at all (a
 # progress bar, binary output) never makes pinit hold more than this per stream.
 MAX_LINE = 64 * 1024
 CUT_MARK = b" [pinit: line cut]\n"
+
+Piece = bytes | memoryview  # whole lines; a memoryview is of a `bytes` read, never changed
+Block = list[Piece]
 
 
 class Framer:
@@ -45,30 +54,31 @@ class Framer:
         """Bytes of a partial line held back (a test and the EOF path look at it)."""
         return len(self._carry)
 
-    def feed(self, data: bytes) -> bytes:
-        """The complete lines that `data` finishes, as one block ending in a newline, or b""."""
+    def feed(self, data: bytes) -> Block:
+        """The complete lines that `data` finishes, as pieces ([] when none)."""
         nl = data.rfind(b"\n")
         if nl < 0:
             self._carry += data
-            return self._cut_carry() if len(self._carry) > self.max_line else b""
-        if self._carry:
-            # one copy, not two (a slice, then the sum): the usual case, as reads rarely
-            # end on a newline (issue 10, throughput)
-            block = b"".join((self._carry, memoryview(data)[: nl + 1]))
+            return self._cut_carry() if len(self._carry) > self.max_line else []
+        carry, self._carry = self._carry, data[nl + 1 :]
+        if carry:  # the usual case, as reads rarely end on a newline
+            first = data.find(b"\n") + 1
+            head = carry + data[:first]
+            block = self._limit(head, 0, len(head))
+            if first <= nl:
+                block += self._limit(data, first, nl + 1)
         else:
-            block = data[: nl + 1] if nl + 1 < len(data) else data
-        self._carry = data[nl + 1 :]
-        block = self._limit(block)
+            block = self._limit(data, 0, nl + 1)
         if len(self._carry) > self.max_line:
             block += self._cut_carry()
         return block
 
-    def flush(self) -> bytes:
+    def flush(self) -> Block:
         """At EOF: the partial line, ended with a newline so the next writer starts clean."""
         rest, self._carry = self._carry, b""
-        return rest + b"\n" if rest else b""
+        return [rest + b"\n"] if rest else []
 
-    def _cut_carry(self) -> bytes:
+    def _cut_carry(self) -> Block:
         """The carry grew past the limit without a newline: emit it in cut pieces."""
         limit = self.max_line
         carry = self._carry
@@ -77,10 +87,11 @@ class Framer:
             pieces.append(carry[:limit] + CUT_MARK)
             carry = carry[limit:]
         self._carry = carry
-        return b"".join(pieces)
+        return [b"".join(pieces)]
 
-    def _limit(self, block: bytes) -> bytes:
-        """Cut any line of `block` (whole lines) longer than max_line; usually a no-op.
+    def _limit(self, data: bytes, start: int, end: int) -> Block:
+        """data[start:end] (whole lines) as pieces, any line longer than max_line cut; usually
+        one piece, `data` itself or a view of it, with nothing copied.
 
         Walks windows of max_line + 1 bytes: the last newline in a window ends a line of at
         most max_line bytes, so the next window starts after it. A window without a newline
@@ -88,21 +99,27 @@ class Framer:
         place `_cut_carry` cuts, so the chunking of the input never changes the output.
         """
         limit = self.max_line
-        size = len(block)
-        start = pos = 0
+        first = pos = start
         pieces: list[bytes] = []
-        while size - pos > limit + 1:
-            nl = block.rfind(b"\n", pos, pos + limit + 1)
+        while end - pos > limit + 1:
+            nl = data.rfind(b"\n", pos, pos + limit + 1)
             if nl >= 0:
                 pos = nl + 1
                 continue
-            pieces.append(block[start : pos + limit])
+            pieces.append(data[first : pos + limit])
             pieces.append(CUT_MARK)
-            pos = start = pos + limit
-        if not pieces:
-            return block
-        pieces.append(block[start:])
-        return b"".join(pieces)
+            pos = first = pos + limit
+        if pieces:
+            pieces.append(data[first:end])
+            return [b"".join(pieces)]
+        if start == 0 and end == len(data):
+            return [data]
+        return [memoryview(data)[start:end]]
+
+
+def joined(block: Block) -> bytes:
+    """A block as one `bytes`, for the consumers that look into it (prefixes, the tail)."""
+    return block[0] if len(block) == 1 and isinstance(block[0], bytes) else b"".join(block)
 
 
 def prefix_lines(block: bytes, prefix: bytes) -> bytes:

@@ -48,6 +48,8 @@ import stat
 import time
 
 from pinit.logs.dirs import UntrustedPathError, open_trusted_dir
+from pinit.logs.framing import Block, joined
+from pinit.logs.writer import write_all
 
 __all__ = ["RotatingFile", "UnsafeLogFileError"]
 
@@ -99,7 +101,7 @@ class RotatingFile:
         except OSError:
             pass  # not there yet: retried on the first write
 
-    def write(self, data: bytes) -> None:
+    def write(self, block: Block) -> None:
         """Append a block of whole lines, rotating before any line that would not fit."""
         self._ensure_open()
         if self.every:
@@ -111,21 +113,26 @@ class RotatingFile:
                     self._rotate()  # a new period: the whole block goes to the new file
                 else:
                     self._period_end = self._next_period(now)
+        size = sum(map(len, block))
+        if size <= self.max_bytes - self._size:  # the usual case: its pieces, uncopied
+            self._append(block)
+            return
+        data = joined(block)  # a rotation falls in it: about once per max_bytes
         view = memoryview(data)
         pos, end = 0, len(data)
         while pos < end:
             room = max(0, self.max_bytes - self._size)
             if end - pos <= room:
-                self._append(view[pos:])
+                self._append([view[pos:]])
                 return
             fits = data.rfind(b"\n", pos, pos + room) + 1
             if fits > 0:
-                self._append(view[pos:fits])
+                self._append([view[pos:fits]])
                 pos = fits
             elif self._size == 0:
                 # One line longer than max_bytes: a file of its own, never split.
                 stop = data.find(b"\n", pos) + 1 or end
-                self._append(view[pos:stop])
+                self._append([view[pos:stop]])
                 pos = stop
             if pos < end:
                 self._rotate()
@@ -222,13 +229,10 @@ class RotatingFile:
     def _unsafe(self, code: int, cause: str) -> UnsafeLogFileError:
         return UnsafeLogFileError(code, f"refusing to write {self.path}: {cause}")
 
-    def _append(self, view: memoryview) -> None:
+    def _append(self, block: Block) -> None:
         before = self._size
         try:
-            while view:
-                done = os.write(self._fd, view)
-                view = view[done:]
-                self._size += done
+            self._size += write_all(self._fd, block)
         except OSError:
             # ENOSPC/EIO part-way through: take the partial line back out (we are the only
             # writer of this file), so that a full disk drops lines but never tears one.

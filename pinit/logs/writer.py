@@ -31,7 +31,9 @@ import select
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["HIGH_WATER", "LOW_WATER", "LogReactor", "Say", "Sink", "Writer", "fd_sink"]
+from pinit.logs.framing import Block, joined
+
+__all__ = ["HIGH_WATER", "LOW_WATER", "LogReactor", "Say", "Sink", "Writer", "fd_sink", "write_all"]
 
 # 1 MiB per destination: ~10,000 lines of 100 bytes, room for a burst from many programs and
 # big enough blocks for the thread; a 4 MiB bound was no faster and cost pinit 8 MB more PSS
@@ -39,7 +41,8 @@ __all__ = ["HIGH_WATER", "LOW_WATER", "LogReactor", "Say", "Sink", "Writer", "fd
 HIGH_WATER = 1 << 20
 LOW_WATER = 1 << 18
 
-Sink = Callable[[bytes], None]
+Sink = Callable[[Block], None]
+IOV_MAX = 1024  # Linux's limit of buffers in one writev(2)
 Say = Callable[[str], None]
 
 
@@ -56,16 +59,33 @@ class Cancellable(Protocol):
     def cancel(self) -> None: ...
 
 
-def fd_sink(fd: int) -> Sink:
-    """Write all of a block to an fd that may be non-blocking (a pipe shared with others)."""
+def write_all(fd: int, block: Block) -> int:
+    """Write every piece of `block`, in order, in as few writev(2) calls as the kernel takes;
+    returns the bytes written. An fd that may be non-blocking (pinit's stdout, a pipe shared
+    with others) is waited for. Raises OSError with part of the block possibly written."""
+    views = [memoryview(piece) for piece in block]
+    count = len(views)
+    i = written = 0
+    while i < count:
+        try:
+            done = os.writev(fd, views[i : i + IOV_MAX])
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        written += done
+        while i < count and done >= len(views[i]):  # whole pieces out, empty ones too
+            done -= len(views[i])
+            i += 1
+        if done:
+            views[i] = views[i][done:]
+    return written
 
-    def write(data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                select.select([], [fd], [])
+
+def fd_sink(fd: int) -> Sink:
+    """Write all of a block to an fd (pinit's stdout, for passthrough)."""
+
+    def write(block: Block) -> None:
+        write_all(fd, block)
 
     return write
 
@@ -90,7 +110,7 @@ class Writer:
         import threading  # only for a log file: off PID 1's start path (issue 7, speed)
 
         self._cond = threading.Condition(threading.Lock())
-        self._blocks: list[bytes] = []
+        self._blocks: Block = []
         self._tasks: list[Callable[[], None]] = []  # run by the thread between two blocks
         self._queued = 0  # bytes in _blocks plus the block being written
         self._wanted = False  # someone paused on us and waits for LOW_WATER
@@ -105,11 +125,12 @@ class Writer:
         """Called on the loop thread when a backlog that was over HIGH_WATER is low again."""
         self._on_drained = callback
 
-    def put(self, block: bytes) -> bool:
+    def put(self, block: Block) -> bool:
         """Queue a block of whole lines; False means "over the bound: stop reading for me"."""
+        size = sum(map(len, block))
         with self._cond:
-            self._blocks.append(block)
-            self._queued += len(block)
+            self._blocks += block
+            self._queued += size
             full = self._queued > HIGH_WATER
             if full:
                 self._wanted = True
@@ -147,16 +168,16 @@ class Writer:
                     break
                 blocks, self._blocks = self._blocks, []
                 tasks, self._tasks = self._tasks, []
-            data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
-            if data:
-                self._write(data)
+            size = sum(map(len, blocks))
+            if size:
+                self._write(blocks)
             for task in tasks:
                 try:
                     task()
                 except OSError as exc:  # a reopen that failed: said, and retried at next write
                     self._tell(f"log reopen failed: {exc.strerror or exc}")
             with self._cond:
-                self._queued -= len(data)
+                self._queued -= size
                 wake = self._wanted and self._queued <= LOW_WATER
                 if wake:
                     self._wanted = False
@@ -170,15 +191,15 @@ class Writer:
             except OSError:
                 pass
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, block: Block) -> None:
         try:
-            self._sink(data)
+            self._sink(block)
         except OSError as exc:
             if self._failed is None:
                 self._failed = exc
                 reason = exc.strerror or str(exc)
                 self._tell(f"log write failed: {reason} (lines are being dropped)")
-            self._dropped += data.count(b"\n")
+            self._dropped += joined(block).count(b"\n")
             return
         except ValueError:  # a sink closed under us at exit
             return

@@ -20,7 +20,7 @@ def test_rotation_with_a_huge_bound_costs_what_the_existing_backups_cost(tmp_pat
     out = RotatingFile(str(path), max_bytes=6, backups=1_000_000_000)
     started = time.monotonic()
     for i in range(5):
-        out.write(b"line%d\n" % i)  # 6 bytes each: every write after the first rotates
+        out.write([b"line%d\n" % i])  # 6 bytes each: every write after the first rotates
     out.close()
     assert time.monotonic() - started < 2.0  # before the fix: a billion renames, minutes
     assert path.read_bytes() == b"line4\n"
@@ -37,7 +37,7 @@ def test_the_oldest_backup_is_still_dropped_at_the_bound(tmp_path: Path) -> None
     path = tmp_path / "x.log"
     out = RotatingFile(str(path), max_bytes=6, backups=2)
     for i in range(5):
-        out.write(b"line%d\n" % i)
+        out.write([b"line%d\n" % i])
     out.close()
     assert [Path(f"{path}.{n}").read_bytes() for n in (2, 1)] == [b"line2\n", b"line3\n"]
     assert not Path(f"{path}.3").exists()

@@ -7,13 +7,13 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinit.logs.framing import CUT_MARK, Framer, prefix_lines
+from pinit.logs.framing import CUT_MARK, Framer, joined, prefix_lines
 
 
 def frame(chunks: list[bytes], max_line: int = 64) -> bytes:
     framer = Framer(max_line)
-    out = [framer.feed(chunk) for chunk in chunks]
-    out.append(framer.flush())
+    out = [joined(framer.feed(chunk)) for chunk in chunks]
+    out.append(joined(framer.flush()))
     return b"".join(out)
 
 
@@ -60,48 +60,62 @@ def test_every_block_is_whole_lines_and_the_carry_stays_bounded(
 ) -> None:
     framer = Framer(5)
     for chunk in chunked(stream, cuts):
-        block = framer.feed(chunk)
-        assert block == b"" or block.endswith(b"\n")
+        for piece in framer.feed(chunk):  # each piece whole lines: a writer may stop after one
+            assert bytes(piece).endswith(b"\n")
         assert framer.pending <= 5
 
 
 def test_a_partial_line_waits_for_its_end() -> None:
     framer = Framer()
-    assert framer.feed(b"hel") == b""
+    assert joined(framer.feed(b"hel")) == b""
     assert framer.pending == 3
-    assert framer.feed(b"lo\nwor") == b"hello\n"
-    assert framer.feed(b"ld\n") == b"world\n"
+    assert joined(framer.feed(b"lo\nwor")) == b"hello\n"
+    assert joined(framer.feed(b"ld\n")) == b"world\n"
     assert framer.pending == 0
 
 
 def test_a_block_of_whole_lines_passes_through_unchanged() -> None:
     data = b"one\ntwo\nthree\n"
-    assert Framer().feed(data) is data  # no copy on the fast path
+    assert Framer().feed(data) == [data]
+    assert Framer().feed(data)[0] is data  # no copy on the fast path
+
+
+def test_a_read_after_a_partial_line_is_not_copied() -> None:
+    """The carried line is completed in a small new piece; the read's other lines go out as
+    a view of the read itself (issue 10: no copy of a read in pinit's memory)."""
+    framer = Framer()
+    framer.feed(b"hel")
+    data = b"lo\none\ntwo\nthr"
+    head, rest = framer.feed(data)
+    assert head == b"hello\n"
+    assert isinstance(rest, memoryview) and rest.obj is data
+    assert bytes(rest) == b"one\ntwo\n"
+    assert framer.pending == 3
 
 
 def test_flush_ends_a_trailing_partial_line() -> None:
     framer = Framer()
-    framer.feed(b"done\nlast words")
-    assert framer.flush() == b"last words\n"
-    assert framer.flush() == b""
+    joined(framer.feed(b"done\nlast words"))
+    assert joined(framer.flush()) == b"last words\n"
+    assert joined(framer.flush()) == b""
 
 
 def test_a_long_line_is_cut_with_a_marker_and_nothing_is_lost() -> None:
     framer = Framer(4)
-    out = framer.feed(b"abcdefghij\nok\n")
+    out = joined(framer.feed(b"abcdefghij\nok\n"))
     assert out == b"abcd" + CUT_MARK + b"efgh" + CUT_MARK + b"ij\nok\n"
 
 
 def test_a_line_of_exactly_max_line_is_not_cut() -> None:
-    assert Framer(4).feed(b"abcd\n") == b"abcd\n"
+    assert joined(Framer(4).feed(b"abcd\n")) == b"abcd\n"
     framer = Framer(4)
-    assert framer.feed(b"abcd") == b""
-    assert framer.feed(b"\n") == b"abcd\n"
+    assert joined(framer.feed(b"abcd")) == b""
+    assert joined(framer.feed(b"\n")) == b"abcd\n"
 
 
 def test_output_without_newlines_never_grows_the_carry() -> None:
     framer = Framer(8)
-    out = b"".join(framer.feed(b"z" * 5) for _ in range(10))
+    out = b"".join(joined(framer.feed(b"z" * 5)) for _ in range(10))
     assert out == (b"z" * 8 + CUT_MARK) * 6
     assert framer.pending == 2
 

@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pinit.logs.framing import CUT_MARK, Framer
+from pinit.logs.framing import CUT_MARK, Framer, joined
 from pinit.logs.jsonlog import encode_block, head, own_line
 
 MIDDLE = head("web", "web-2", "stderr")
@@ -39,7 +39,7 @@ def test_each_line_one_object() -> None:
 
 def test_a_cut_line_stays_a_string() -> None:
     framer = Framer(max_line=8)
-    block = framer.feed(b'{"a": "0123456789"}\n')
+    block = joined(framer.feed(b'{"a": "0123456789"}\n'))
     assert CUT_MARK in block
     got = objects(encode_block(block, MIDDLE))
     assert all("msg" in o for o in got)

@@ -91,7 +91,7 @@ def test_a_rotating_file_under_an_untrusted_directory_refuses_to_write(tmp_path:
     path = home / "logs" / "x.log"
     out = RotatingFile(str(path), max_bytes=1000, backups=1)
     with pytest.raises(UnsafeLogFileError) as err:
-        out.write(b"one\n")
+        out.write([b"one\n"])
     assert err.value.strerror == f"refusing to write {path}: {home} is owned by uid {NOBODY}"
     assert not path.exists()
     out.close()

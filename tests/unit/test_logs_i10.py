@@ -32,7 +32,7 @@ def test_compressed_rotation_keeps_every_line_and_n_gz_backups(tmp_path: Path) -
     out = RotatingFile(str(path), max_bytes=120, backups=4)
     out.compress = True
     for lo in range(0, 300, 7):
-        out.write(numbered(lo, min(lo + 7, 300)))
+        out.write([numbered(lo, min(lo + 7, 300))])
     out.close()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["web.log", *(f"web.log.{k}.gz" for k in range(1, 5))]
@@ -93,8 +93,8 @@ def test_a_file_from_an_earlier_period_rotates_at_the_first_write(tmp_path: Path
     os.utime(path, (old, old))
     out = RotatingFile(str(path), max_bytes=1 << 20, backups=2)
     out.set_every(3600.0)
-    out.write(b"today\n")
-    out.write(b"still today\n")
+    out.write([b"today\n"])
+    out.write([b"still today\n"])
     out.close()
     assert (tmp_path / "t.log.1").read_bytes() == b"yesterday\n"
     assert path.read_bytes() == b"today\nstill today\n"
@@ -103,11 +103,11 @@ def test_a_file_from_an_earlier_period_rotates_at_the_first_write(tmp_path: Path
 def test_reopen_starts_a_new_file_after_an_outside_move(tmp_path: Path) -> None:
     path = tmp_path / "r.log"
     out = RotatingFile(str(path), max_bytes=1 << 20, backups=2)
-    out.write(b"one\n")
+    out.write([b"one\n"])
     path.rename(tmp_path / "r.log.moved")
     out.reopen()  # logrotate without `create`: the name exists again at once
     assert path.read_bytes() == b""
-    out.write(b"two\n")
+    out.write([b"two\n"])
     out.close()
     assert (tmp_path / "r.log.moved").read_bytes() == b"one\n"
     assert path.read_bytes() == b"two\n"
