@@ -15,7 +15,6 @@ never runs inside another step.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -32,12 +31,13 @@ from pinit.model.actions import Emit, ReloadDiff
 from pinit.model.events import Event, StartRequested, StopRequested
 from pinit.model.instance import Key
 from pinit.notify.client import Upstream
-from pinit.runtime import log, pid1, procspec, reaper, signals, watchdog
+from pinit.runtime import log, pid1, procspec, signals, watchdog
 from pinit.runtime.actions import InstanceActions
 from pinit.runtime.eventring import EventRing, Recorder
 from pinit.runtime.groups import Groups
 from pinit.runtime.log import report_exception, say
 from pinit.runtime.loop import Loop
+from pinit.runtime.onsignal import SignalHandling
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
 
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from pinit.runtime.operator import Operator
 
 PlanResult = tuple[planner.Plan, tuple[planner.PlanAction, ...]]
-SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 
 class _Jitter:
@@ -66,7 +65,7 @@ class _Jitter:
         return self._rng.uniform(a, b)
 
 
-class Supervisor:
+class Supervisor(SignalHandling):
     def __init__(
         self,
         config: Config,
@@ -327,65 +326,6 @@ class Supervisor:
     def _name(self, key: Key) -> str:
         inst = self._plan.instances.get(key)
         return inst.name if inst is not None else self._gone[key]
-
-    # -- signals -----------------------------------------------------------------------------
-    def _on_signals(self, signums: list[int]) -> None:
-        """Each signal of a batch in isolation (issue 11.4): an exception while handling one
-        (a reload that raised) is reported and never skips the others, above all a TERM."""
-        self._groups.fresh_view()  # a snapshot from an earlier turn may name reused pids
-        self._viewed = True  # ... and serves this turn's steps too: one /proc scan a restart
-        for signum in dict.fromkeys(signums):
-            try:
-                self._on_signal(signum)
-            except Exception as exc:
-                report_exception(exc)
-
-    def _on_signal(self, signum: int) -> None:
-        if signum == signal.SIGCHLD:
-            self._reap()
-        elif signum in SHUTDOWN_SIGNALS:
-            self._shutdown(f"received {signals.name(signum)}")
-        elif signum == signal.SIGHUP:
-            self._reload()
-        elif signum == self._config.reopen_signal:  # issue 10: logrotate's postrotate
-            self._logs.reopen(lambda done: self._debug(f"reopened {len(done)} log files"))
-        else:
-            self._forward(signum)
-
-    def _reap(self) -> None:
-        if self._notify is not None:
-            try:  # issue 9: MAINPID=/READY=1 sent before a death go first
-                self._notify.drain()
-            except Exception as exc:  # a bad datagram must not cost this turn its reaping
-                report_exception(exc)
-        reaped = reaper.drain()
-        if reaped:
-            self._groups.fresh_view()  # taken after the reaping: no freed pid in it
-        for pid, status in reaped:
-            if not self._actions.reaped(pid, status):
-                self.orphans_reaped += 1
-                self._debug(f"reaped orphan {pid}: {signals.describe_status(status)}")
-        self._groups.check()  # GroupGone queues behind the Exited it follows
-        self._sweep.check()
-
-    def _forward(self, signum: int) -> None:
-        """Signals pinit has no meaning for go to every running program's group."""
-        for key, inst in self._plan.instances.items():
-            if inst.pgid is not None and pid1.kill_group(inst.pgid, signum):
-                self.signals_forwarded += 1
-                self._debug(f"forwarded {signals.name(signum)} to {self._name(key)}")
-
-    def _shutdown(self, reason: str) -> None:
-        """The first request stops in order; a second one (Ctrl-C twice, as with horust's
-        second TERM) kills what is left at once instead of waiting out every stop_timeout."""
-        if self._exit_code is not None:
-            self._sweep.hurry()
-            return
-        if self._plan.phase is not planner.Phase.SHUTTING_DOWN:
-            self._apply(self._plan_step(shutdown.begin_shutdown(self._plan, reason)))
-            return
-        self._info(f"{reason} again: SIGKILL to every program now")
-        self._apply(self._plan_step(shutdown.stop_now(self._plan, f"{reason} again")))
 
     def _reload(self) -> list[str]:
         """HUP and `ctl reload`; returns a refused config's errors (the caller may show them)."""
