@@ -21,11 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 from types import CellType, CodeType, FunctionType
-from typing import Any, TypeVar, dataclass_transform, overload
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar, dataclass_transform, overload
+
+    _T = TypeVar("_T")
+
 
 __all__ = ["FrozenInstanceError", "dataclass", "field", "replace"]
-
-_T = TypeVar("_T")
 
 
 class _Missing:
@@ -63,14 +67,17 @@ def field(*, default: Any = MISSING, default_factory: Any = MISSING, compare: bo
     return Field(default, default_factory, compare)
 
 
-@overload
-@dataclass_transform(field_specifiers=(field,))
-def dataclass(cls: type[_T], /) -> type[_T]: ...
+if TYPE_CHECKING:  # the signatures for type checkers; at run time, the one below
 
+    @overload
+    @dataclass_transform(field_specifiers=(field,))
+    def dataclass(cls: type[_T], /) -> type[_T]: ...
 
-@overload
-@dataclass_transform(field_specifiers=(field,))
-def dataclass(*, frozen: bool = False, slots: bool = False) -> Callable[[type[_T]], type[_T]]: ...
+    @overload
+    @dataclass_transform(field_specifiers=(field,))
+    def dataclass(
+        *, frozen: bool = False, slots: bool = False
+    ) -> Callable[[type[_T]], type[_T]]: ...
 
 
 def dataclass(

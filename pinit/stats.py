@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol
 
 from pinit.records import dataclass
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     import psutil
@@ -37,11 +38,16 @@ class Usage:
     processes: int
 
 
-class UsageSampler(Protocol):
-    """What `ctl status` needs; injected into the operator, so unit tests (which pass a fake)
-    never sample the host's processes through psutil (issue 7)."""
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def sample(self, groups: Mapping[str, tuple[int | None, int | None]]) -> dict[str, Usage]: ...
+    class UsageSampler(Protocol):
+        """What `ctl status` needs; injected into the operator, so unit tests (which pass a fake)
+        never sample the host's processes through psutil (issue 7)."""
+
+        def sample(
+            self, groups: Mapping[str, tuple[int | None, int | None]]
+        ) -> dict[str, Usage]: ...
 
 
 class Sampler:

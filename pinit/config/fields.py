@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Callable, Iterable
-from typing import TypeVar
 
 from pinit.config.locate import key_lines, locate_in
 from pinit.config.schema import ConfigError
 from pinit.config.units import show
 from pinit.records import dataclass, field
 
-T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+    E = TypeVar("E", bound=enum.Enum)
 
 
 @dataclass(slots=True)

@@ -21,9 +21,10 @@ import errno
 import socket
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pinit.control import proto
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.control.server import Cancellable, ControlReactor

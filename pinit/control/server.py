@@ -34,11 +34,12 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
 
 from pinit.control import paths, proto, stream
 from pinit.control.accept import Acceptor
 from pinit.control.listen import bind
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 __all__ = ["MAX_CLIENTS", "MAX_OUT", "ControlReactor", "ControlServer", "Handler", "Respond"]
 
@@ -53,17 +54,22 @@ READ_SIZE = 1 << 16
 PER_TURN = 8  # requests of one client handled per loop turn
 
 
-class Cancellable(Protocol):
-    def cancel(self) -> None: ...
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Cancellable(Protocol):
+        def cancel(self) -> None: ...
 
 
-class ControlReactor(Protocol):
-    """The slice of runtime.loop.Loop this needs; control must not import the runtime."""
+if TYPE_CHECKING:
 
-    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
-    def add_writer(self, fd: int, callback: Callable[[int], None]) -> None: ...
-    def remove(self, fd: int) -> None: ...
-    def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
+    class ControlReactor(Protocol):
+        """The slice of runtime.loop.Loop this needs; control must not import the runtime."""
+
+        def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
+        def add_writer(self, fd: int, callback: Callable[[int], None]) -> None: ...
+        def remove(self, fd: int) -> None: ...
+        def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
 
 
 class _Conn:

@@ -13,9 +13,10 @@ JSON is paid by whoever reads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from pinit.control import proto
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 __all__ = ["STREAM_OUT", "Feed", "Subscribe", "fill", "record_line"]
 
@@ -23,11 +24,14 @@ STREAM_OUT = 32 << 10  # encoded bytes waiting in pinit for one follower's socke
 TAKE = 64  # records taken from the ring per round
 
 
-class Feed(Protocol):
-    @property
-    def pending(self) -> int: ...
-    def take(self, limit: int = ...) -> tuple[list[dict[str, object]], int]: ...
-    def close(self) -> None: ...
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Feed(Protocol):
+        @property
+        def pending(self) -> int: ...
+        def take(self, limit: int = ...) -> tuple[list[dict[str, object]], int]: ...
+        def close(self) -> None: ...
 
 
 Subscribe = Callable[[proto.Request, Callable[[], None]], "Feed | str"]

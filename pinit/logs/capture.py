@@ -49,17 +49,19 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pinit.config.schema import LogSpec, Program
 from pinit.logs.framing import Block, Framer, joined, prefix_lines
 from pinit.logs.rotate import RotatingFile
-from pinit.logs.writer import LogReactor, Say, Sink, Writer, fd_sink
+from pinit.logs.writer import Say, Sink, Writer, fd_sink
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.logs.tail import Tail
+    from pinit.logs.writer import LogReactor
 
-__all__ = ["LogReactor", "LogRouter"]
+__all__ = ["LogRouter"]
 
 READ_SIZE = 1 << 16  # below malloc's mmap threshold; a pipe holds 64 KiB unless enlarged
 PIPE_SIZE = 1 << 18  # fewer wake-ups under load; kernel pages are only used when filled

@@ -29,9 +29,10 @@ from __future__ import annotations
 import os
 import select
 from collections.abc import Callable
-from typing import Protocol
 
 from pinit.logs.framing import Block, joined
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 __all__ = ["HIGH_WATER", "LOW_WATER", "LogReactor", "Say", "Sink", "Writer", "fd_sink", "write_all"]
 
@@ -46,17 +47,22 @@ IOV_MAX = 1024  # Linux's limit of buffers in one writev(2)
 Say = Callable[[str], None]
 
 
-class LogReactor(Protocol):
-    """The slice of runtime.loop.Loop that logs needs; logs must not import the runtime."""
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
-    def remove(self, fd: int) -> None: ...
-    def call_soon_threadsafe(self, callback: Callable[[], None]) -> None: ...
-    def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
+    class LogReactor(Protocol):
+        """The slice of runtime.loop.Loop that logs needs; logs must not import the runtime."""
+
+        def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
+        def remove(self, fd: int) -> None: ...
+        def call_soon_threadsafe(self, callback: Callable[[], None]) -> None: ...
+        def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
 
 
-class Cancellable(Protocol):
-    def cancel(self) -> None: ...
+if TYPE_CHECKING:
+
+    class Cancellable(Protocol):
+        def cancel(self) -> None: ...
 
 
 def write_all(fd: int, block: Block) -> int:

@@ -32,8 +32,6 @@ the systemd behaviour it follows (systemd.service(5), sd_notify(3)):
 
 from __future__ import annotations
 
-from typing import cast
-
 from pinit.config.schema import Restart
 from pinit.model.actions import Extend, TrackMain
 from pinit.model.events import (
@@ -45,7 +43,7 @@ from pinit.model.events import (
     StatusNotified,
     WatchdogTimeout,
 )
-from pinit.model.step import READY, STOP, Step
+from pinit.model.step import READY, STOP, Step, cast
 from pinit.model.transitions import stop_unasked
 from pinit.records import replace
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from pinit.config.schema import Config, Program
 from pinit.model import policy
@@ -40,6 +39,8 @@ from pinit.model.actions import Emit, ReloadDiff
 from pinit.model.events import Event
 from pinit.model.instance import Instance, Key, State
 from pinit.records import dataclass, field, replace
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.model.roll import Roll

@@ -6,10 +6,10 @@ Pure functions of the Program and the facts at hand; the clock and the RNG come 
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from pinit.config.schema import Backoff, Program, Restart
 from pinit.model.status import exit_code
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 __all__ = [
     "Rng",
@@ -56,11 +56,14 @@ def is_graceful(program: Program, status: int, stop_requested: bool) -> bool:
     return code in program.graceful_exit_codes or code == 128 + int(program.stop_signal)
 
 
-class Rng(Protocol):
-    """What the model needs of a `random.Random`: the runtime passes one created at the first
-    jitter, so PID 1's start does not import `random` (issue 7, speed)."""
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def uniform(self, a: float, b: float, /) -> float: ...
+    class Rng(Protocol):
+        """What the model needs of a `random.Random`: the runtime passes one created at the first
+        jitter, so PID 1's start does not import `random` (issue 7, speed)."""
+
+        def uniform(self, a: float, b: float, /) -> float: ...
 
 
 def backoff_delay(backoff: Backoff, attempt: int, rng: Rng) -> float:

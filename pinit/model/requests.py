@@ -8,11 +8,9 @@ there. One process per instance: a start or restart that finds one still stoppin
 
 from __future__ import annotations
 
-from typing import cast
-
 from pinit.model.actions import SignalGroup
 from pinit.model.events import Event, RestartRequested, SignalRequested, State
-from pinit.model.step import BACKOFF, READY, START, Step
+from pinit.model.step import BACKOFF, READY, START, Step, cast
 from pinit.model.transitions import spawn
 
 __all__ = [

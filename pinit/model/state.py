@@ -33,7 +33,6 @@ The life of an instance, read off the table::
 from __future__ import annotations
 
 import enum
-from typing import Final, cast
 
 from pinit.model import policy
 from pinit.model import requests as q
@@ -67,8 +66,12 @@ from pinit.model.events import (
     WatchdogTimeout,
 )
 from pinit.model.instance import DOWN, Instance, State
-from pinit.model.step import Handler, Step
+from pinit.model.step import Handler, Step, cast
 from pinit.records import replace
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["DOWN", "EVENT_TYPES", "IGNORE", "ILLEGAL", "TRANSITIONS", "Instance", "State", "step"]
 
@@ -78,8 +81,8 @@ class Cell(enum.Enum):
     ILLEGAL = "illegal"  # cannot happen if the runtime keeps its contract: keep it, warn
 
 
-IGNORE: Final = Cell.IGNORE
-ILLEGAL: Final = Cell.ILLEGAL
+IGNORE = Cell.IGNORE
+ILLEGAL = Cell.ILLEGAL
 
 S = State
 _ = IGNORE

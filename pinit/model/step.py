@@ -9,7 +9,6 @@ handler can arm a timer it forgets, or stop a probe twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from pinit.model import policy
 from pinit.model.actions import Action, Arm, Disarm, Emit, SignalGroup, StartProbe, StopProbe
@@ -25,10 +24,16 @@ from pinit.model.events import (
 from pinit.model.instance import Instance
 from pinit.records import dataclass, field, replace
 
-__all__ = ["BACKOFF", "READY", "START", "STOP", "Handler", "Step"]
+__all__ = ["BACKOFF", "READY", "START", "STOP", "Handler", "Step", "cast"]
 
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (issue 7, speed)
+    from typing import (
+        TypedDict,
+        Unpack,
+        cast,  # exported: the cells narrow events with it
+    )
 
     class _Changes(TypedDict, total=False):
         """The Instance fields a handler may change, so ``Step.set`` stays type-checked."""
@@ -54,6 +59,11 @@ if TYPE_CHECKING:  # a TypedDict's class body costs ~0.5 ms of PID 1's start (is
         held: bool
         running_at: float | None
         ready_at: float | None
+else:
+
+    def cast(_type: object, value: object) -> object:
+        """`typing.cast` at run time: the value itself."""
+        return value
 
 
 @dataclass(slots=True)

@@ -13,14 +13,12 @@ share a helper and pass the state (s6-supervise's ``up_z``/``lastup_z``), e.g.
 
 from __future__ import annotations
 
-from typing import cast
-
 from pinit.config.schema import ReadyKind, Restart
 from pinit.model import policy
 from pinit.model.actions import KillGroup, Restarting, Spawn, Verdict
 from pinit.model.events import Event, Exited, Spawned, SpawnFailed, State
 from pinit.model.status import describe, exit_code
-from pinit.model.step import BACKOFF, READY, START, STOP, Step
+from pinit.model.step import BACKOFF, READY, START, STOP, Step, cast
 
 __all__ = ["cleanup", "next_target", "spawn", "spawn_restart", "stop_unasked", "wait_held"]
 

@@ -19,9 +19,10 @@ import os
 import socket
 import struct
 from collections.abc import Callable
-from typing import Protocol
 
 from pinit.notify import proto
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 OnMessage = Callable[[int, dict[str, str]], None]
 Accept = Callable[[int, int], bool]  # (pid, uid) -> does this sender belong to a program?
@@ -29,11 +30,14 @@ _CREDS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 MAX_PER_TURN = 64
 
 
-class NotifyReactor(Protocol):
-    """The slice of runtime.loop.Loop this needs; notify must not import the runtime."""
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
-    def remove(self, fd: int) -> None: ...
+    class NotifyReactor(Protocol):
+        """The slice of runtime.loop.Loop this needs; notify must not import the runtime."""
+
+        def add_reader(self, fd: int, callback: Callable[[int], None]) -> None: ...
+        def remove(self, fd: int) -> None: ...
 
 
 class NotifyServer:

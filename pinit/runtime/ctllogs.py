@@ -9,11 +9,12 @@ passthrough-only program has no file: its tail comes from memory (issue 10, ``lo
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from pinit.control import proto
 from pinit.control.server import Respond
 from pinit.model.instance import Instance, Key
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.runtime.operator import Host

@@ -8,12 +8,13 @@ exits now, its exit code); this module does the work it hands over, with what it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 from pinit.model.instance import Instance, Key
 from pinit.runtime.eventring import Recorder
 from pinit.runtime.groups import Groups
 from pinit.runtime.report import ShutdownReport
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 __all__ = ["kill", "wind_up"]
 
@@ -46,8 +47,11 @@ def kill(
     return stuck
 
 
-class _Closing(Protocol):
-    def close(self) -> None: ...
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _Closing(Protocol):
+        def close(self) -> None: ...
 
 
 def wind_up(  # noqa: PLR0917 - the run's last steps, in order

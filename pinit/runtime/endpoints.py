@@ -9,9 +9,10 @@ exactly what is passed here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pinit.runtime.operator import Host, Operator, PlanResult
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.logs.capture import LogRouter

@@ -27,10 +27,15 @@ from pinit.model import policy
 from pinit.model.instance import Instance, State
 from pinit.runtime import metrics, proctree
 from pinit.runtime.eventring import EventRing
-from pinit.runtime.httpreply import Reply, Request, Stream, Subscription
+from pinit.runtime.httpreply import Reply, Request, Stream
 from pinit.runtime.httpserve import HttpServer
 from pinit.runtime.loop import Loop
 from pinit.runtime.metrics import Family, Histogram
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
+
+if TYPE_CHECKING:
+    from pinit.runtime.httpreply import Subscription
 
 __all__ = ["TURN_BUCKETS", "HttpApp", "Sources", "open_server"]
 

@@ -9,11 +9,11 @@ a read-only GET), a method other than GET/HEAD.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import h11
 
 from pinit.runtime.httpreply import REASONS, Reply, Request
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.runtime.eventring import Record

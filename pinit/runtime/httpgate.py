@@ -22,9 +22,10 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pinit.control.accept import accept_some
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.runtime.loop import Loop, Timer

@@ -7,7 +7,8 @@ Split from ``httpserve`` so the routes (``httpapp``) never see sockets or h11.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.runtime.eventring import Record
@@ -44,9 +45,12 @@ class Reply:
         self.body = body
 
 
-class Subscription(Protocol):
-    def take(self, limit: int = ...) -> tuple[list[Record], int]: ...
-    def close(self) -> None: ...
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Subscription(Protocol):
+        def take(self, limit: int = ...) -> tuple[list[Record], int]: ...
+        def close(self) -> None: ...
 
 
 class Stream:

@@ -29,16 +29,18 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import h11
 
 from pinit.runtime import httpframe, httplisten
 from pinit.runtime.httpframe import MAX_HEAD
 from pinit.runtime.httpgate import Acceptor, Share
-from pinit.runtime.httpreply import Handler, Reply, Request, Stream, Subscription
+from pinit.runtime.httpreply import Handler, Reply, Request, Stream
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
+    from pinit.runtime.httpreply import Subscription
     from pinit.runtime.loop import Loop, Timer
 
 __all__ = ["MAX_CLIENTS", "HttpServer"]

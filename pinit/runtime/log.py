@@ -29,16 +29,20 @@ import select
 import stat
 import time
 from collections.abc import Callable
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 LIMIT = 64 * 1024
 PIPE_BUF = 4096
 EXIT_FLUSH = 0.5  # seconds pinit may wait at exit for a slow reader to take its last lines
 
 
-class Reactor(Protocol):
-    def add_writer(self, fd: int, callback: Callable[[int], None]) -> None: ...
-    def remove(self, fd: int) -> None: ...
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Reactor(Protocol):
+        def add_writer(self, fd: int, callback: Callable[[int], None]) -> None: ...
+        def remove(self, fd: int) -> None: ...
 
 
 class Stderr:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from pinit.runtime import sigfd
 from pinit.runtime.log import report_exception
 from pinit.runtime.signals import SELF_CAUSED, handled_here
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from collections import deque

@@ -14,8 +14,13 @@ from collections.abc import Callable, Mapping
 
 from pinit.model.events import Event
 from pinit.model.instance import Instance, Key
-from pinit.notify.server import NotifyReactor, NotifyServer
+from pinit.notify.server import NotifyServer
 from pinit.runtime.inbox import Inbox
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
+
+if TYPE_CHECKING:
+    from pinit.notify.server import NotifyReactor
 
 __all__ = ["NotifyWire"]
 

@@ -8,12 +8,13 @@ one object's state, as a turn of the loop is.
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING
 
 from pinit.model import plan as planner
 from pinit.model import shutdown
 from pinit.runtime import pid1, reaper, signals
 from pinit.runtime.log import report_exception
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.config.schema import Config

@@ -21,11 +21,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pinit.control import paths, proto
-from pinit.control.server import ControlReactor, ControlServer, Respond
-from pinit.control.stream import Feed
+from pinit.control.server import ControlServer, Respond
 from pinit.model import plan as planner
 from pinit.model.events import (
     Event,
@@ -38,10 +36,15 @@ from pinit.model.instance import Instance, Key
 from pinit.records import dataclass
 from pinit.runtime import ctllogs
 from pinit.runtime.eventring import EventRing, Record, Subscription
-from pinit.stats import Sampler, UsageSampler
+from pinit.stats import Sampler
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
+    from pinit.control.server import ControlReactor
+    from pinit.control.stream import Feed
     from pinit.logs.capture import LogRouter
+    from pinit.stats import UsageSampler
 
 __all__ = ["Operator"]
 

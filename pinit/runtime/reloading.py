@@ -8,7 +8,6 @@ supervisor's, which owns that state. A loader bug refuses the reload, it never e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from pinit.config import resolve
 from pinit.config.maincmd import CMD_NAME, with_command
@@ -16,6 +15,8 @@ from pinit.config.schema import Config, ConfigError
 from pinit.model import plan as planner
 from pinit.records import replace
 from pinit.runtime.log import report_exception
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -18,7 +18,6 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from pinit.config.schema import Config
 from pinit.control import paths
@@ -40,6 +39,8 @@ from pinit.runtime.loop import Loop
 from pinit.runtime.onsignal import SignalHandling
 from pinit.runtime.report import ShutdownReport
 from pinit.runtime.sweep import KILL_WAIT, Sweep
+
+TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
     from pinit.runtime.httpserve import HttpServer
