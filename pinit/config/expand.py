@@ -13,12 +13,9 @@ then to pinit's environment.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 __all__ = ["ExpandError", "expand"]
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ExpandError(ValueError):
@@ -46,7 +43,7 @@ def expand(text: str, lookup: Callable[[str], str | None]) -> str:
             if close < 0:
                 raise ExpandError(f"unterminated '${{' in {text!r}")
             name = text[dollar + 2 : close]
-            if not _NAME.fullmatch(name):
+            if not (name.isascii() and name.isidentifier()):  # [A-Za-z_][A-Za-z0-9_]*
                 raise ExpandError(f"invalid variable name ${{{name}}}")
             value = lookup(name)
             if value is None:

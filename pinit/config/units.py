@@ -11,7 +11,6 @@ TOML has ``bool`` as a subclass of ``int`` in Python, so every parser rejects bo
 from __future__ import annotations
 
 import math
-import re
 import signal
 
 __all__ = ["parse_duration", "parse_signal", "parse_size", "parse_umask", "show"]
@@ -38,10 +37,66 @@ _DURATION_UNITS: dict[str, float] = {
     "h": 3600.0,
     "d": 86400.0,
 }
-# re.ASCII: \d would also take "٣" (float() reads it as 3); a config is written in ASCII digits.
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h|d)", re.ASCII)
-_DURATION_WHOLE = re.compile(r"(?:\s*(?:\d+(?:\.\d+)?|\.\d+)\s*(?:us|ms|s|m|h|d))+\s*", re.ASCII)
-_PLAIN_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
+# The grammar is scanned by hand, not with `re` (~2 ms of PID 1's start to import and compile,
+# issue 7). ASCII digits only: float() would also read "٣" as 3; a config is written in ASCII.
+_DIGITS = frozenset("0123456789")
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_SPACE = frozenset(" \t\n\r\f\v")  # what re.ASCII's \s matches
+
+
+def _skip(text: str, i: int, chars: frozenset[str] = _SPACE) -> int:
+    """The end of the run of `chars` that starts at i."""
+    while i < len(text) and text[i] in chars:
+        i += 1
+    return i
+
+
+def _decimal(text: str, i: int) -> int:
+    """The end of `digits[.digits]` or `.digits` starting at i, or -1."""
+    j = _skip(text, i, _DIGITS)
+    if text[j : j + 1] == ".":
+        k = _skip(text, j + 1, _DIGITS)
+        if k > j + 1:
+            return k
+    return j if j > i else -1
+
+
+def _plain_number(text: str) -> bool:
+    """`[-+]digits[.digits][e[-+]digits]` (or `.digits`, `digits.`) between ASCII spaces."""
+    start = _skip(text, 0)
+    i = start + 1 if text[start : start + 1] in ("+", "-") else start
+    j = _skip(text, i, _DIGITS)
+    if j > i:
+        if text[j : j + 1] == ".":
+            j = _skip(text, j + 1, _DIGITS)
+    elif text[i : i + 1] == "." and _skip(text, i + 1, _DIGITS) > i + 1:
+        j = _skip(text, i + 1, _DIGITS)
+    else:
+        return False
+    if text[j : j + 1] in ("e", "E"):
+        k = j + 2 if text[j + 1 : j + 2] in ("+", "-") else j + 1
+        if _skip(text, k, _DIGITS) > k:
+            j = _skip(text, k, _DIGITS)
+    return _skip(text, j) == len(text)
+
+
+def _duration_parts(text: str) -> list[tuple[str, str]] | None:
+    """`1m30s` as [("1", "m"), ("30", "s")]: numbers each followed by a unit, ASCII spaces
+    allowed around both; None unless the whole text is such parts. The two-letter units are
+    tried first, so `1ms` is milliseconds (no part starts with a letter: nothing to retry)."""
+    parts: list[tuple[str, str]] = []
+    i = 0
+    while True:
+        start = _skip(text, i)
+        end = _decimal(text, start)
+        if end < 0:
+            return parts if parts and start == len(text) else None
+        at = _skip(text, end)
+        unit = text[at : at + 2] if text[at : at + 2] in ("us", "ms") else text[at : at + 1]
+        if unit not in _DURATION_UNITS:
+            return None
+        parts.append((text[start:end], unit))
+        i = at + len(unit)
 
 
 def _number(value: object) -> float | None:
@@ -85,15 +140,25 @@ def _parse_duration(value: object) -> float:
         raise ValueError(
             f"expected a duration (string like '250ms' or a number), got {show(value)}"
         )
-    if _PLAIN_NUMBER.fullmatch(value):
+    if _plain_number(value):
         return float(value)
-    text = value.strip()
-    if not text or not _DURATION_WHOLE.fullmatch(text):
+    parts = _duration_parts(value.strip())
+    if parts is None:
         raise ValueError(f"invalid duration {show(value)} (use 250ms, 1.5s, 2m, 1h)")
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
 
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*", re.ASCII)
+def _size_parts(text: str) -> tuple[str, str] | None:
+    """`10 MiB` as ("10", "MiB"): a number, then letters (maybe none), ASCII spaces around."""
+    start = _skip(text, 0)
+    end = _decimal(text, start)
+    if end < 0:
+        return None
+    at = _skip(text, end)
+    stop = _skip(text, at, _LETTERS)
+    return (text[start:end], text[at:stop]) if _skip(text, stop) == len(text) else None
+
+
 # Far past any log file, yet exact in a float and in every C off_t: "9" * 400 + "K" is refused
 # with this message instead of overflowing round() (issue 11.4).
 MAX_SIZE = 1 << 53
@@ -143,10 +208,10 @@ def _parse_size(value: object) -> int:
         return MAX_SIZE + 1 if value > MAX_SIZE else int(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a size (string like '10MB' or an integer), got {show(value)}")
-    match = _SIZE.fullmatch(value)
-    if match is None or match.group(2).lower() not in _SIZE_UNITS:
+    parts = _size_parts(value)
+    if parts is None or parts[1].lower() not in _SIZE_UNITS:
         raise ValueError(f"invalid size {show(value)} (use 512, 64KiB, 10MB, 1G)")
-    number = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    number = float(parts[0]) * _SIZE_UNITS[parts[1].lower()]
     return MAX_SIZE + 1 if not number <= MAX_SIZE else round(number)
 
 

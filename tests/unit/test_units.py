@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import signal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pinit.config import units
 from pinit.config.units import parse_duration, parse_signal, parse_size, parse_umask
 
 
@@ -100,3 +104,34 @@ def test_umask_accepts(value: object, mask: int) -> None:
 def test_umask_rejects(bad: object) -> None:
     with pytest.raises(ValueError, match="umask"):
         parse_umask(bad)
+
+
+# The grammar the hand-written scanners replace (issue 7: `re` is off PID 1's start path):
+# the regexes units.py had, kept here as the oracle.
+_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(us|ms|s|m|h|d)", re.ASCII)
+_WHOLE = re.compile(r"(?:\s*(?:\d+(?:\.\d+)?|\.\d+)\s*(?:us|ms|s|m|h|d))+\s*", re.ASCII)
+_PLAIN = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*", re.ASCII)
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)\s*", re.ASCII)
+_TEXT = st.text(alphabet=" \t\n0123456789.+-eEusmhdKMGTBbi٣x\u2003", max_size=14)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_TEXT)
+def test_the_scanners_read_exactly_what_the_old_regexes_read(text: str) -> None:
+    assert units._plain_number(text) == bool(_PLAIN.fullmatch(text))
+    stripped = text.strip()
+    want = _PART.findall(stripped) if stripped and _WHOLE.fullmatch(stripped) else None
+    assert units._duration_parts(stripped) == want
+    match = _SIZE.fullmatch(text)
+    assert units._size_parts(text) == (match.groups() if match else None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1ms", "1m30s", " 2 h ", ".5s", "1.5.3s", "1e3", "+.5e-2", "5.", "1 us1d", "ms", "1m s"],
+)
+def test_the_scanners_on_the_corners(text: str) -> None:
+    stripped = text.strip()
+    want = _PART.findall(stripped) if _WHOLE.fullmatch(stripped) else None
+    assert units._duration_parts(stripped) == want
+    assert units._plain_number(text) == bool(_PLAIN.fullmatch(text))
