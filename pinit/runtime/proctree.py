@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-__all__ = ["Tree", "own", "sample"]
+__all__ = ["Tree", "below", "own", "sample", "scan"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -85,15 +85,13 @@ def _all() -> Iterable[int]:
     return (int(e) for e in entries if e.isdigit())
 
 
-def scan(root: int) -> Tree:
-    """Every live process under `root` (not `root` itself), each read once."""
-    tree: Tree = {}
+def below(root: int) -> Tree | None:
+    """Every process under `root` (not `root` itself, zombies included), walked down the
+    children files: each read once. None when the kernel has no children files."""
     first = _children(root)
-    if first is None:  # no CONFIG_PROC_CHILDREN: every process on the machine, once
-        for pid in _all():
-            if pid != root and (read := _stat(pid)) is not None:
-                tree[pid] = read[0]
-        return tree
+    if first is None:
+        return None
+    tree: Tree = {}
     stack = first
     while stack:
         pid = stack.pop()
@@ -101,6 +99,18 @@ def scan(root: int) -> Tree:
             continue
         tree[pid] = read[0]
         stack.extend(_children(pid, read[1]) or ())
+    return tree
+
+
+def scan(root: int) -> Tree:
+    """Every process under `root` (not `root` itself), each read once; without children
+    files, every process on the machine (the caller keeps those of its groups)."""
+    tree = below(root)
+    if tree is None:  # no CONFIG_PROC_CHILDREN: every process on the machine, once
+        tree = {}
+        for pid in _all():
+            if pid != root and (read := _stat(pid)) is not None:
+                tree[pid] = read[0]
     return tree
 
 
