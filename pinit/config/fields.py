@@ -13,7 +13,6 @@ import datetime
 import enum
 from collections.abc import Callable, Iterable
 
-from pinit.config.locate import key_lines, locate_in
 from pinit.config.schema import ConfigError
 from pinit.config.units import show
 from pinit.records import dataclass, field
@@ -37,6 +36,8 @@ class Source:
     lines: dict[str, int] | None = field(default=None, compare=False)
 
     def locate(self, key_path: str) -> int | None:
+        from pinit.config.locate import key_lines, locate_in  # errors only: `re` stays off
+
         if self.lines is None:
             self.lines = key_lines(self.text)
         return locate_in(self.lines, key_path)

@@ -13,7 +13,6 @@ import os.path
 import pwd
 from collections.abc import Mapping
 
-from pinit.config.locate import key_lines, locate_in
 from pinit.config.read import ReadError, read_config
 from pinit.config.schema import Config, ConfigError, Program
 from pinit.records import dataclass
@@ -145,6 +144,8 @@ class _Lines:
         self.lines: dict[str, dict[str, int]] = {}
 
     def error(self, file: str, key_path: str, message: str) -> ConfigError:
+        from pinit.config.locate import key_lines, locate_in  # errors only: `re` stays off
+
         if file not in self.lines:
             self.lines[file] = key_lines(self._text(file))
         return ConfigError(key_path, message, locate_in(self.lines[file], key_path), file)
