@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterator
 
-from pinit.runtime import proctree
-
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -105,6 +103,8 @@ def descendants(root: int, *, live: bool = False) -> dict[int, int]:
     namespace (under systemd, on a developer's machine) a scan of all of /proc read ~100
     stat files a restart here, thousands on a busy host (issue 7: restart within 1.2x).
     """
+    from pinit.runtime import proctree  # at the first stop or restart, not at PID 1's start
+
     tree = proctree.below(root)
     if tree is not None:
         return {pid: f[1] for pid, f in tree.items() if not (live and f[2])}

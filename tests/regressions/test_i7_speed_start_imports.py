@@ -68,7 +68,6 @@ NOT_ON_START_PATH = {
     "pinit.runtime.httpframe",
     "pinit.runtime.httplisten",
     "pinit.runtime.httpreply",
-    "pinit.runtime.proctree",
     "pinit.runtime.httpapp",
     "pinit.runtime.metrics",
 }
@@ -88,6 +87,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
     "pinit.control.accept",  # with the control server
+    "pinit.runtime.proctree",  # the tree walk of the first stop or restart (and of /metrics)
 }
 
 RUN = """
