@@ -93,22 +93,34 @@ m = false
 [t.deep.er]
 """,
 ]
+# An edit: insert, delete or replace a character, double the one there (1__0, [[, ..) or
+# copy its whole line elsewhere (keys and tables defined twice).
+Edit = tuple[str, float, float, str]
 EDITS = st.lists(
-    st.tuples(st.sampled_from("+-~"), st.floats(0, 1), st.sampled_from(ALPHABET)),
+    st.tuples(
+        st.sampled_from("+-~2L"), st.floats(0, 1), st.floats(0, 1), st.sampled_from(ALPHABET)
+    ),
     min_size=1,
     max_size=3,
 )
 
 
-def _edit(doc: str, edits: list[tuple[str, float, str]]) -> str:
-    for kind, where, char in edits:
+def _edit(doc: str, edits: list[Edit]) -> str:
+    for kind, where, there, char in edits:
         at = int(where * len(doc))
         if kind == "+":
             doc = doc[:at] + char + doc[at:]
         elif kind == "-":
             doc = doc[:at] + doc[at + 1 :]
-        else:
+        elif kind == "~":
             doc = doc[:at] + char + doc[at + 1 :]
+        elif kind == "2":
+            doc = doc[:at] + doc[at : at + 1] + doc[at:]
+        else:
+            lines = doc.split("\n")
+            line = lines[int(where * len(lines)) % len(lines)]
+            lines.insert(int(there * len(lines)), line)
+            doc = "\n".join(lines)
     return doc
 
 
@@ -131,7 +143,7 @@ def _compare(doc: str) -> None:
 @settings(deadline=None, max_examples=500)
 @given(st.sampled_from(CORPUS), EDITS)
 def test_edited_documents_are_accepted_or_refused_as_tomllib_does(
-    doc: str, edits: list[tuple[str, float, str]]
+    doc: str, edits: list[Edit]
 ) -> None:
     _compare(_edit(doc, edits))
 
@@ -139,9 +151,35 @@ def test_edited_documents_are_accepted_or_refused_as_tomllib_does(
 @settings(deadline=None, max_examples=300)
 @given(DOCUMENTS, EDITS)
 def test_edited_tomli_w_documents_are_accepted_or_refused_as_tomllib_does(
-    value: dict[str, object], edits: list[tuple[str, float, str]]
+    value: dict[str, object], edits: list[Edit]
 ) -> None:
     _compare(_edit(tomli_w.dumps(value), edits))
+
+
+# Statements over a few overlapping key paths: tables, arrays of tables, dotted keys and
+# inline values in every order, which is where TOML's redefinition rules live. Every sequence
+# of up to three is tried (14,424 small documents, about a second), longer ones at random.
+PATHS = ["a", "b", "a.b", "b.a"]
+STATEMENT_LIST = (
+    [f"[{p}]" for p in PATHS]
+    + [f"[[{p}]]" for p in PATHS]
+    + [f"{p} = {v}" for p in PATHS for v in ["1", "{}", "{a.b = 1}", "[{}]"]]
+)
+
+
+def test_every_sequence_of_three_statements_agrees_with_tomllib() -> None:
+    for first in STATEMENT_LIST:
+        _compare(first + "\n")
+        for second in STATEMENT_LIST:
+            _compare(f"{first}\n{second}\n")
+            for third in STATEMENT_LIST:
+                _compare(f"{first}\n{second}\n{third}\n")
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.lists(st.sampled_from(STATEMENT_LIST), min_size=4, max_size=8))
+def test_longer_statement_sequences_agree_with_tomllib(statements: list[str]) -> None:
+    _compare("\n".join(statements) + "\n")
 
 
 def test_the_corpus_is_valid() -> None:
