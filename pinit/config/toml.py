@@ -186,7 +186,7 @@ class _Document:
         pos = 0
         while pos < size:
             char = src[pos]
-            if char == " " or char == "\t":
+            if char in {" ", "\t"}:
                 pos = _skip_blanks(src, pos)
                 if pos == size:
                     break
@@ -258,11 +258,15 @@ class _Document:
                 table = {}
                 child.append(table)
             else:
-                raise TOMLDecodeError(f"{last!r} is already defined, not as an array of tables", src, start)
+                raise TOMLDecodeError(
+                    f"{last!r} is already defined, not as an array of tables", src, start
+                )
         elif child is None:
             table = node[last] = {}
             self.explicit.add(id(table))
-        elif type(child) is dict and id(child) not in self.explicit and id(child) not in self.frozen:
+        elif (
+            type(child) is dict and id(child) not in self.explicit and id(child) not in self.frozen
+        ):
             table = child
             self.explicit.add(id(table))
         else:

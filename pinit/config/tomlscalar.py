@@ -60,7 +60,7 @@ def _escape(src: str, pos: int, multiline: bool) -> tuple[int, str]:
     text = _ESCAPES.get(char)
     if text is not None:
         return pos + 2, text
-    if char == "u" or char == "U":
+    if char in {"u", "U"}:
         size = 4 if char == "u" else 8
         digits = src[pos + 2 : pos + 2 + size]
         if len(digits) != size or digits.strip(_HEX):
@@ -220,7 +220,7 @@ def _digits_ok(text: str, allowed: str) -> bool:
 def _number(token: str, src: str, pos: int) -> int | float | None:
     """An integer or float literal, or None when ``token`` is not one."""
     body = token[1:] if token[:1] in ("+", "-") else token
-    if body == "inf" or body == "nan":
+    if body in {"inf", "nan"}:
         return float(token)
     if body is token and body[:2] in ("0x", "0o", "0b"):
         base = {"x": 16, "o": 8, "b": 2}[body[1]]
@@ -306,13 +306,15 @@ def _date_time(src: str, pos: int, end: int, token: str) -> tuple[int, object]:
     if clock is not None:
         tail = clock_text[clock[4] :]
         tz: datetime.tzinfo | None = None
-        if tail == "Z" or tail == "z":
-            tz = datetime.timezone.utc
+        if tail in {"Z", "z"}:
+            tz = datetime.UTC
         elif len(tail) == 6 and tail[0] in "+-" and tail[3] == ":":
             hours, minutes = _two(tail, 1, 23), _two(tail, 4, 59)
             sign = -1 if tail[0] == "-" else 1
             if hours >= 0 and minutes >= 0:
-                tz = datetime.timezone(datetime.timedelta(hours=sign * hours, minutes=sign * minutes))
+                tz = datetime.timezone(
+                    datetime.timedelta(hours=sign * hours, minutes=sign * minutes)
+                )
             else:
                 clock = None
         elif tail:

@@ -66,24 +66,50 @@ VALID = {
     "multi-line literal": "a = '''\nfirst\n  raw \\n'''\nb = '''''x'''''\nc = ''''''\n",
     "crlf": 'a = 1\r\nb = """x\r\ny"""\r\n[t]\r\nc = 2',
     "integers": "a = +99\nb = 42\nc = 0\nd = -17\ne = 1_000\nf = 5_349_221\ng = -0\nh = +0\n",
-    "prefixed integers": "a = 0xDEADBEEF\nb = 0xdead_beef\nc = 0o01234567\nd = 0o755\ne = 0b11010110\nf = 0x0\n",
-    "floats": "a = +1.0\nb = 3.1415\nc = -0.01\nd = 5e+22\ne = 1e06\nf = -2E-2\ng = 6.626e-34\nh = 224_617.445_991_228\ni = -0.0\nj = 0e0\nk = 1e1_0\n",
+    "prefixed integers": (
+        "a = 0xDEADBEEF\nb = 0xdead_beef\nc = 0o01234567\nd = 0o755\ne = 0b11010110\nf = 0x0\n"
+    ),
+    "floats": (
+        "a = +1.0\nb = 3.1415\nc = -0.01\nd = 5e+22\ne = 1e06\nf = -2E-2\ng = 6.626e-34\n"
+        "h = 224_617.445_991_228\ni = -0.0\nj = 0e0\nk = 1e1_0\n"
+    ),
     "special floats": "a = inf\nb = +inf\nc = -inf\nd = nan\ne = +nan\nf = -nan\n",
     "booleans": "a = true\nb = false\n",
-    "offset date-times": "a = 1979-05-27T07:32:00Z\nb = 1979-05-27T00:32:00-07:00\nc = 1979-05-27T00:32:00.999999+23:59\nd = 1979-05-27 07:32:00z\ne = 1979-05-27t07:32:00.1234567-00:00\n",
-    "local date-times": "a = 1979-05-27T07:32:00\nb = 1979-05-27T00:32:00.999999\nc = 2000-02-29 23:59:59\n",
-    "local dates and times": "a = 1979-05-27\nb = 07:32:00\nc = 00:32:00.999999\nd = 23:59:59.1\ne = 1979-05-27 # x\n",
-    "arrays": 'a = [ 1, 2, 3 ]\nb = [ "r", \'y\' ]\nc = [ [ 1, 2 ], [3, 4, 5] ]\nd = [ 0.1, "x", true, 1979-05-27, [], {} ]\ne = []\n',
+    "offset date-times": (
+        "a = 1979-05-27T07:32:00Z\nb = 1979-05-27T00:32:00-07:00\n"
+        "c = 1979-05-27T00:32:00.999999+23:59\nd = 1979-05-27 07:32:00z\n"
+        "e = 1979-05-27t07:32:00.1234567-00:00\n"
+    ),
+    "local date-times": (
+        "a = 1979-05-27T07:32:00\nb = 1979-05-27T00:32:00.999999\nc = 2000-02-29 23:59:59\n"
+    ),
+    "local dates and times": (
+        "a = 1979-05-27\nb = 07:32:00\nc = 00:32:00.999999\nd = 23:59:59.1\ne = 1979-05-27 # x\n"
+    ),
+    "arrays": (
+        "a = [ 1, 2, 3 ]\nb = [ \"r\", 'y' ]\nc = [ [ 1, 2 ], [3, 4, 5] ]\n"
+        'd = [ 0.1, "x", true, 1979-05-27, [], {} ]\ne = []\n'
+    ),
     "arrays over lines": "a = [\n  1, # one\n  2,\n\n  # c\n]\nb = [\n1\n,2,]\n",
-    "inline tables": 'a = { first = "T", last = "P" }\nb = { x = 1, y = { z = [1, {w = 2}] } }\nc = {}\nd = { t.x = 1, t.y = 2 }\n',
-    "tables": '[table-1]\nkey1 = "s"\n[table-2]\nkey1 = 1\n[dog."tater.man"]\ntype.name = "pug"\n[ j . "ʞ" . \'l\' ]\n',
+    "inline tables": (
+        'a = { first = "T", last = "P" }\nb = { x = 1, y = { z = [1, {w = 2}] } }\n'
+        "c = {}\nd = { t.x = 1, t.y = 2 }\n"
+    ),
+    "tables": (
+        '[table-1]\nkey1 = "s"\n[table-2]\nkey1 = 1\n[dog."tater.man"]\n'
+        'type.name = "pug"\n[ j . "ʞ" . \'l\' ]\n'
+    ),
     "super-table after sub-table": "[x.y.z.w]\n[x]\n",
     "implicit table extended by a dotted key": "[a.b.c]\n[a]\nb.d = 1\n",
-    "sub-table of a dotted-key table": '[fruit]\napple.color = "red"\n[fruit.apple.texture]\nsmooth = true\n',
+    "sub-table of a dotted-key table": (
+        '[fruit]\napple.color = "red"\n[fruit.apple.texture]\nsmooth = true\n'
+    ),
     "header beside dotted-key tables": "a.b = 1\n[a.c]\n",
     "empty headers": '[""]\n[" "."".\'\']\n',
     "arrays of tables": '[[products]]\nname = "H"\n[[products]]\n[[products]]\nname = "N"\n',
-    "nested arrays of tables": "[[f]]\nn = 1\n[f.p]\nc = 1\n[[f.v]]\nn = 2\n[[f.v]]\nn = 3\n[[f]]\nn = 4\n[f.p]\n[[f.v]]\n",
+    "nested arrays of tables": (
+        "[[f]]\nn = 1\n[f.p]\nc = 1\n[[f.v]]\nn = 2\n[[f.v]]\nn = 3\n[[f]]\nn = 4\n[f.p]\n[[f.v]]\n"
+    ),
     "dotted keys in repeated array elements": "[[a]]\nb.c = 1\n[[a]]\nb.c = 2\n",
     "table under an array element": "[[a]]\n[a.b.c]\n[a.b]\nx = 1\n",
     "whitespace in headers": "[ a ]\n[[ b ]]\n[\tc . d\t]\n",
@@ -98,11 +124,13 @@ def test_each_construct_reads_as_tomllib_reads_it(doc: str) -> None:
 
 
 def test_values_have_tomllib_types() -> None:
-    doc = agree(VALID["offset date-times"] + "f = 1979-05-27\ng = 07:32:00\nh = 1979-05-27T07:32:00\n")
+    doc = agree(
+        VALID["offset date-times"] + "f = 1979-05-27\ng = 07:32:00\nh = 1979-05-27T07:32:00\n"
+    )
     offset = doc["b"]
     assert isinstance(offset, dt.datetime)
     assert offset.utcoffset() == dt.timedelta(hours=-7)
-    assert doc["a"] == dt.datetime(1979, 5, 27, 7, 32, tzinfo=dt.timezone.utc)
+    assert doc["a"] == dt.datetime(1979, 5, 27, 7, 32, tzinfo=dt.UTC)
     assert type(doc["f"]) is dt.date
     assert type(doc["g"]) is dt.time
     assert doc["h"] == dt.datetime(1979, 5, 27, 7, 32)
@@ -236,7 +264,9 @@ def _nested(depth: int, open_: str, close: str, inner: str = "1") -> str:
 
 
 @pytest.mark.parametrize(
-    ("open_", "close"), [("[", "]"), ("{b = ", "}"), ("[{b = ", "}]")], ids=["arrays", "tables", "both"]
+    ("open_", "close"),
+    [("[", "]"), ("{b = ", "}"), ("[{b = ", "}]")],
+    ids=["arrays", "tables", "both"],
 )
 def test_nesting_past_the_limit_is_a_decode_error_not_a_recursion_error(
     open_: str, close: str

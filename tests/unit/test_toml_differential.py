@@ -31,7 +31,7 @@ DATES = st.one_of(
     st.dates(),
     st.times(),  # TOML's local time has no offset
     st.datetimes(),
-    st.datetimes(timezones=st.one_of(st.just(dt.timezone.utc), OFFSETS)),
+    st.datetimes(timezones=st.one_of(st.just(dt.UTC), OFFSETS)),
 )
 HUGE = st.integers(1, 4299).flatmap(lambda n: st.integers(-(10**n), 10**n))
 SCALARS = st.one_of(
@@ -68,7 +68,8 @@ def test_documents_written_by_tomli_w_read_as_tomllib_reads_them(
 
 # Characters that change how TOML reads a document.
 ALPHABET = "[]{}=.,\"'\n#\\ 0123456789abcdefghijklmnopqrstuvwxyz_+-:TZ\t"
-CORPUS = list(VALID.values()) + [
+CORPUS = [
+    *VALID.values(),
     """# a bit of everything
 a = 1
 b.c = "x\\u00e9\\n"
