@@ -46,8 +46,10 @@ def loads(text: str) -> dict[str, object]:
 
 
 def _skip_blanks(src: str, pos: int) -> int:
-    while src.startswith((" ", "\t"), pos):
+    char = src[pos : pos + 1]
+    while char == " " or char == "\t":  # noqa: PLR1714 - two compares beat a set here
         pos += 1
+        char = src[pos : pos + 1]
     return pos
 
 
@@ -90,7 +92,14 @@ def _key(src: str, pos: int) -> tuple[int, list[str]]:
                     break
             if pos == start:
                 raise TOMLDecodeError("invalid character in a key", src, pos)
-            part = src[start:pos]
+            parts.append(src[start:pos])
+            if rest[:1] == "=" or rest[:2] == " =":  # the usual `key = value`: done
+                return pos + (rest[0] == " "), parts
+            pos = _skip_blanks(src, pos)
+            if not src.startswith(".", pos):
+                return pos, parts
+            pos = _skip_blanks(src, pos + 1)
+            continue
         parts.append(part)
         pos = _skip_blanks(src, pos)
         if not src.startswith(".", pos):
@@ -200,6 +209,9 @@ class _Document:
                 pos = self._header(pos)
             elif char != "#":
                 raise TOMLDecodeError("invalid statement", src, pos)
+            if src.startswith("\n", pos):  # the usual end of a statement
+                pos += 1
+                continue
             pos = _skip_blanks(src, pos)
             if src.startswith("#", pos):
                 pos = _skip_comment(src, pos)
