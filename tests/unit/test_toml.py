@@ -372,3 +372,16 @@ def test_the_repository_toml_files(path: Path) -> None:
 def test_the_module_names_its_public_api() -> None:
     assert toml.__all__ == ["MAX_DEPTH", "TOMLDecodeError", "loads"]
     assert issubclass(TOMLDecodeError, ValueError)
+
+
+def test_the_loader_reports_this_readers_errors_with_their_line() -> None:
+    """pinit.config.load reads with this module: the message and line come from the
+    exception's fields, deep nesting included (tomllib's RecursionError had no line)."""
+    from pinit.config.load import load_text
+
+    head = '[programs.web]\ncommand = ["/bin/true"]\n'
+    _, errors = load_text(head + "x = " + "[" * 500 + "]" * 500 + "\n", "/etc/p.toml", {})
+    assert [(e.line, e.key_path) for e in errors] == [(3, "")]
+    assert errors[0].message.startswith("TOML syntax error: nested too deeply")
+    _, errors = load_text(head + "\n\nuser = 'a\n", "/etc/p.toml", {})
+    assert [(e.line, e.message) for e in errors] == [(5, "TOML syntax error: unterminated string")]
