@@ -45,6 +45,11 @@ def loads(text: str) -> dict[str, object]:
     return _Document(text.replace("\r\n", "\n")).parse()
 
 
+def _show(key: str) -> str:
+    """A key for an error message: a key can be as long as the file, a message should not."""
+    return repr(key) if len(key) <= 40 else repr(key[:40]) + "..."
+
+
 def _skip_blanks(src: str, pos: int) -> int:
     char = src[pos : pos + 1]
     while char == " " or char == "\t":  # noqa: PLR1714 - two compares beat a set here
@@ -163,7 +168,7 @@ def _inline_table(src: str, pos: int, depth: int) -> tuple[int, dict[str, object
                 raise TOMLDecodeError("cannot add to a value already defined", src, start)
             node = child
         if keys[-1] in node:
-            raise TOMLDecodeError(f"duplicate key {keys[-1]!r}", src, start)
+            raise TOMLDecodeError(f"duplicate key {_show(keys[-1])}", src, start)
         node[keys[-1]] = value
         if type(value) is dict or type(value) is list:
             inline.add(id(value))
@@ -234,14 +239,14 @@ class _Document:
             child = node.setdefault(keys[index], {})
             if type(child) is not dict or id(child) in explicit or id(child) in frozen:
                 raise TOMLDecodeError(
-                    f"cannot add to {keys[index]!r} with a dotted key: it is already defined",
+                    f"cannot add to {_show(keys[index])} with a dotted key: it is already defined",
                     src,
                     start,
                 )
             pending.append(child)
             node = child
         if keys[-1] in node:
-            raise TOMLDecodeError(f"key {keys[-1]!r} defined twice", src, start)
+            raise TOMLDecodeError(f"key {_show(keys[-1])} defined twice", src, start)
         node[keys[-1]] = value
         if type(value) is dict or type(value) is list:
             frozen.add(id(value))
@@ -271,7 +276,7 @@ class _Document:
                 child.append(table)
             else:
                 raise TOMLDecodeError(
-                    f"{last!r} is already defined, not as an array of tables", src, start
+                    f"{_show(last)} is already defined, not as an array of tables", src, start
                 )
         elif child is None:
             table = node[last] = {}
@@ -282,7 +287,7 @@ class _Document:
             table = child
             self.explicit.add(id(table))
         else:
-            raise TOMLDecodeError(f"table {last!r} is already defined", src, start)
+            raise TOMLDecodeError(f"table {_show(last)} is already defined", src, start)
         self.table = table
         return pos + len(closing)
 
@@ -298,7 +303,9 @@ class _Document:
                 child = child[-1]
             if type(child) is not dict or id(child) in frozen:
                 raise TOMLDecodeError(
-                    f"cannot define a table under {keys[index]!r}: it is a value", self.src, start
+                    f"cannot define a table under {_show(keys[index])}: it is a value",
+                    self.src,
+                    start,
                 )
             node = child
         return node
