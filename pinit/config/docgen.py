@@ -17,11 +17,11 @@ __all__ = ["README_END", "README_START", "json_schema", "markdown", "schema_text
 
 
 def _toml_value(text: str) -> tuple[bool, object]:
-    import tomllib
+    from pinit.config import toml  # pinit's own reader, so the schema agrees with the loader
 
     try:
-        return True, tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        return True, toml.loads(f"v = {text}")["v"]
+    except toml.TOMLDecodeError:
         return False, None
 
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 NOT_ON_START_PATH = {
     "argparse",
+    "tomllib",  # issue 7: pinit.config.toml reads the config without typing, re, string
     "dataclasses",
     "inspect",
     "json",
