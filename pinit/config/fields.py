@@ -1,6 +1,6 @@
-"""Typed validation at the tomllib boundary, collecting every error with its key path.
+"""Typed validation at the TOML reader's boundary, collecting every error with its key path.
 
-tomllib hands back ``dict[str, Any]``; everything past this module sees only typed values. A
+The reader hands back ``dict[str, Any]``; everything past this module sees only typed values. A
 field parser raises ``FieldError`` (possibly with several located problems) and ``TableReader``
 turns that into ``ConfigError`` values, keeps going, and remembers that the table is unusable.
 That is what lets ``pinit check`` list every mistake at once, instead of supervisord's
@@ -9,7 +9,6 @@ fix-one-rerun-find-the-next loop.
 
 from __future__ import annotations
 
-import datetime
 import enum
 from collections.abc import Callable, Iterable
 
@@ -75,7 +74,7 @@ def type_name(value: object) -> str:
         return "array"
     if isinstance(value, dict):
         return "table"
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+    if type(value).__module__ == "datetime":  # date, time or datetime, without importing it
         return "datetime"
     return type(value).__name__
 

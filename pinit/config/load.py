@@ -16,7 +16,6 @@ reports every error (issue 7.3), not the host errors only once the rest is fixed
 from __future__ import annotations
 
 import os.path
-import re
 from collections.abc import Iterable, Mapping
 
 from pinit.config import reference, toml, units
@@ -35,7 +34,6 @@ from pinit.config.fields import (
 from pinit.config.graph import find_cycle
 from pinit.config.loadprog import MAX_NUMPROCS, ProgramContext, parse_program
 from pinit.config.loadready import positive_duration
-from pinit.config.locate import overlong_key
 from pinit.config.read import MAX_FILE_BYTES, MAX_TOTAL_BYTES, ReadError, read_config, too_large
 from pinit.config.schema import Config, ConfigError, OnFatal, Program
 from pinit.config.units import show
@@ -45,7 +43,10 @@ __all__ = ["Loaded", "load_file", "load_partial", "load_text"]
 
 TOP_KEYS = reference.keys("")
 PINIT_KEYS = reference.keys("pinit")
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+# No pinit key has more than 4 dotted parts (programs.NAME.stdout.max_bytes): a document nested
+# deeper holds a key config.locate refuses by name (issue 11.6), and only then is it imported.
+_MAX_DEPTH = 8
 # Every program costs a supervisor entry, and planning walks the dependency graph by layers
 # (programs x layers): a bound keeps a file of one-line programs from costing PID 1
 # seconds. 2,000 is four times the 500 programs pinit is benchmarked with.
@@ -111,20 +112,44 @@ def _load_source(src: Source, environ: Mapping[str, str], require_programs: bool
 
 
 def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
-    """The document, or None after reporting why not. Sizes and key lengths are checked
-    first (issue 11.6: a key's dotted parts are capped; tomllib's cost grew with their square)."""
+    """The document, or None after reporting why not. The size is checked first; a key of
+    too many dotted parts after reading (issue 11.6: the reader is linear in them, and a
+    document that deep is where to look for one)."""
     if len(src.text) > MAX_FILE_BYTES or len(src.text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         errors.items.append(ConfigError("", too_large(), None, src.path))
         return None
-    long_key = overlong_key(src.text)
-    if long_key is not None:
-        errors.items.append(ConfigError("", long_key[1], long_key[0], src.path))
-        return None
     try:
-        return toml.loads(src.text)
+        doc = toml.loads(src.text)
     except toml.TOMLDecodeError as exc:  # nesting and 4,300-digit integers included
         errors.items.append(ConfigError("", f"TOML syntax error: {exc.msg}", exc.lineno, src.path))
-    return None
+        return None
+    if _deeper_than(doc, _MAX_DEPTH):
+        from pinit.config.locate import overlong_key
+
+        long_key = overlong_key(src.text)
+        if long_key is not None:
+            errors.items.append(ConfigError("", long_key[1], long_key[0], src.path))
+            return None
+    return doc
+
+
+def _deeper_than(doc: dict[str, object], limit: int) -> bool:
+    """Tables (in arrays of tables too) nested more than `limit` deep; stops at the first."""
+    stack: list[tuple[object, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, depth) for v in value if isinstance(v, dict | list))
+    return False
+
+
+def _is_name(text: str) -> bool:
+    """[A-Za-z0-9_.-]+, a program's name."""
+    return bool(text) and _NAME_CHARS.issuperset(text)
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -154,7 +179,7 @@ def _load(
 
     def program_name(value: object) -> str:
         text = want_str(value)
-        if not NAME.fullmatch(text):
+        if not _is_name(text):
             raise ValueError(f"invalid name {show(text)} (letters, digits, '_', '.', '-')")
         return text
 
@@ -197,7 +222,7 @@ def _load(
                 )
                 continue
             defined[prog_name] = file
-            if not NAME.fullmatch(prog_name):
+            if not _is_name(prog_name):
                 errors.add(
                     file,
                     f"programs.{prog_name}",

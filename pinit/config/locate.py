@@ -1,20 +1,20 @@
 """Find the TOML line a key path was written on.
 
-tomllib returns plain dicts and forgets positions, yet an error without a line number makes the
-reader hunt through a long file. This is a small lexer over the text that knows just enough TOML
-(strings of all four kinds, comments, arrays, inline tables, ``[table]`` and ``[[array]]``
-headers, dotted and quoted keys) to map each key path to the 1-based line where it appears. It
-never raises: on text it cannot follow it simply knows fewer keys, and ``locate`` falls back to
-the nearest enclosing table that it does know.
+The TOML reader (config/toml.py) returns plain dicts and forgets positions, yet an error
+without a line number makes the user hunt through a long file. This is a small lexer over the
+text that knows just enough TOML (strings of all four kinds, comments, arrays, inline tables,
+``[table]`` and ``[[array]]`` headers, dotted and quoted keys) to map each key path to the
+1-based line where it appears. It never raises: on text it cannot follow it simply knows fewer
+keys, and ``locate`` falls back to the nearest enclosing table that it does know.
 
-It also guards tomllib (issue 11.6): tomllib's cost per key is quadratic in the number of its
-dotted parts (a 20,000-part key took 6 s; a 269 KB header 40 s and 5.7 GB in ``pinit check``),
-and every ``key = value`` under a long ``[a.b.c...]`` header pays for the header's length again.
-A pinit key has at most 4 parts, so ``overlong_key`` refuses keys of more than
-``MAX_KEY_PARTS`` before tomllib sees the text: a C-speed regex finds candidates, the lexer
-confirms (a long dotted word inside a string is not a key). The lexer itself is linear: it
-records only the first ``MAX_KEY_PARTS`` prefixes of a key, and nothing is cached between
-calls, so a refused config leaves nothing behind.
+It also names a key of too many dotted parts (issue 11.6: no pinit key has more than 4, so
+``overlong_key`` refuses keys of more than ``MAX_KEY_PARTS``). tomllib's cost per key grew
+with the square of its parts (a 20,000-part key took 6 s) and this ran before it, on every
+load; pinit's own reader is linear, so the loader asks only when the document it read is
+nested that deep. A C-speed regex finds candidates, the lexer confirms (a long dotted word
+inside a string is not a key). The lexer itself is linear: it records only the first
+``MAX_KEY_PARTS`` prefixes of a key, and nothing is cached between calls, so a refused config
+leaves nothing behind. Imported at a config's first error only (``re`` with it).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _unescape_one(match: re.Match[str]) -> str:
 
 
 def _unescape(content: str) -> str:
-    """A basic string's escapes, so that ``"a\\nb" = 1`` is found under the key tomllib
+    """A basic string's escapes, so that ``"a\\nb" = 1`` is found under the key the reader
     reports (``a``, newline, ``b``)."""
     return _ESCAPE.sub(_unescape_one, content)
 
@@ -145,7 +145,7 @@ class _Lexer:
         if ch in ('"', "'"):
             self.string()
         elif ch in "[{" and self.depth >= _MAX_NESTING:
-            self.skip_line()  # tomllib refuses such nesting anyway (RecursionError)
+            self.skip_line()  # the reader refuses such nesting anyway (MAX_DEPTH)
         elif ch == "[":
             self.advance()
             while self.pos < len(self.text):

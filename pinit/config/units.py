@@ -1,8 +1,9 @@
 """Pure parsers for the scalar units a config is written in.
 
-Each parser takes the raw TOML value (``object``: a str, int, float or anything tomllib can
-produce) and returns a typed value or raises ``ValueError`` with a message meant to be shown after
-a key path, e.g. ``programs.web.stop_timeout: invalid duration '10 sec' (use 250ms, 1.5s, 2m, 1h)``.
+Each parser takes the raw TOML value (``object``: a str, int, float or anything the TOML
+reader can produce) and returns a typed value or raises ``ValueError`` with a message meant to
+be shown after a key path, e.g.
+``programs.web.stop_timeout: invalid duration '10 sec' (use 250ms, 1.5s, 2m, 1h)``.
 
 TOML has ``bool`` as a subclass of ``int`` in Python, so every parser rejects bools explicitly:
 ``stop_timeout = true`` is a mistake, not one second.

@@ -17,6 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 NOT_ON_START_PATH = {
+    # the TOML reader's (issue 7): its own reader imports none of these; re for errors only
+    "typing",
+    "re",
+    "datetime",
+    "string",
     "argparse",
     "tomllib",  # issue 7: pinit.config.toml reads the config without typing, re, string
     "dataclasses",
