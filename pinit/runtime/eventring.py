@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import islice
 
 from pinit.model.actions import ReloadDiff, Restarting, Verdict
 from pinit.model.events import State
@@ -27,6 +28,30 @@ from pinit.model.status import exit_code, signal_name
 __all__ = ["EventRing", "Record", "Recorder", "Subscription"]
 
 Record = dict[str, object]
+# What the ring keeps of a record: (its keys, then its values), the keys one shared tuple per
+# shape of record. A dict per event cost ~380 bytes, 1,500 of them for a boot of 500 programs
+# and the whole ring (~1.5 MB) under churn; this is about half (issue 7: PSS at 500 programs).
+# Readers get dicts again, built at `take`.
+Packed = tuple[object, ...]
+_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_SHAPES = 256  # the Recorder makes a handful; anything else still works, unshared
+
+
+def _pack(record: Record) -> Packed:
+    keys = tuple(record)
+    shared = _SHAPES.get(keys)
+    if shared is None:
+        shared = keys
+        if len(_SHAPES) < _MAX_SHAPES:
+            _SHAPES[keys] = keys
+    return (shared, *record.values())
+
+
+def _unpack(packed: Packed, seq: int) -> Record:
+    keys: tuple[str, ...] = packed[0]  # type: ignore[assignment]
+    record = dict(zip(keys, islice(packed, 1, None), strict=True))
+    record["seq"] = seq
+    return record
 
 
 class Subscription:
@@ -48,15 +73,12 @@ class Subscription:
     def take(self, limit: int = 256) -> tuple[list[Record], int]:
         """Up to ``limit`` events in order, and how many were lost since the last take."""
         ring = self._ring
-        first = ring.head - len(ring.records)  # sequence number of the oldest record kept
-        skip_to = max(first, ring.head - self._bound)
+        skip_to = max(ring.first, ring.head - self._bound)
         if self.cursor < skip_to:
             self._lost += skip_to - self.cursor
             self.cursor = skip_to
-        n = min(limit, ring.head - self.cursor)
-        start = self.cursor - first
-        out = [ring.records[i] for i in range(start, start + n)]
-        self.cursor += n
+        out = ring.since(self.cursor, min(limit, ring.head - self.cursor))
+        self.cursor += len(out)
         lost, self._lost = self._lost, 0
         return out, lost
 
@@ -67,16 +89,32 @@ class Subscription:
 class EventRing:
     """The newest ``capacity`` events and the subscribers reading them."""
 
-    __slots__ = ("head", "records", "subscribers")
+    __slots__ = ("_packed", "head", "subscribers")
 
     def __init__(self, capacity: int = 4096) -> None:
-        self.records: deque[Record] = deque(maxlen=capacity)
+        self._packed: deque[Packed] = deque(maxlen=capacity)
         self.head = 0  # sequence number the next appended event gets
         self.subscribers: set[Subscription] = set()
 
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    @property
+    def first(self) -> int:
+        """The sequence number of the oldest record kept."""
+        return self.head - len(self._packed)
+
+    def since(self, seq: int, n: int) -> list[Record]:
+        """The `n` records from sequence number `seq` on (which the ring must hold)."""
+        start = seq - self.first
+        return [_unpack(p, seq + i) for i, p in enumerate(islice(self._packed, start, start + n))]
+
+    def snapshot(self) -> list[Record]:
+        """Every record kept, oldest first."""
+        return self.since(self.first, len(self._packed))
+
     def append(self, record: Record) -> None:
-        record["seq"] = self.head
-        self.records.append(record)
+        self._packed.append(_pack(record))
         self.head += 1
         if self.subscribers:  # most of the time nobody follows: no copy, no loop
             for sub in tuple(self.subscribers):
@@ -87,7 +125,7 @@ class EventRing:
         self, wake: Callable[[], None], bound: int = 1024, history: int = 0
     ) -> Subscription:
         """A cursor at the newest event, or ``history`` events back (as far as the ring has)."""
-        oldest = self.head - len(self.records)
+        oldest = self.first
         sub = Subscription(self, max(oldest, self.head - max(history, 0)), max(bound, 1), wake)
         self.subscribers.add(sub)
         return sub

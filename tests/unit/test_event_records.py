@@ -80,8 +80,8 @@ def test_records_carry_the_common_keys_and_their_own() -> None:
     rec.verdict(inst.key, inst, inst.name, Verdict("ready", False, "not ready after 3s"))
     rec.reload(ReloadDiff(("b",), (), ("a",)))
     rec.phase("running", "shutting-down", "received SIGTERM")
-    state, killed, code, backoff, verdict, reload, phase = ring.records
-    for r in ring.records:
+    state, killed, code, backoff, verdict, reload, phase = ring.snapshot()
+    for r in ring.snapshot():
         assert {"type", "ts", "mono", "program", "instance", "pid", "seq"} <= r.keys()
         assert isinstance(r["ts"], float) and isinstance(r["mono"], float)
         json.dumps(r)  # JSON-able as built
@@ -111,7 +111,7 @@ def test_a_removed_instance_keeps_its_name_and_a_fatal_says_why() -> None:
     rec.state(("web", 1), None, "web-2", State.STOPPING, State.STOPPED)
     inst = Instance(prog())
     rec.state(inst.key, inst, inst.name, State.CLEANUP, State.FATAL)
-    gone, fatal = ring.records
+    gone, fatal = ring.snapshot()
     assert (gone["program"], gone["instance"], gone["pid"]) == ("web", "web-2", None)
     assert fatal["reason"] == "start_retries"
 
@@ -149,7 +149,7 @@ def test_a_follower_never_holds_more_than_its_bound() -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert lines[0] == {"lost": 49_900}
     assert [r["n"] for r in lines[1:]] == list(range(49_900, 49_900 + len(lines) - 1))
-    assert len(ring.records) == 10_000
+    assert len(ring) == 10_000
 
 
 def test_human_lines() -> None:

@@ -3,6 +3,9 @@ and is told how many, and wake-ups come once per empty -> non-empty edge."""
 
 from __future__ import annotations
 
+import time
+import tracemalloc
+
 from pinit.runtime.eventring import EventRing
 
 
@@ -39,7 +42,7 @@ def test_ring_capacity_bounds_memory_and_history() -> None:
     ring = EventRing(capacity=8)
     for n in range(20):
         ring.append({"n": n})
-    assert len(ring.records) == 8
+    assert len(ring) == 8
     sub = ring.subscribe(lambda: None, history=100)
     events, lost = sub.take()
     assert [e["n"] for e in events] == list(range(12, 20))
@@ -60,3 +63,25 @@ def test_closed_subscriber_is_not_woken() -> None:
     ring.append({})
     assert wakes == []
     assert not ring.subscribers
+
+
+def test_a_kept_record_costs_about_half_a_dict() -> None:
+    """Issue 7 (PSS at 500 programs): the ring keeps (shared keys, values), not dicts; a
+    state record cost ~380 bytes as a dict, and a boot of 500 programs makes ~1,500."""
+    ring = EventRing(capacity=2000)
+    before = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else None
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for n in range(1000):
+            record = {"type": "state", "ts": time.time(), "mono": time.monotonic()}
+            record |= {"program": "svc", "instance": "svc-7", "pid": 100_000 + n}
+            record |= {"from": "starting", "to": "running", "ready": True}
+            ring.append(record)
+        per_record = (tracemalloc.get_traced_memory()[0] - start) / 1000
+    finally:
+        tracemalloc.stop()
+    assert before is None
+    assert per_record < 250, per_record
+    assert ring.snapshot()[-1]["seq"] == 999
+    assert ring.snapshot()[-1]["pid"] == 100_999
