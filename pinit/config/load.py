@@ -123,7 +123,7 @@ def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
     except toml.TOMLDecodeError as exc:  # nesting and 4,300-digit integers included
         errors.items.append(ConfigError("", f"TOML syntax error: {exc.msg}", exc.lineno, src.path))
         return None
-    if _deeper_than(doc, _MAX_DEPTH):
+    if toml.nested_deeper_than(doc, _MAX_DEPTH):
         from pinit.config.locate import overlong_key
 
         long_key = overlong_key(src.text)
@@ -131,20 +131,6 @@ def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
             errors.items.append(ConfigError("", long_key[1], long_key[0], src.path))
             return None
     return doc
-
-
-def _deeper_than(doc: dict[str, object], limit: int) -> bool:
-    """Tables (in arrays of tables too) nested more than `limit` deep; stops at the first."""
-    stack: list[tuple[object, int]] = [(doc, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
-        elif isinstance(value, list):
-            stack.extend((v, depth) for v in value if isinstance(v, dict | list))
-    return False
 
 
 def _is_name(text: str) -> bool:

@@ -30,7 +30,7 @@ from pinit.config.tomlscalar import (
     scalar,
 )
 
-__all__ = ["MAX_DEPTH", "TOMLDecodeError", "loads"]
+__all__ = ["MAX_DEPTH", "TOMLDecodeError", "loads", "nested_deeper_than"]
 
 # Deeper nesting of arrays and inline tables is refused: each level costs two Python frames,
 # and a config never needs more than a few.
@@ -43,6 +43,20 @@ _WINDOW = 32
 def loads(text: str) -> dict[str, object]:
     """The document in ``text`` as dicts, lists, str, int, float, bool and datetime values."""
     return _Document(text.replace("\r\n", "\n")).parse()
+
+
+def nested_deeper_than(doc: dict[str, object], limit: int) -> bool:
+    """Tables (in arrays of tables too) nested more than `limit` deep; stops at the first."""
+    stack: list[tuple[object, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, depth) for v in value if isinstance(v, dict | list))
+    return False
 
 
 def _show(key: str) -> str:

@@ -60,9 +60,6 @@ if TYPE_CHECKING:
     class Cancellable(Protocol):
         def cancel(self) -> None: ...
 
-
-if TYPE_CHECKING:
-
     class ControlReactor(Protocol):
         """The slice of runtime.loop.Loop this needs; control must not import the runtime."""
 

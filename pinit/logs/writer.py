@@ -58,9 +58,6 @@ if TYPE_CHECKING:
         def call_soon_threadsafe(self, callback: Callable[[], None]) -> None: ...
         def call_later(self, delay: float, callback: Callable[[], None]) -> Cancellable: ...
 
-
-if TYPE_CHECKING:
-
     class Cancellable(Protocol):
         def cancel(self) -> None: ...
 

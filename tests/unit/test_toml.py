@@ -370,7 +370,7 @@ def test_the_repository_toml_files(path: Path) -> None:
 
 
 def test_the_module_names_its_public_api() -> None:
-    assert toml.__all__ == ["MAX_DEPTH", "TOMLDecodeError", "loads"]
+    assert toml.__all__ == ["MAX_DEPTH", "TOMLDecodeError", "loads", "nested_deeper_than"]
     assert issubclass(TOMLDecodeError, ValueError)
 
 
@@ -385,3 +385,12 @@ def test_the_loader_reports_this_readers_errors_with_their_line() -> None:
     assert errors[0].message.startswith("TOML syntax error: nested too deeply")
     _, errors = load_text(head + "\n\nuser = 'a\n", "/etc/p.toml", {})
     assert [(e.line, e.message) for e in errors] == [(5, "TOML syntax error: unterminated string")]
+
+
+def test_nested_deeper_than_counts_tables_not_arrays() -> None:
+    """The loader's cheap look for a key of too many parts (issue 11.6): tables count a level,
+    an array of tables does not add one of its own."""
+    assert not toml.nested_deeper_than(toml.loads("[a.b]\nc = [{d = 1}]"), 3)
+    assert toml.nested_deeper_than(toml.loads("[a.b]\nc = [{d = {e = 1}}]"), 3)
+    assert toml.nested_deeper_than(toml.loads("a.b.c.d.e = 1"), 3)
+    assert not toml.nested_deeper_than(toml.loads("a.b.c.d = 1"), 3)
