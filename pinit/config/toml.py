@@ -159,6 +159,18 @@ def _array(src: str, pos: int, depth: int) -> tuple[int, list[object]]:
     return pos + 1, items
 
 
+def _set_once(
+    node: dict[str, object], key: str, value: object, frozen: set[int], *, src: str, start: int
+) -> None:
+    """``node[key] = value``, once; a table or array written in place is frozen (its ``id``
+    joins ``frozen``): nothing may add to it afterwards."""
+    if key in node:
+        raise TOMLDecodeError(f"key {_show(key)} defined twice", src, start)
+    node[key] = value
+    if type(value) is dict or type(value) is list:
+        frozen.add(id(value))
+
+
 def _inline_table(src: str, pos: int, depth: int) -> tuple[int, dict[str, object]]:
     """``{k = v, ...}`` on one line, no trailing comma; a dotted key may extend a table made by
     an earlier dotted key of the same braces, never a value written inline."""
@@ -181,11 +193,7 @@ def _inline_table(src: str, pos: int, depth: int) -> tuple[int, dict[str, object
             if type(child) is not dict or id(child) in inline:
                 raise TOMLDecodeError("cannot add to a value already defined", src, start)
             node = child
-        if keys[-1] in node:
-            raise TOMLDecodeError(f"duplicate key {_show(keys[-1])}", src, start)
-        node[keys[-1]] = value
-        if type(value) is dict or type(value) is list:
-            inline.add(id(value))
+        _set_once(node, keys[-1], value, inline, src=src, start=start)
         pos = _skip_blanks(src, pos)
         if src.startswith("}", pos):
             return pos + 1, table
@@ -259,11 +267,7 @@ class _Document:
                 )
             pending.append(child)
             node = child
-        if keys[-1] in node:
-            raise TOMLDecodeError(f"key {_show(keys[-1])} defined twice", src, start)
-        node[keys[-1]] = value
-        if type(value) is dict or type(value) is list:
-            frozen.add(id(value))
+        _set_once(node, keys[-1], value, frozen, src=src, start=start)
         return pos
 
     def _header(self, pos: int) -> int:

@@ -81,14 +81,20 @@ def _escape(src: str, pos: int, multiline: bool) -> tuple[int, str]:
     raise TOMLDecodeError(f"invalid escape \\{char}", src, pos)
 
 
-def basic_string(src: str, pos: int) -> tuple[int, str]:
-    """The one-line ``"..."`` string whose text starts at ``pos``: its end and its value."""
+def _one_line(src: str, pos: int, quote: str) -> tuple[int, int]:
+    """(end of the line, the first ``quote`` on it) for a one-line string starting at ``pos``."""
     limit = src.find("\n", pos)
     if limit < 0:
         limit = len(src)
-    close = src.find('"', pos, limit)
+    close = src.find(quote, pos, limit)
     if close < 0:
         raise TOMLDecodeError("unterminated string", src, limit)
+    return limit, close
+
+
+def basic_string(src: str, pos: int) -> tuple[int, str]:
+    """The one-line ``"..."`` string whose text starts at ``pos``: its end and its value."""
+    limit, close = _one_line(src, pos, '"')
     slash = src.find("\\", pos, close)
     if slash < 0:
         check_text(src, pos, close)
@@ -112,12 +118,7 @@ def basic_string(src: str, pos: int) -> tuple[int, str]:
 
 def literal_string(src: str, pos: int) -> tuple[int, str]:
     """The one-line ``'...'`` string whose text starts at ``pos``: its end and its value."""
-    limit = src.find("\n", pos)
-    if limit < 0:
-        limit = len(src)
-    close = src.find("'", pos, limit)
-    if close < 0:
-        raise TOMLDecodeError("unterminated string", src, limit)
+    _, close = _one_line(src, pos, "'")
     check_text(src, pos, close)
     return close + 1, src[pos:close]
 

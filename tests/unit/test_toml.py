@@ -244,7 +244,7 @@ def test_each_invalid_document_is_refused_by_both(doc: str) -> None:
         ("a = 1\n\n  x = [1,\n 2 3]\n", 4, 4, "expected ','"),
         ('a = "ok"\nb = "x\\qy"\n', 2, 7, "invalid escape"),
         ("[t]\nx = 1\n[t]\n", 3, 1, "already defined"),
-        ("a = 1\nb = {c = 1, c = 2}\n", 2, 13, "duplicate key"),
+        ("a = 1\nb = {c = 1, c = 2}\n", 2, 13, "defined twice"),
         ("s = 'fine'\n# bad \x01 char\n", 2, 7, "control character"),
         ("a = 1979-02-30\n", 1, 5, "invalid date"),
         ('a = "never closed\n', 1, 18, "unterminated"),
