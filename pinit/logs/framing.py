@@ -114,6 +114,12 @@ class Framer:
             return [b"".join(pieces)]
         if start == 0 and end == len(data):
             return [data]
+        if (end - start) * 2 < len(data):
+            # A view keeps its whole read alive while it waits in a writer's backlog, which
+            # counts only the view's bytes: "a\nb\n" and then 64 KiB without a newline, read
+            # after read, would pin 64 KiB per 2 bytes counted. A copy keeps what the backlog
+            # holds within twice what it counts.
+            return [data[start:end]]
         return [memoryview(data)[start:end]]
 
 

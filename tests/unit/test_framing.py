@@ -124,3 +124,15 @@ def test_prefix_lines_prefixes_every_line() -> None:
     assert prefix_lines(b"a\nb\n", b"web-2 | ") == b"web-2 | a\nweb-2 | b\n"
     assert prefix_lines(b"\n", b"w | ") == b"w | \n"
     assert prefix_lines(b"", b"w | ") == b""
+
+
+def test_a_small_view_is_copied_so_a_backlog_never_pins_whole_reads() -> None:
+    """A writer's backlog counts the bytes of its pieces: a view of 4 bytes must not keep a
+    64 KiB read alive, or a program writing short lines then long partial ones could make a
+    stalled writer's 1 MiB backlog hold gigabytes."""
+    framer = Framer()
+    framer.feed(b"x")  # a partial line: the next read completes it, then views the rest
+    data = b"a\nb\nc\n" + b"z" * 60_000
+    head, rest = framer.feed(data)
+    assert head == b"xa\n"
+    assert isinstance(rest, bytes) and rest == b"b\nc\n"
