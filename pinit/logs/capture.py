@@ -174,43 +174,11 @@ class LogRouter:
         within: float | None = None,
         late: Callable[[list[str]], None] | None = None,
     ) -> None:
-        """Close and reopen every log file, each on its writer thread between two blocks;
-        `done(paths)` on the loop once all have (issue 10: logrotate's postrotate). With
-        `within` and `late`: if some have not after `within` seconds (a writer stalled on its
-        disk), `late(paths not reopened yet)` instead, once; their reopen still happens when
-        their writer gets to it. The timer exists only while a reopen is pending."""
+        """Close and reopen every log file (issue 10: logrotate's postrotate): logs.reopen."""
+        from pinit.logs.reopen import reopen_all  # only on a reopen: off PID 1's start path
+
         files = [(self._writers[path], path, rot) for path, rot in self._files.items()]
-        pending = {path for _, path, _ in files}
-        answered = [False]
-        if not files:
-            done([])
-            return
-
-        def one(path: str, rot: RotatingFile) -> Callable[[], None]:
-            def task() -> None:
-                try:
-                    rot.reopen()
-                finally:
-                    self._reactor.call_soon_threadsafe(lambda: finished(path))
-
-            return task
-
-        def finished(path: str) -> None:
-            pending.discard(path)
-            if not pending and not answered[0]:
-                answered[0] = True
-                if timer is not None:
-                    timer.cancel()
-                done([path for _, path, _ in files])
-
-        def overdue() -> None:
-            if not answered[0] and late is not None:
-                answered[0] = True
-                late(sorted(pending))
-
-        timer = self._reactor.call_later(within, overdue) if within and late else None
-        for writer, path, rot in files:
-            writer.run(one(path, rot))
+        reopen_all(files, self._reactor, done, within, late)
 
     def tail(self, program: str) -> Tail | None:
         """The recent lines of a passthrough-only program (issue 10), if it printed any."""

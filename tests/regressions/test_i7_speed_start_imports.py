@@ -65,6 +65,7 @@ NOT_ON_START_PATH = {
     "pinit.logs.retain",
     "pinit.logs.stamp",
     "pinit.logs.tail",
+    "pinit.logs.reopen",  # issue 10: only on a reopen
     "zlib",
     # issue 8: the HTTP endpoint, only when [pinit] http is set
     "h11",
