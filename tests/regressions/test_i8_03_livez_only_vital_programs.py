@@ -6,31 +6,35 @@ or failing liveness"."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.conftest import Launch
 from tests.integration.supervise import svc
+from tests.integration.test_events import Follower
 from tests.integration.test_http import get, serve
 
 # a closed port: every liveness attempt fails; failures high enough that nothing restarts
 FAILING = '{ tcp = "127.0.0.1:1", interval = "50ms", timeout = "1s", failures = 1000 }'
 
 
-def until_503(url: str) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        code, _, body = get(url)
-        if code == 503:
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"{url} never answered 503")
+def after_a_failed_liveness_attempt(sock: Path, program: str, url: str) -> str:
+    """/livez's body once `program`'s liveness probe has failed (its probe record in the event
+    stream, kept from the start: the positive marker), which must be a 503."""
+    follower = Follower(sock, "--json", "--since-start", program)
+    try:
+        follower.until(lambda r: r["type"] == "probe" and r["probe"] == "live" and not r["ok"])
+    finally:
+        follower.proc.kill()
+        follower.proc.wait()
+    code, _, body = get(url)
+    assert code == 503, body
+    return body
 
 
 def test_a_sidecar_failing_liveness_does_not_fail_livez(
     launch: type[Launch], tmp_path: Path
 ) -> None:
-    _pinit, events, _, base = serve(
+    _pinit, events, sock, base = serve(
         launch,
         tmp_path,
         f"""
@@ -46,7 +50,8 @@ def test_a_sidecar_failing_liveness_does_not_fail_livez(
     )
     events.wait("side", "start")
     # named, the sidecar's own answer: failing (the positive marker that its probe ran)
-    assert "side: failing its liveness probe" in until_503(base + "/livez?program=side")
+    named = after_a_failed_liveness_attempt(sock, "side", base + "/livez?program=side")
+    assert "side: failing its liveness probe" in named
     code, _, body = get(base + "/livez")
     assert code == 200, body
 
@@ -54,7 +59,7 @@ def test_a_sidecar_failing_liveness_does_not_fail_livez(
 def test_a_critical_program_failing_liveness_fails_livez(
     launch: type[Launch], tmp_path: Path
 ) -> None:
-    _pinit, events, _, base = serve(
+    _pinit, events, sock, base = serve(
         launch,
         tmp_path,
         f"""
@@ -66,4 +71,5 @@ def test_a_critical_program_failing_liveness_fails_livez(
         """,
     )
     events.wait("core", "start")
-    assert "core: failing its liveness probe" in until_503(base + "/livez")
+    body = after_a_failed_liveness_attempt(sock, "core", base + "/livez")
+    assert "core: failing its liveness probe" in body
