@@ -1,8 +1,9 @@
-"""The control socket's door: who is let in, and when accept() is tried at all.
+"""The doors of pinit's listening sockets: when accept() is tried at all, and who is let in.
 
-``control/server.py`` owns the connections and says when there is room (at most
-``server.MAX_CLIENTS``); this module takes connections off the listening socket, exactly while
-there is room and accept() is not resting, and checks each peer before it gets a connection:
+The control server (``control/server.py``) and the HTTP endpoint (``runtime/httpserve.py``)
+own their connections and say when there is room; ``Acceptor`` takes connections off the
+listening socket exactly while there is room and accept() is not resting, and the control
+socket's ``PeerCheck`` checks each peer before it gets a connection:
 
 - Access: each peer's uid from SO_PEERCRED must be 0 or pinit's own (``allowed``). The
   socket's 0600 mode alone is not enough: a socket passed across a container boundary, or a
@@ -20,6 +21,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+import time
 from collections.abc import Callable
 
 from pinit.control import proto
@@ -29,7 +31,7 @@ TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7
 if TYPE_CHECKING:
     from pinit.control.server import Cancellable, ControlReactor
 
-__all__ = ["BACKOFF", "BACKOFF_MAX", "Acceptor"]
+__all__ = ["BACKOFF", "BACKOFF_MAX", "Acceptor", "PeerCheck", "accept_some"]
 
 BACKOFF, BACKOFF_MAX = 0.1, 1.0  # seconds without accept() after it ran out of resources
 MAX_REFUSED_UIDS = 64  # refused uids remembered (and said); more are refused silently
@@ -47,7 +49,7 @@ def accept_some(
     bounded, so a connect storm cannot starve the loop. Returns (clean, failure): clean when an
     accept worked or found the backlog empty; failure is an error that would repeat at once
     (EMFILE and friends: the caller rests the socket), not one that concerned one connection.
-    The control socket and the HTTP endpoint (runtime/httpgate.py) both accept through it."""
+    The control socket's and the HTTP endpoint's Acceptor both accept through it."""
     clean = False
     for _ in range(limit):
         if not room():
@@ -67,31 +69,39 @@ def accept_some(
 
 
 class Acceptor:
-    """Takes connections off ``sock`` for the server: ``admit`` gets each allowed one, ``room``
-    says whether one more fits, ``regate`` lets the server re-decide what the loop watches."""
+    """Takes connections off ``sock`` for a server: ``admit`` gets each one, ``room`` says
+    whether one more fits, ``regate`` lets the server re-decide what the loop watches. The
+    control socket and the HTTP endpoint (runtime/httpserve.py) each have one; ``label`` names
+    which in what is said. ``add_reader`` is how the socket joins the loop (the endpoint's may
+    be held back with the rest of its sockets), ``charge`` is told the time each wake-up took
+    (the endpoint's CPU share)."""
 
     def __init__(
         self,
         loop: ControlReactor,
         sock: socket.socket,
         say: Callable[[str], None],
-        allowed: frozenset[int],
+        label: str,
         *,
         limit: int,
         room: Callable[[], bool],
         admit: Callable[[socket.socket], None],
         regate: Callable[[], None],
+        add_reader: Callable[[int, Callable[[int], None]], None] | None = None,
+        charge: Callable[[float], None] | None = None,
     ) -> None:
         self._loop = loop
         self._sock = sock
+        self._fd = sock.fileno()
         self._say = say
-        self._allowed = allowed
+        self._label = label
         self._limit = limit  # accepts per wake-up: a connect storm cannot starve the loop
         self._room = room
         self._admit = admit
         self._regate = regate
+        self._add_reader = add_reader or loop.add_reader
+        self._charge = charge
         self._accepting = False  # the listening fd is in the loop
-        self._refused: set[int | None] = set()  # uids whose refusal was said
         self._failures = 0  # accept() failures since the last success
         self._delay = BACKOFF
         self._backoff: Cancellable | None = None  # while set, accept() rests
@@ -103,9 +113,9 @@ class Acceptor:
         if want != self._accepting:
             self._accepting = want
             if want:
-                self._loop.add_reader(self._sock.fileno(), self._accept)
+                self._add_reader(self._fd, self._accept)
             else:
-                self._loop.remove(self._sock.fileno())
+                self._loop.remove(self._fd)
 
     def cancel(self) -> None:
         """The server is closing: no resumption after a rest."""
@@ -113,28 +123,31 @@ class Acceptor:
             self._backoff.cancel()
 
     def _accept(self, fd: int) -> None:
-        clean, failed = accept_some(self._sock, self._limit, self._room, self._take)
+        if self._charge is None:
+            self._accept_some()
+            return
+        began = time.monotonic()
+        try:
+            self._accept_some()
+        finally:
+            self._charge(time.monotonic() - began)
+
+    def _accept_some(self) -> None:
+        clean, failed = accept_some(self._sock, self._limit, self._room, self._admit)
         if failed is not None:
             self._rest(failed)
             return
         if clean and self._failures:  # a burst without failing: the episode is over
             n, self._failures, self._delay = self._failures, 0, BACKOFF
-            self._say(f"control: accepting connections again ({n} failed accepts)")
+            self._say(f"{self._label}: accepting connections again ({n} failed accepts)")
         self._regate()
-
-    def _take(self, sock: socket.socket) -> None:
-        uid = self._peer_uid(sock)
-        if uid not in self._allowed:
-            self._refuse(sock, uid)
-        else:
-            self._admit(sock)
 
     def _rest(self, exc: OSError) -> None:
         """Take the listening socket out of the loop for a while; say so the first time."""
         self._failures += 1
         if self._failures == 1:
             self._say(
-                f"control: accept failed: {exc.strerror or exc}; pausing new connections"
+                f"{self._label}: accept failed: {exc.strerror or exc}; pausing new connections"
                 f" (retrying every {BACKOFF:g}-{BACKOFF_MAX:g}s)"
             )
         self._backoff = self._loop.call_later(self._delay, self._resume)
@@ -145,7 +158,24 @@ class Acceptor:
         """Try at once: with the backlog emptied meanwhile (its clients gave up) the socket
         would not turn readable, and the recovery would never be said."""
         self._backoff = None
-        self._accept(self._sock.fileno())
+        self._accept(self._fd)
+
+
+class PeerCheck:
+    """The control socket's access rule: a peer's uid from SO_PEERCRED must be in
+    ``allowed``; anyone else gets one error line, best effort, and its uid is said once."""
+
+    def __init__(self, allowed: frozenset[int], say: Callable[[str], None]) -> None:
+        self._allowed = allowed
+        self._say = say
+        self._refused: set[int | None] = set()  # uids whose refusal was said
+
+    def admit(self, sock: socket.socket, admit: Callable[[socket.socket], None]) -> None:
+        uid = self._peer_uid(sock)
+        if uid not in self._allowed:
+            self._refuse(sock, uid)
+        else:
+            admit(sock)
 
     @staticmethod
     def _peer_uid(sock: socket.socket) -> int | None:

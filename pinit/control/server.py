@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 
 from pinit.control import paths, proto, stream
-from pinit.control.accept import Acceptor
+from pinit.control.accept import Acceptor, PeerCheck
 from pinit.control.listen import bind
 
 TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
@@ -119,14 +119,17 @@ class ControlServer:
         self._ino = os.stat(path).st_ino
         self._conns: dict[int, _Conn] = {}
         self._closing = False
+        peers = PeerCheck(
+            allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()}), say
+        )
         self._door = Acceptor(
             loop,
             self._sock,
             say,
-            allowed_uids if allowed_uids is not None else frozenset({0, os.getuid()}),
+            "control",
             limit=MAX_CLIENTS,
             room=lambda: len(self._conns) < MAX_CLIENTS,
-            admit=self._admit,
+            admit=lambda sock: peers.admit(sock, self._admit),
             regate=self._gate,
         )
         self._sweep: Cancellable | None = None  # while at the cap: closes who keeps us waiting

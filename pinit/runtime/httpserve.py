@@ -8,7 +8,7 @@ Every byte a client sends is untrusted input to PID 1, so:
 
 - a request head is bounded (``MAX_HEAD``), a body or a method other than GET/HEAD refused
   (``httpframe.parse``), a malformed request gets a 400; the connection closes after an error;
-- at most ``MAX_CLIENTS`` connections, taken in by ``httpgate.Acceptor`` (at the cap new
+- at most ``MAX_CLIENTS`` connections, taken in by control/accept.py's ``Acceptor`` (at the cap new
   clients wait in the kernel's backlog; accept() failing for want of fds rests, not spins);
 - a client's pending output is bounded (``MAX_OUT`` for a reply, ``STREAM_OUT`` for the event
   stream, and ``SNDBUF`` in the kernel): past it, or when a client takes nothing for ``STALL``
@@ -32,9 +32,10 @@ from collections.abc import Callable
 
 import h11
 
+from pinit.control.accept import Acceptor
 from pinit.runtime import httpframe, httplisten
 from pinit.runtime.httpframe import MAX_HEAD
-from pinit.runtime.httpgate import Acceptor, Share
+from pinit.runtime.httpgate import Share
 from pinit.runtime.httpreply import Handler, Reply, Request, Stream
 
 TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
@@ -101,11 +102,13 @@ class HttpServer:
             loop,
             self._sock,
             say,
-            self.share,
+            "http",
             limit=MAX_CLIENTS,
             room=lambda: len(self._clients) < MAX_CLIENTS,
             admit=self._admit,
             regate=self._gate,
+            add_reader=lambda fd, callback: loop.add_reader(fd, callback, deferrable=True),
+            charge=self.share.charge,
         )
         self.dropped = 0  # clients dropped for not reading
         self._gate()
@@ -200,7 +203,7 @@ class HttpServer:
             if self._errors == 1:
                 self._say(f"http: internal error serving a client (said once): {exc!r}")
             self._close(c)
-        self.share.busy += time.monotonic() - began
+        self.share.charge(time.monotonic() - began)
 
     def _readable(self, c: _Client) -> None:
         if self.share.budget <= 0 and c.sub is None:
