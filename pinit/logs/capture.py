@@ -7,11 +7,11 @@ Who holds what:
   dies, are read like any others (s6 keeps its logger pipe open across restarts for this).
   Each exit marks the run's end at its offset in the pipe; the partial line is ended there,
   also when back-pressure delays the reading (issue 11.5).
-- The loop reads the read end (non-blocking, 64 KiB per wake-up), frames it into blocks of
-  whole lines (logs.framing) and hands each block to its destinations: a rotating file
-  (logs.rotate) and/or pinit's stdout with a `NAME | ` prefix (passthrough). `stderr =
-  "stdout"` is a second pipe into the same destinations: each pipe is framed on its own, so
-  the two streams interleave by whole lines only.
+- The loop reads the read end (non-blocking, one read per wake-up, logs.pipe), frames it
+  into blocks of whole lines (logs.framing) and hands each block to its destinations: a
+  rotating file (logs.rotate) and/or pinit's stdout with a `NAME | ` prefix (passthrough).
+  `stderr = "stdout"` is a second pipe into the same destinations: each pipe is framed on its
+  own, so the two streams interleave by whole lines only.
 - Each destination is a logs.writer.Writer: a thread and a bounded backlog. A full backlog
   makes the loop stop reading the pipes that feed it (back-pressure, never a dropped line);
   the writer wakes the loop to resume. The loop itself never writes to a file or to stdout.
@@ -35,22 +35,21 @@ the range); PSS of pinit from /proc/PID/smaps_rollup, sampled every 20 ms:
 
 Equal throughput, so the thread wins on what else it costs: no second process to start,
 reap, restart and keep alive while PID 1 shuts down, and no passing of new pipes to it on a
-reload (SCM_RIGHTS). Every line stays whole, unlike supervisord's mid-line rotation (§7). Not
-tried for lack of time: a bigger pipe read (256 KiB reads were slower here, 413-461 MB/s,
-malloc's mmap threshold) and splice(2), which cannot frame lines anyway.
+reload (SCM_RIGHTS). Every line stays whole, unlike supervisord's mid-line rotation (§7). The
+size of a read, and so of a busy pipe, is logs.pipe's business; splice(2) was not tried, as it
+cannot frame lines.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import select
-import sys
 import time
 from collections.abc import Callable
 
 from pinit.config.schema import LogSpec, Program
-from pinit.logs.framing import Block, Framer, joined, prefix_lines
+from pinit.logs.framing import Block, joined, prefix_lines
+from pinit.logs.pipe import BIG_PIPE, READ_SIZE, Route, Stream, unread
 from pinit.logs.rotate import RotatingFile
 from pinit.logs.writer import Say, Sink, Writer, fd_sink
 
@@ -62,47 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LogRouter"]
 
-READ_SIZE = 1 << 16  # below malloc's mmap threshold; a pipe holds 64 KiB unless enlarged
-PIPE_SIZE = 1 << 18  # fewer wake-ups under load; kernel pages are only used when filled
 DRAIN_AT_EXIT = 1.0  # seconds to read what programs left in their pipes when pinit ends
 WRITE_AT_EXIT = 5.0  # seconds for the writers to put it on disk (a stalled disk: give up)
-# destination; prefix (b"" for a file, a clock with `timestamps`); tail of a passthrough-only
-Route = tuple[Writer, "bytes | Callable[[], bytes]", "Tail | None"]
-
-
-class _Stream:
-    """One pipe: its ends, its framing and where its lines go."""
-
-    __slots__ = ("ends", "framer", "paused", "read_fd", "routes", "taken", "write_fd")
-
-    def __init__(self, routes: list[Route]) -> None:
-        self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
-        os.set_blocking(self.read_fd, False)
-        try:
-            fcntl.fcntl(self.write_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        except OSError:
-            pass  # over the per-user pipe quota: the default 64 KiB works, only slower
-        self.framer = Framer()
-        self.routes = routes
-        self.paused = False
-        self.taken = 0  # bytes read from the pipe so far
-        # Values of `taken` at which a run ended (exited): rarely more than one. A list, not
-        # a deque: an empty deque is 760 bytes, two per instance (issue 7: PSS at 500).
-        self.ends: list[int] = []
-
-
-def _unread(fd: int) -> int:
-    """Bytes waiting in a pipe (FIONREAD), without reading them.
-
-    termios is imported here, at a program's first exit, not on PID 1's start path (0.4 ms).
-    """
-    import termios
-
-    try:
-        got = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
-    except OSError:
-        return 0
-    return int.from_bytes(got, sys.byteorder)
 
 
 class LogRouter:
@@ -120,13 +80,13 @@ class LogRouter:
             self._frame = encode_block
         self._say = say
         self._stdout_fd = stdout_fd
-        self._streams: dict[tuple[str, str], _Stream] = {}  # (instance, "out"|"err")
-        self._closing: dict[int, _Stream] = {}  # read fd -> forgotten stream, until its EOF
+        self._streams: dict[tuple[str, str], Stream] = {}  # (instance, "out"|"err")
+        self._closing: dict[int, Stream] = {}  # read fd -> forgotten stream, until its EOF
         self._writers: dict[str, Writer] = {}  # file path, or "" for pinit's stdout
         self._paths: dict[Writer, str] = {}
         self._files: dict[str, RotatingFile] = {}
         self._retired: list[Writer] = []  # closed, maybe still writing: joined at exit
-        self._waiting: dict[Writer, list[_Stream]] = {}
+        self._waiting: dict[Writer, list[Stream]] = {}
         self._tails: dict[str, Tail] = {}  # program -> recent passthrough lines (issue 10)
 
     # -- the supervisor's calls ------------------------------------------------------------------
@@ -154,10 +114,10 @@ class LogRouter:
             stream = self._streams.get((name, stream_name))
             if stream is None:
                 continue
-            end = stream.taken + _unread(stream.read_fd)
+            end = stream.taken + unread(stream.read_fd)
             if not stream.ends or stream.ends[-1] != end:
                 stream.ends.append(end)
-            reads = PIPE_SIZE // READ_SIZE + 1
+            reads = BIG_PIPE // READ_SIZE + 1
             while reads and stream.ends and not stream.paused and self._read(stream):
                 reads -= 1
             self._take(stream, b"")  # a run that ended where reading already is
@@ -223,7 +183,7 @@ class LogRouter:
                 self._say(f"{writer.label}: log writer stalled at exit; its last lines are lost")
 
     # -- reading ---------------------------------------------------------------------------------
-    def _stream(self, name: str, which: str, spec: LogSpec, program: str) -> _Stream | None:
+    def _stream(self, name: str, which: str, spec: LogSpec, program: str) -> Stream | None:
         key = (name, which)
         old = self._streams.get(key)
         routes = self._routes(name, spec, program, which)
@@ -232,7 +192,7 @@ class LogRouter:
                 self._retire(self._streams.pop(key))
             return None
         if old is None:
-            stream = self._streams[key] = _Stream(routes)
+            stream = self._streams[key] = Stream(routes)
             self._reactor.add_reader(stream.read_fd, self._readable(stream))
             return stream
         for writer, _, _ in old.routes:  # same pipe, possibly new destinations (reload)
@@ -240,17 +200,16 @@ class LogRouter:
         old.routes = routes
         return old
 
-    def _readable(self, stream: _Stream) -> Callable[[int], None]:
+    def _readable(self, stream: Stream) -> Callable[[int], None]:
         def readable(fd: int) -> None:
             self._read(stream)
 
         return readable
 
-    def _read(self, stream: _Stream) -> bool:
+    def _read(self, stream: Stream) -> bool:
         """One read; True if it got data. EOF (only once pinit dropped its write end) ends it."""
-        try:
-            data = os.read(stream.read_fd, READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = stream.read()
+        if data is None:
             return False
         if not data:
             self._end(stream)
@@ -258,7 +217,7 @@ class LogRouter:
         self._take(stream, data)
         return True
 
-    def _take(self, stream: _Stream, data: bytes) -> None:
+    def _take(self, stream: Stream, data: bytes) -> None:
         """Frame what was read, ending the partial line at each run's end inside it."""
         pos = stream.taken
         stream.taken += len(data)
@@ -273,7 +232,7 @@ class LogRouter:
         if data:
             self._deliver(stream, stream.framer.feed(data))
 
-    def _deliver(self, stream: _Stream, block: Block) -> None:
+    def _deliver(self, stream: Stream, block: Block) -> None:
         """A block to each route: a plain file's as read (no copy), prefixed ones as new bytes."""
         if not block:
             return
@@ -293,7 +252,7 @@ class LogRouter:
                 self._pause(stream, writer)
 
     # -- back-pressure ---------------------------------------------------------------------------
-    def _pause(self, stream: _Stream, writer: Writer) -> None:
+    def _pause(self, stream: Stream, writer: Writer) -> None:
         waiting = self._waiting.setdefault(writer, [])
         if stream not in waiting:
             waiting.append(stream)
@@ -370,19 +329,18 @@ class LogRouter:
         self._retired.append(writer)
 
     # -- the end of a stream ---------------------------------------------------------------------
-    def _retire(self, stream: _Stream) -> None:
+    def _retire(self, stream: Stream) -> None:
         """pinit's write end closes; the stream lives on until every other holder closed."""
         if stream.write_fd >= 0:
             os.close(stream.write_fd)
             stream.write_fd = -1
         self._closing[stream.read_fd] = stream
 
-    def _end(self, stream: _Stream) -> None:
+    def _end(self, stream: Stream) -> None:
         self._deliver(stream, stream.framer.flush())
         self._closing.pop(stream.read_fd, None)
         self._reactor.remove(stream.read_fd)
-        os.close(stream.read_fd)
-        stream.read_fd = -1
+        stream.close_read()
         tails = {id(t) for _, _, t in stream.routes if t is not None}
         for writer, _, _ in stream.routes:
             self._release(writer)
