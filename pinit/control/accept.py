@@ -18,8 +18,8 @@ socket's ``PeerCheck`` checks each peer before it gets a connection:
 
 from __future__ import annotations
 
+import _socket  # not socket.py: see control/listen.py
 import errno
-import socket
 import struct
 import time
 from collections.abc import Callable
@@ -40,10 +40,10 @@ _TRANSIENT = (errno.ECONNABORTED, errno.EPROTO, errno.EPERM)  # that connection 
 
 
 def accept_some(
-    listener: socket.socket,
+    listener: _socket.socket,
     limit: int,
     room: Callable[[], bool],
-    take: Callable[[socket.socket], None],
+    take: Callable[[_socket.socket], None],
 ) -> tuple[bool, OSError | None]:
     """Accept at most `limit` connections while `room()`, handing each (non-blocking) to `take`:
     bounded, so a connect storm cannot starve the loop. Returns (clean, failure): clean when an
@@ -55,7 +55,8 @@ def accept_some(
         if not room():
             break
         try:
-            sock, _ = listener.accept()
+            # _socket's own accept, which socket.socket.accept wraps in a socket.socket
+            fd, _ = listener._accept()  # type: ignore[attr-defined]
         except (BlockingIOError, InterruptedError):
             return True, None
         except OSError as exc:
@@ -63,6 +64,7 @@ def accept_some(
                 continue
             return clean, exc
         clean = True
+        sock = _socket.socket(fileno=fd)
         sock.setblocking(False)
         take(sock)
     return clean, None
@@ -79,13 +81,13 @@ class Acceptor:
     def __init__(
         self,
         loop: ControlReactor,
-        sock: socket.socket,
+        sock: _socket.socket,
         say: Callable[[str], None],
         label: str,
         *,
         limit: int,
         room: Callable[[], bool],
-        admit: Callable[[socket.socket], None],
+        admit: Callable[[_socket.socket], None],
         regate: Callable[[], None],
         add_reader: Callable[[int, Callable[[int], None]], None] | None = None,
         charge: Callable[[float], None] | None = None,
@@ -170,7 +172,7 @@ class PeerCheck:
         self._say = say
         self._refused: set[int | None] = set()  # uids whose refusal was said
 
-    def admit(self, sock: socket.socket, admit: Callable[[socket.socket], None]) -> None:
+    def admit(self, sock: _socket.socket, admit: Callable[[_socket.socket], None]) -> None:
         uid = self._peer_uid(sock)
         if uid not in self._allowed:
             self._refuse(sock, uid)
@@ -178,14 +180,14 @@ class PeerCheck:
             admit(sock)
 
     @staticmethod
-    def _peer_uid(sock: socket.socket) -> int | None:
+    def _peer_uid(sock: _socket.socket) -> int | None:
         try:
-            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+            creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _CREDS.size)
         except OSError:
             return None
         return int(_CREDS.unpack(creds)[1])
 
-    def _refuse(self, sock: socket.socket, uid: int | None) -> None:
+    def _refuse(self, sock: _socket.socket, uid: int | None) -> None:
         reply = proto.error(f"permission denied: uid {uid} is neither root nor pinit's uid")
         try:
             sock.send(proto.encode(reply))  # best effort: never wait for such a peer

@@ -6,17 +6,20 @@ unlinked only if connecting to it fails: a live pinit on the same path is never 
 
 from __future__ import annotations
 
+import _socket  # not socket.py: see below
 import errno
 import os
-import socket
 import stat
 
 __all__ = ["BACKLOG", "bind"]
 
+# _socket, not socket: socket.py (with selectors, math, array and four IntEnum classes made
+# at import) cost PID 1 ~350 kB for good, for nothing the control socket uses (issue 7, PSS).
+
 BACKLOG = 1024  # connections queued by the kernel beyond that (capped by net.core.somaxconn)
 
 
-def bind(path: str) -> socket.socket:
+def bind(path: str) -> _socket.socket:
     """Bind `path` 0600, replacing a stale socket file; OSError if in use or not a socket."""
     try:
         st = os.lstat(path)
@@ -25,7 +28,7 @@ def bind(path: str) -> socket.socket:
     else:
         if not stat.S_ISSOCK(st.st_mode):
             raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         probe.settimeout(1.0)
         try:
             probe.connect(path)
@@ -35,7 +38,7 @@ def bind(path: str) -> socket.socket:
             raise OSError(errno.EADDRINUSE, f"{path} is in use by another pinit")
         finally:
             probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     old = os.umask(0o177)
     try:
         sock.bind(path)

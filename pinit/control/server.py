@@ -29,8 +29,8 @@ nothing may block and nothing a client sends may raise out of a callback:
 
 from __future__ import annotations
 
+import _socket  # not socket.py: see control/listen.py
 import os
-import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -83,7 +83,7 @@ class _Conn:
         "watching",
     )
 
-    def __init__(self, sock: socket.socket, now: float) -> None:
+    def __init__(self, sock: _socket.socket, now: float) -> None:
         self.sock = sock
         self.reader = proto.LineReader()
         self.lines: deque[bytes | None] = deque()
@@ -170,7 +170,7 @@ class ControlServer:
             self._close(conn)
         self._gate()
 
-    def _admit(self, sock: socket.socket) -> None:
+    def _admit(self, sock: _socket.socket) -> None:
         """An accepted, allowed peer (``accept.Acceptor``): a connection, read from now on."""
         conn = _Conn(sock, time.monotonic())
         self._conns[sock.fileno()] = conn

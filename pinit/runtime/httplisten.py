@@ -3,6 +3,7 @@ socket, whose stale file (a pinit killed with SIGKILL) is replaced and a live on
 
 from __future__ import annotations
 
+import _socket
 import os
 import socket
 
@@ -14,7 +15,7 @@ __all__ = ["BACKLOG", "bind", "unbind"]
 BACKLOG = 1024  # connections queued by the kernel while pinit is at MAX_CLIENTS
 
 
-def bind(address: str) -> socket.socket:
+def bind(address: str) -> _socket.socket:
     kind, host, port = listen.split(address)
     if kind == "unix":
         return bind_unix(host)  # 0600 and stale-file rules of the control socket

@@ -26,6 +26,7 @@ Every byte a client sends is untrusted input to PID 1, so:
 
 from __future__ import annotations
 
+import _socket  # accepted sockets are _socket's (control/accept.py)
 import socket
 import time
 from collections.abc import Callable
@@ -72,7 +73,7 @@ class _Client:
         "watching",
     )
 
-    def __init__(self, sock: socket.socket, now: float) -> None:
+    def __init__(self, sock: _socket.socket, now: float) -> None:
         self.sock = sock
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self.out = bytearray()
@@ -121,7 +122,7 @@ class HttpServer:
     def _gate(self) -> None:
         self._door.watch(not self._closing and len(self._clients) < MAX_CLIENTS)
 
-    def _admit(self, sock: socket.socket) -> None:
+    def _admit(self, sock: _socket.socket) -> None:
         try:  # what the kernel may hold for a client that does not read: bounded too
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         except OSError:

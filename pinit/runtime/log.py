@@ -80,13 +80,13 @@ class Stderr:
             else:
                 os.close(fd)
         elif stat.S_ISSOCK(mode):
-            import socket
+            import _socket  # not socket.py: see control/listen.py
 
-            sock = socket.socket(fileno=os.dup(self._target))
+            sock = _socket.socket(fileno=os.dup(self._target))
             sock.setblocking(True)  # MSG_DONTWAIT alone decides, per call
 
             def send(data: bytes) -> int:
-                return sock.send(data, socket.MSG_DONTWAIT)
+                return sock.send(data, _socket.MSG_DONTWAIT)
 
             self._send, self._kind = send, "sock"
 

@@ -29,7 +29,12 @@ NOT_ON_START_PATH = {
     "json",
     "difflib",
     "glob",
-    "shutil",
+    "shutil",  # config.resolve walks PATH itself: shutil brought zlib, bz2 and lzma
+    # issue 7, PSS: the control socket is _socket's; socket.py made four IntEnum classes and
+    # brought selectors, math and array, ~350 kB of PID 1 for good
+    "socket",
+    "selectors",
+    "array",
     "ipaddress",
     "urllib.parse",
     "shlex",
@@ -80,11 +85,9 @@ NOT_ON_START_PATH = {
 }
 
 # Work no program waits for comes after the boot's spawns (issue 7, speed): the control
-# socket (its server, the operator, `socket` and `selectors`), the notify socket when no
-# program uses it, the RNG that only backoff jitter needs.
+# socket (its server, the operator), the notify socket when no program uses it, the RNG that
+# only backoff jitter needs.
 NOT_BEFORE_FIRST_SPAWN = {
-    "socket",
-    "selectors",
     "random",
     "pinit.control.server",
     "pinit.runtime.operator",

@@ -174,3 +174,35 @@ def test_non_executable_file(tmp_path: Path) -> None:
         2,
         f"{str(script)!r} is not executable",
     )
+
+
+def test_the_path_search_answers_as_shutil_which(tmp_path: Path) -> None:
+    """resolve's own PATH walk (shutil stays off PID 1, issue 7) against shutil.which."""
+    import shutil
+
+    from pinit.config.resolve import _on_path
+
+    bin_a, bin_b = tmp_path / "a", tmp_path / "b"
+    bin_a.mkdir()
+    bin_b.mkdir()
+    (bin_a / "plain").write_text("")  # not executable
+    (bin_b / "plain").write_text("#!/bin/sh\n")
+    (bin_b / "plain").chmod(0o755)
+    (bin_a / "tool").write_text("#!/bin/sh\n")
+    (bin_a / "tool").chmod(0o755)
+    (bin_a / "adir").mkdir()  # a directory with the x bit is no command
+    (bin_b / "link").symlink_to(bin_a / "tool")
+    (bin_b / "dangling").symlink_to(tmp_path / "nowhere")
+    paths = [
+        f"{bin_a}:{bin_b}",
+        f"{bin_b}",
+        f"{tmp_path / 'missing'}:{bin_a}",
+        "",
+        f":{bin_a}",  # an empty entry: the current directory
+        f"{bin_a}/",
+    ]
+    names = ["plain", "tool", "adir", "link", "dangling", "nothing"]
+    for path_var in paths:
+        for name in names:
+            expected = shutil.which(name, path=path_var) is not None
+            assert _on_path(name, path_var) is expected, (name, path_var)
