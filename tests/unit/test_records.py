@@ -175,3 +175,39 @@ def test_shapes_share_a_template_but_not_names() -> None:
     assert A.__init__.__code__.co_varnames[:3] == ("self", "x", "y")
     assert repr(Empty()) == f"{Empty.__qualname__}()"
     assert Empty() == Empty()
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+@pytest.mark.parametrize("slots", [True, False])
+def test_replace_matches_the_stdlibs_for_every_change_set(frozen: bool, slots: bool) -> None:
+    """replace reads all fields at once and passes them by position (issue 7: restart):
+    every subset of changed fields, against dataclasses.replace on the same shape."""
+    ours, std = _pair(frozen, slots)
+    new = {"name": "api", "count": 9, "tags": ["y"], "note": "changed"}
+    for mask in range(16):
+        changes = {k: v for i, (k, v) in enumerate(new.items()) if mask >> i & 1}
+        mine = records.replace(ours("web", 2, ["x"], note="n"), **changes)
+        theirs = dataclasses.replace(std("web", 2, ["x"], note="n"), **changes)
+        got = (mine.name, mine.count, mine.tags, mine.note)
+        assert got == (theirs.name, theirs.count, theirs.tags, theirs.note)
+
+
+def test_replace_runs_post_init_as_the_stdlibs_and_refuses_unknown_fields() -> None:
+    seen: list[str] = []
+
+    @records.dataclass(frozen=True, slots=True)
+    class Rec:
+        name: str
+        count: int = 1
+        extra: str = "e"
+
+        def __post_init__(self) -> None:
+            seen.append(self.name)
+
+    a = Rec("web", 2, "x")
+    b = records.replace(a, extra="z", name="api")
+    assert (b.name, b.count, b.extra) == ("api", 2, "z")
+    assert seen == ["web", "api"]  # __post_init__ runs for the copy too, as in dataclasses
+    assert records.replace(a) == a and records.replace(a) is not a
+    with pytest.raises(TypeError, match=r"no field\(s\) colour"):
+        records.replace(a, extra="z", colour="red")
