@@ -143,3 +143,47 @@ def splice_readme(text: str) -> str:
         raise ValueError(f"README needs {README_START} ... {README_END}")
     head = text[: start + len(README_START)]
     return head + "\n\n" + markdown() + "\n" + text[end:]
+
+
+def keyset_text() -> str:
+    """The content of ``pinit/config/keyset.py``: the key names of each table, and the few
+    constants the loader reads, without the rest of the reference."""
+    from pinit.config import reference
+
+    tables = sorted({reference.parent(e.path) for e in reference.ENTRIES})
+    lines = [
+        '"""The keys the loader accepts in each table, generated from config/reference.py by',
+        "scripts/gen-docs (tests/unit/test_readme.py fails while it is out of date). Do not edit.",
+        "",
+        "Why a copy: the reference also holds every key's meaning, example and JSON Schema, about",
+        "300 KiB that PID 1 kept for good only to check key names (issue 7: PSS at 500 programs).",
+        '"""',
+        "",
+        '__all__ = ["LIVE_PROBES", "MAX_CPU", "READY_PROBES", "keys"]',
+        "",
+        f"MAX_CPU = {reference.MAX_CPU}",
+        f"READY_PROBES = {_tuple(reference.READY_PROBES)}",
+        f"LIVE_PROBES = {_tuple(reference.LIVE_PROBES)}",
+        "",
+        "_KEYS: dict[str, frozenset[str]] = {",
+    ]
+    for table in tables:  # laid out as ruff formats it, so the file passes its check
+        lines.append(f'    "{table}": frozenset(')
+        lines.append("        {")
+        lines += [f'            "{name}",' for name in sorted(reference.keys(table))]
+        lines += ["        }", "    ),"]
+    lines += [
+        "}",
+        "",
+        "",
+        "def keys(table: str) -> frozenset[str]:",
+        '    """The keys allowed directly in ``table`` ("" for the top level, "pinit",',
+        '    "programs.NAME", "programs.NAME.backoff", ...)."""',
+        "    return _KEYS.get(table, frozenset())",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _tuple(names: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f'"{name}"' for name in names) + ("," if len(names) == 1 else "") + ")"

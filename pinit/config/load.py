@@ -18,7 +18,7 @@ from __future__ import annotations
 import os.path
 from collections.abc import Iterable, Mapping
 
-from pinit.config import reference, toml, units
+from pinit.config import keyset, toml, units
 from pinit.config.fields import (
     Errors,
     FieldError,
@@ -41,8 +41,8 @@ from pinit.records import dataclass, field
 
 __all__ = ["Loaded", "load_file", "load_partial", "load_text"]
 
-TOP_KEYS = reference.keys("")
-PINIT_KEYS = reference.keys("pinit")
+TOP_KEYS = keyset.keys("")
+PINIT_KEYS = keyset.keys("pinit")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 # No pinit key has more than 4 dotted parts (programs.NAME.stdout.max_bytes): a document nested
 # deeper holds a key config.locate refuses by name (issue 11.6), and only then is it imported.

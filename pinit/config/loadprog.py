@@ -10,7 +10,7 @@ from __future__ import annotations
 import os.path
 from collections.abc import Callable, Mapping
 
-from pinit.config import reference, units
+from pinit.config import keyset, units
 from pinit.config.expand import ExpandError, expand
 from pinit.config.fields import (
     Errors,
@@ -40,10 +40,10 @@ from pinit.config.schema import Backoff, LogSpec, Program, Restart, Rolling
 from pinit.config.units import show
 from pinit.records import dataclass
 
-PROGRAM_KEYS = reference.keys("programs.NAME")
-RLIMIT_NAMES = reference.keys("programs.NAME.rlimits")
-BACKOFF_KEYS = reference.keys("programs.NAME.backoff")
-LOG_KEYS = reference.keys("programs.NAME.stdout")  # stdout and stderr tables alike
+PROGRAM_KEYS = keyset.keys("programs.NAME")
+RLIMIT_NAMES = keyset.keys("programs.NAME.rlimits")
+BACKOFF_KEYS = keyset.keys("programs.NAME.backoff")
+LOG_KEYS = keyset.keys("programs.NAME.stdout")  # stdout and stderr tables alike
 UNLIMITED = -1
 # uid_t/gid_t are 32 bits and (uid_t)-1 means "leave unchanged" to setresuid(2): the largest
 # id a process can have is 2**32 - 2. Python's getpwuid raises OverflowError past it.
@@ -215,8 +215,8 @@ def parse_cpus(value: object) -> tuple[int, ...] | str:
             problems.append((f"[{i}]", str(exc)))
     if not problems and not cpus:
         raise FieldError("must name at least one CPU")
-    if not problems and max(cpus) > reference.MAX_CPU:
-        raise FieldError(f"CPU {max(cpus)} is past the largest possible, {reference.MAX_CPU}")
+    if not problems and max(cpus) > keyset.MAX_CPU:
+        raise FieldError(f"CPU {max(cpus)} is past the largest possible, {keyset.MAX_CPU}")
     if problems:
         raise FieldError(items=problems)
     return tuple(sorted(cpus))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pinit.config import reference, units
+from pinit.config import keyset, units
 from pinit.config.expand import ExpandError, expand
 from pinit.config.fields import (
     FieldError,
@@ -26,8 +26,8 @@ from pinit.config.units import show
 
 __all__ = ["duration", "parse_argv", "parse_live", "parse_ready", "positive_duration"]
 
-READY_KEYS = reference.keys("programs.NAME.ready")
-LIVE_KEYS = reference.keys("programs.NAME.live")
+READY_KEYS = keyset.keys("programs.NAME.ready")
+LIVE_KEYS = keyset.keys("programs.NAME.live")
 
 duration = unit(units.parse_duration)
 
@@ -138,7 +138,7 @@ def parse_ready(value: object, lookup: Callable[[str], str | None]) -> Readiness
             f"expected 'started' or a table such as {{ tcp = 'host:port' }}, got {show(value)}"
         )
     raw = want_table(value)
-    kinds = [k for k in reference.READY_PROBES if k in raw]
+    kinds = [k for k in keyset.READY_PROBES if k in raw]
     problems = unknown_keys(raw, READY_KEYS)
     if len(kinds) != 1:
         problems.append(("", "needs exactly one of tcp, http, command, notify"))
@@ -177,7 +177,7 @@ def parse_live(value: object, lookup: Callable[[str], str | None]) -> Liveness:
     """Issue 8: ``live = { tcp | http | command, interval, timeout, failures, initial_delay }``,
     one probe per table as for ``ready``, with the same address rules (no DNS in the loop)."""
     raw = want_table(value)
-    kinds = [k for k in reference.LIVE_PROBES if k in raw]
+    kinds = [k for k in keyset.LIVE_PROBES if k in raw]
     problems = unknown_keys(raw, LIVE_KEYS)
     if len(kinds) != 1:
         problems.append(("", "needs exactly one of tcp, http, command"))

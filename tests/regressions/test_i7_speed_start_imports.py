@@ -41,6 +41,11 @@ NOT_ON_START_PATH = {
     "threading",
     "psutil",
     "pinit.config.docgen",
+    # the key reference (meanings, examples, JSON Schema): the loader checks config/keyset.py
+    "pinit.config.reference",
+    "pinit.config.refentry",
+    "pinit.config.refprogram",
+    "pinit.config.refprogtail",
     "pinit.checkcmd",
     "pinit.ctlcmd",  # `pinit ctl`: its parser and dispatch
     "pinit.control.client",

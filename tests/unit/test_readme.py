@@ -70,6 +70,24 @@ def test_schema_file_is_current() -> None:
     )
 
 
+def test_keyset_is_current() -> None:
+    """The loader checks key names against keyset.py, generated from the reference (issue 7:
+    PID 1 no longer imports the reference): both must allow the same keys everywhere."""
+    assert (ROOT / "pinit" / "config" / "keyset.py").read_text() == docgen.keyset_text(), (
+        "pinit/config/keyset.py " + FIX
+    )
+    from pinit.config import keyset
+
+    tables = {reference.parent(e.path) for e in reference.ENTRIES} | {"programs.NAME.nothing"}
+    for table in tables:
+        assert keyset.keys(table) == reference.keys(table), table
+    assert (keyset.MAX_CPU, keyset.READY_PROBES, keyset.LIVE_PROBES) == (
+        reference.MAX_CPU,
+        reference.READY_PROBES,
+        reference.LIVE_PROBES,
+    )
+
+
 def test_splice_replaces_only_between_the_markers() -> None:
     text = f"top\n{docgen.README_START}\nstale\n{docgen.README_END}\nbottom\n"
     out = docgen.splice_readme(text)
