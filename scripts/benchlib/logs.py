@@ -275,7 +275,7 @@ def run_all(
     # tenfold). A run is ~0.15 s, so a stall of this shared 2-core box moves a rate by
     # 10-20 %: five interleaved runs for the median.
     size = 50_000_000 if quick else 200_000_000
-    runs = 1 if quick else 5
+    runs = 1 if quick else 7
     setups: list[tuple[str, Callable[[Path, list[str]], tuple[list[str], Path]]]] = []
     for name, path in pinits:
         setups.append((name, _pinit(path, False)))
