@@ -96,7 +96,7 @@ def replace(obj: _T, /, **changes: Any) -> _T:
     """A copy of a record with some fields changed, as `dataclasses.replace`.
 
     Every field is read at once by a C-level attrgetter and passed by position: the model
-    replaces an Instance (22 fields) about 25 times a crash-restart, and a dict of every field
+    replaces an Instance (25 fields) about 28 times a crash-restart, and a dict of every field
     passed as keywords made this the largest part of the model's step (issue 7: restart)."""
     cls = type(obj)
     values = cls.__record_values__(obj)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import stat
 __all__ = ["BACKLOG", "bind"]
 
 # _socket, not socket: socket.py (with selectors, math, array and four IntEnum classes made
-# at import) cost PID 1 ~350 kB for good, for nothing the control socket uses (issue 7, PSS).
+# at import) cost PID 1 ~300 kB for good, for nothing the control socket uses (issue 7, PSS).
 
 BACKLOG = 1024  # connections queued by the kernel beyond that (capped by net.core.somaxconn)
 
