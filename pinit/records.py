@@ -151,28 +151,53 @@ _FREE = ("_MISSING", "_factories", "_set")
 
 
 def _template(count: int, frozen: bool, post_init: bool) -> CodeType:
-    """The compiled `__init__` for `count` fields named _f0, _f1, ...: one compile per shape
-    (a handful in pinit) instead of one per class; `_init` renames it for each class."""
+    """The `__init__` for `count` fields named _f0, _f1, ...: one per shape (16 in pinit)
+    instead of one per class; `_init` renames it for each class. pinit's own shapes come
+    precompiled from `recordinit.py` (bytecode in the package and the frozen archive): a
+    compile per shape cost 3.7 ms of every start (issue 7: launch). Any other is compiled."""
     key = (count, frozen, post_init)
     code = _TEMPLATES.get(key)
     if code is None:
-        body = []
-        for i in range(count):
-            body.append(f"  if _f{i} is _MISSING: _f{i} = _factories[{i}]()")
-            body.append(f"  _set(self, '_f{i}', _f{i})" if frozen else f"  self._f{i} = _f{i}")
-        if post_init:
-            body.append("  self.__post_init__()")
-        params = "".join(f", _f{i}" for i in range(count))
-        text = (
-            f"def _make({', '.join(_FREE)}):\n def __init__(self{params}):\n"
-            + "\n".join(" " + line for line in body or ["  pass"])
-            + "\n return __init__\n"
-        )
-        namespace: dict[str, Any] = {}
-        exec(text, {}, namespace)  # placeholders only: replace() sets the real names
-        code = namespace["_make"](MISSING, (), None).__code__
+        from pinit.recordinit import TEMPLATES
+
+        make = TEMPLATES.get(key)
+        if make is None:
+            namespace: dict[str, Any] = {}
+            exec(template_source(*key), {"Any": object}, namespace)  # placeholder names
+            make = namespace[template_name(*key)]
+        code = make(MISSING, (), None).__code__
         _TEMPLATES[key] = code
     return code
+
+
+def template_name(count: int, frozen: bool, post_init: bool) -> str:
+    return f"_make_{count}" + ("_frozen" if frozen else "") + ("_post" if post_init else "")
+
+
+def template_source(count: int, frozen: bool, post_init: bool) -> str:
+    """The source of one shape's template, laid out as ruff formats it (recordgen writes
+    these into recordinit.py, which must pass the format check)."""
+    name = template_name(count, frozen, post_init)
+    lines = [f"def {name}(_MISSING: Any, _factories: Any, _set: Any) -> Any:"]
+    if count:
+        lines.append("    def __init__(")
+        lines.append("        self: Any,")
+        lines += [f"        _f{i}: Any," for i in range(count)]
+        lines.append("    ) -> None:")
+    else:
+        lines.append("    def __init__(self: Any) -> None:")
+    for i in range(count):
+        lines.append(f"        if _f{i} is _MISSING:")
+        lines.append(f"            _f{i} = _factories[{i}]()")
+        set_it = f'_set(self, "_f{i}", _f{i})' if frozen else f"self._f{i} = _f{i}"
+        lines.append(f"        {set_it}")
+    if post_init:
+        lines.append("        self.__post_init__()")
+    elif not count:
+        lines.append("        pass")
+    lines.append("")
+    lines.append("    return __init__")
+    return "\n".join(lines) + "\n"
 
 
 def _init(cls: type, fields: list[Field], frozen: bool) -> Callable[..., None]:

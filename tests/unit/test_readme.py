@@ -88,6 +88,15 @@ def test_keyset_is_current() -> None:
     )
 
 
+def test_recordinit_is_current() -> None:
+    """Every record shape pinit's modules use is precompiled (issue 7: no compile at start)."""
+    from pinit import recordgen
+
+    assert (ROOT / "pinit" / "recordinit.py").read_text() == recordgen.text(), (
+        "pinit/recordinit.py " + FIX
+    )
+
+
 def test_splice_replaces_only_between_the_markers() -> None:
     text = f"top\n{docgen.README_START}\nstale\n{docgen.README_END}\nbottom\n"
     out = docgen.splice_readme(text)
