@@ -64,11 +64,14 @@ def boot(image: str) -> Iterator[str]:
     podman("run", "-d", "--name", name, "--systemd=always", image, timeout=120, check=True)
     try:
         # `--wait` blocks until boot is done, once systemd's bus exists: until then it fails at
-        # once ("Failed to connect to bus"), so only that is retried, within a deadline.
+        # once ("Failed to connect to bus"), and before systemd has made /run/systemd/system it
+        # says "offline" (sd_booted() is false yet). Only those two are retried, within a
+        # deadline: each try is a `podman exec`, itself ~0.1 s.
         deadline = time.monotonic() + 120
         while True:
             state = podman("exec", name, "systemctl", "is-system-running", "--wait", timeout=120)
-            if "connect to bus" not in state.stderr or time.monotonic() > deadline:
+            early = "connect to bus" in state.stderr or state.stdout.strip() == "offline"
+            if not early or time.monotonic() > deadline:
                 break
         assert state.stdout.strip() == "running", state.stdout + state.stderr
         yield name
