@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterable
-from time import sleep
 
 from pinit.runtime import sigfd
 from pinit.runtime.log import report_exception
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 SignalCallback = Callable[[list[int]], None]
 
 _ONE_RECORD = sigfd.SIGINFO_SIZE
-_AFTER_KILL = 0.0002  # seconds pinit idles after a direct forward
 _SIGNO = sigfd.SIGNO_LOW_BYTE
 
 
@@ -164,12 +162,9 @@ class SignalIntake:
                     killpg(pgid, signo)
                 except OSError:
                     return  # the group is gone: nothing to forward to, as with os.kill
-                # Off the CPU for a moment before pinit's own bookkeeping, so the program
-                # just woken runs now: sched_yield covered it being queued on this very CPU
-                # (wake-affine), not a wake on another vCPU, which the host may only run
-                # while this one idles. Measured, 3 SIGTERMs per `pinit -- CMD`, 40 rounds:
-                # 1.27x tini's median with sched_yield, 1.09x with this (issue 7).
-                sleep(_AFTER_KILL)
+                # The child just woken is often queued on this very CPU (wake-affine): let
+                # it run before pinit's own bookkeeping does.
+                os.sched_yield()
                 if self._direct_done is not None:
                     try:
                         self._direct_done(signo)
