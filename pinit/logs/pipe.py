@@ -36,10 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BIG_PIPE", "GROW_BUDGET", "READ_SIZE", "Route", "Stream", "unread"]
 
-READ_SIZE = 1 << 18  # as much as a grown pipe holds
 BIG_PIPE = 1 << 18
+READ_SIZE = BIG_PIPE  # as much as a grown pipe holds
 DEFAULT_PIPE = 1 << 16  # the kernel's; a read this big found the pipe full
-GROW_BUDGET = 16 << 20  # bytes of grown capacity, all pipes together (64 grown pipes)
+GROWTH = BIG_PIPE - DEFAULT_PIPE  # what one grown pipe charges to the budget
+GROW_BUDGET = 16 << 20  # bytes of grown capacity, all pipes together (85 grown pipes)
 
 _granted = 0  # grown capacity charged now, in bytes
 
@@ -58,7 +59,7 @@ class Stream:
         self.framer = Framer()
         self.routes = routes
         self.paused = False
-        self.grown = 0  # capacity charged to the budget (0: default size, or refused)
+        self.grown: bool | None = None  # None: not asked yet; False: refused, never again
         self.taken = 0  # bytes read from the pipe so far
         # Values of `taken` at which a run ended (exited): rarely more than one. A list, not
         # a deque: an empty deque is 760 bytes, two per instance (issue 7: PSS at 500).
@@ -71,8 +72,8 @@ class Stream:
             data = os.read(self.read_fd, READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return None
-        if len(data) == DEFAULT_PIPE and not self.grown:
-            self._grow()
+        if len(data) == DEFAULT_PIPE and self.grown is None:
+            self.grown = self._grow()
         return data
 
     def close_read(self) -> None:
@@ -80,21 +81,21 @@ class Stream:
         global _granted
         os.close(self.read_fd)
         self.read_fd = -1
-        _granted -= max(self.grown, 0)
-        self.grown = 0
+        if self.grown:
+            _granted -= GROWTH
+        self.grown = None
 
-    def _grow(self) -> None:
+    def _grow(self) -> bool:
+        """True if the pipe grew and was charged to the budget."""
         global _granted
-        if _granted + BIG_PIPE - DEFAULT_PIPE > GROW_BUDGET:
-            self.grown = -1  # never asked again; not charged
-            return
+        if _granted + GROWTH > GROW_BUDGET:
+            return False
         try:
             fcntl.fcntl(self.read_fd, fcntl.F_SETPIPE_SZ, BIG_PIPE)
         except OSError:  # over the user's pipe quota already: the default size works
-            self.grown = -1
-            return
-        self.grown = BIG_PIPE - DEFAULT_PIPE
-        _granted += self.grown
+            return False
+        _granted += GROWTH
+        return True
 
 
 def granted() -> int:
