@@ -1,11 +1,12 @@
 """Log throughput with rotation (issue 10): pinit vs supervisord vs s6-log, in the same run.
 
-One program writes SIZE bytes of 97-byte numbered lines (prepared in memory first, then
-written in 64 KiB chunks, so the producer is not what is measured) to its stdout; the logger
-under test writes them into a file rotated at 10 MB with enough backups to keep everything.
-The clock runs from the producer's first write until every byte is on disk (the files' sizes
-add up), and then every line of every file is checked: a line that does not match the pattern
-is torn (split by a rotation, or merged), a number seen twice is doubled, one never seen lost.
+One program writes SIZE bytes of 97-byte numbered lines (read from a file made once per bench,
+then written in 64 KiB chunks, so the producer is not what is measured) to its stdout; the
+logger under test writes them into a file rotated at 10 MB with enough backups to keep
+everything. The clock runs from the producer's first write until every byte is on disk (the
+files' sizes add up), and then every line of every file is checked: a line that does not match
+the pattern is torn (split by a rotation, or merged), a number seen twice is doubled, one never
+seen lost.
 
 - pinit: `stdout = { file, max_bytes = "10MB", backups = 40 }`, and again with
   `compress = true` (the gzip cost: backups are compressed on the writer thread).
@@ -64,6 +65,10 @@ def _lines(size: int) -> Path:
             for lo in range(0, size // WIDTH, step):
                 hi = min(lo + step, size // WIDTH)
                 f.write(b"".join(b"L%010d %s\n" % (i, b"x" * 85) for i in range(lo, hi)))
+            # On disk before the first timed run: its writeback would land on that run's
+            # 200 MB of logs, the first rows of the first round alone.
+            f.flush()
+            os.fsync(f.fileno())
         tmp.rename(path)
     return path
 
@@ -203,7 +208,7 @@ def one(
                 if _done(logs, expected, compressed):
                     cpu = _cpu(proc.pid) - cpu_before
                     break
-            time.sleep(0.01)
+            time.sleep(0.005)  # a run is ~0.15 s: the end is known to ~3 %
         began = float((work / "began").read_text())
     finally:
         try:
@@ -273,7 +278,7 @@ def run_all(
     # 200 MB: below the kernel's dirty-page limits, so the run measures the logger and not
     # the disk (at 600 MB writeback throttling cut every rate to a third, and spread them
     # tenfold). A run is ~0.15 s, so a stall of this shared 2-core box moves a rate by
-    # 10-20 %: five interleaved runs for the median.
+    # 10-20 %: seven interleaved runs for the median.
     size = 50_000_000 if quick else 200_000_000
     runs = 1 if quick else 7
     setups: list[tuple[str, Callable[[Path, list[str]], tuple[list[str], Path]]]] = []

@@ -123,7 +123,7 @@ def _direct_once(tracker: Tracker) -> float:
     reports = LineReader(os.open(fifo, os.O_RDWR | os.O_NONBLOCK), "direct")
     try:
         began = _now_ns()
-        proc = tracker.start([PYTHON, "-I", "-S", str(PROGRAM), str(fifo)], capture=False)
+        proc = tracker.start(python_program(fifo), capture=False)
         sample = (int(reports.read_line().split()[1]) - began) / 1e6
         proc.kill()
         tracker.procs.remove(proc)
@@ -160,7 +160,7 @@ def restart(runner: Runner, params: Params) -> dict[str, list[float]]:
             pid, ns = st.next_start(10)
             samples.append((ns - killed) / 1e6)
             direct.append(_direct_once(st.tracker))
-    return {"restart_ms": samples, "direct_ms": direct}
+    return {"restart_ms": samples, "paired_ms": direct}
 
 
 def _await_age(st: Stage, until_ns: int) -> None:
@@ -320,7 +320,7 @@ def run_all(runners: list[Runner], params: Params, log: Callable[[str], None]) -
                 errors.setdefault(runner.name, []).append(f"{key}: {error}")
     paired = out.pop("restart")
     out["restart_ms"] = {name: r["restart_ms"] for name, r in paired.items()}
-    out["restart_direct_ms"] = {name: r["direct_ms"] for name, r in paired.items()}
+    out["restart_direct_ms"] = {name: r["paired_ms"] for name, r in paired.items()}
     log("supervisors: small steady state (all at once)")
     healthy = [r for r in ready if r.name not in errors]
     out["small"] = small_steady(healthy, params) if healthy else {}

@@ -24,8 +24,7 @@ def after_a_failed_liveness_attempt(sock: Path, program: str, url: str) -> str:
     try:
         follower.until(lambda r: r["type"] == "probe" and r["probe"] == "live" and not r["ok"])
     finally:
-        follower.proc.kill()
-        follower.proc.wait()
+        follower.kill()
     code, _, body = get(url)
     assert code == 503, body
     return body

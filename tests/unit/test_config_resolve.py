@@ -176,7 +176,9 @@ def test_non_executable_file(tmp_path: Path) -> None:
     )
 
 
-def test_the_path_search_answers_as_shutil_which(tmp_path: Path) -> None:
+def test_the_path_search_answers_as_shutil_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """resolve's own PATH walk (shutil stays off PID 1, issue 7) against shutil.which."""
     import shutil
 
@@ -198,9 +200,11 @@ def test_the_path_search_answers_as_shutil_which(tmp_path: Path) -> None:
         f"{bin_b}",
         f"{tmp_path / 'missing'}:{bin_a}",
         "",
-        f":{bin_a}",  # an empty entry: the current directory
+        f":{bin_a}",  # an empty entry: the current directory (bin_b, below)
         f"{bin_a}/",
     ]
+    monkeypatch.chdir(bin_b)
+    assert _on_path("link", f":{bin_a}")  # found only through the empty entry
     names = ["plain", "tool", "adir", "link", "dangling", "nothing"]
     for path_var in paths:
         for name in names:

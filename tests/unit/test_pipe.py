@@ -58,7 +58,7 @@ def test_a_full_pipe_grows_once_and_reads_get_bigger(streams: list[Stream]) -> N
     _fill(stream, DEFAULT_PIPE)
     assert len(stream.read() or b"") == DEFAULT_PIPE
     assert _capacity(stream) == BIG_PIPE
-    assert pipe.granted() == before + BIG_PIPE - DEFAULT_PIPE
+    assert pipe.granted() == before + pipe.GROWTH
     _fill(stream, 3 * DEFAULT_PIPE)  # more than the old size: one read takes it all
     assert len(stream.read() or b"") == 3 * DEFAULT_PIPE
     stream.close_read()
@@ -68,21 +68,20 @@ def test_a_full_pipe_grows_once_and_reads_get_bigger(streams: list[Stream]) -> N
 def test_growth_stops_at_the_budget_and_resumes_when_streams_end(
     streams: list[Stream], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    step = BIG_PIPE - DEFAULT_PIPE
-    monkeypatch.setattr(pipe, "GROW_BUDGET", pipe.granted() + 2 * step)
+    monkeypatch.setattr(pipe, "GROW_BUDGET", pipe.granted() + 2 * pipe.GROWTH)
     busy = [_stream(streams) for _ in range(3)]
     for stream in busy:
         _fill(stream, DEFAULT_PIPE)
         stream.read()
     assert [_capacity(s) for s in busy] == [BIG_PIPE, BIG_PIPE, DEFAULT_PIPE]
-    # The refused one is not asked again (no syscall per read), nor charged at its end.
+    busy[0].close_read()  # room again: a new busy stream may grow...
+    # ... but the refused one is not asked again (no syscall per read), nor charged at its end.
     _fill(busy[2], DEFAULT_PIPE)
     busy[2].read()
     assert _capacity(busy[2]) == DEFAULT_PIPE
     charged = pipe.granted()
     busy[2].close_read()
     assert pipe.granted() == charged
-    busy[0].close_read()  # room again: a new busy stream may grow
     late = _stream(streams)
     _fill(late, DEFAULT_PIPE)
     late.read()
