@@ -5,6 +5,7 @@ the tree no longer reads every process on the host)."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,7 +23,9 @@ if os.fork() == 0:          # a child in a session of its own, with a child of i
     if os.fork() == 0:
         os.write(w, b"%d %d\n" % (os.getpid(), os.getpgrp()))
         time.sleep(60)
+        os._exit(0)
     time.sleep(60)
+    os._exit(0)
 zombie = os.fork()
 if zombie == 0:
     os._exit(0)
@@ -42,14 +45,18 @@ def tree() -> Iterator[tuple[int, int, int, int]]:
         [sys.executable, "-I", "-S", "-c", TREE], stdout=subprocess.PIPE, start_new_session=True
     )
     assert proc.stdout is not None
-    zombie, grandchild, pgid = map(int, proc.stdout.readline().split())
+    groups = [proc.pid]  # the root leads its own session's group
     try:
+        ready, _, _ = select.select([proc.stdout], [], [], 10)
+        assert ready, "the tree never came up"
+        zombie, grandchild, pgid = map(int, proc.stdout.readline().split())
+        groups.append(pgid)  # the setsid'd child's, the grandchild's too
         yield proc.pid, zombie, grandchild, pgid
     finally:
-        for pid in pid1.descendants(proc.pid):
-            pid1.kill_pid(pid, signal.SIGKILL)
-        proc.kill()
-        proc.wait()
+        for group in groups:  # by group, not by the walk under test
+            pid1.kill_group(group, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stdout.close()
 
 
 @pytest.mark.parametrize("walk", ["children files", "every ppid"])
