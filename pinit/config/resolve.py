@@ -168,21 +168,22 @@ def _executable_problem(argv0: str, cwd: str | None, path_var: str) -> str | Non
         if os.path.isdir(full) or not os.access(full, os.X_OK):
             return f"{full!r} is not executable"
         return None
-    # Popen searches the PATH of the env it is given (os.get_exec_path(env)), not pinit's.
-    if not _on_path(argv0, path_var):
+    # spawn searches the PATH of the program's environment, not pinit's.
+    if search_path(argv0, path_var) is None:
         return f"{argv0!r} not found on PATH ({path_var})"
     return None
 
 
-def _on_path(name: str, path_var: str) -> bool:
-    """shutil.which's answer without shutil: that module (with zlib, and bz2 and lzma where
-    they exist) cost PID 1 ~2 ms of its start and ~240 KiB for good (issue 7: PSS at 500
-    programs), for this one loop."""
-    for directory in path_var.split(os.pathsep) if path_var else ():
-        full = os.path.join(directory, name)
-        if os.access(full, os.X_OK) and not os.path.isdir(full):
-            return True
-    return False
+def search_path(name: str, path_var: str) -> str | None:
+    """The first PATH entry where `name` is an executable file, as execvp(3) searches (an
+    empty entry is the current directory): runtime.spawn runs what this finds, and `pinit
+    check` reports what it does not. Not shutil.which, which PID 1 would keep for good with
+    zlib, bz2 and lzma (~240 KiB, issue 7: PSS) for this one loop."""
+    for folder in path_var.split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
 
 
 def check_host(

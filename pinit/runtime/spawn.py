@@ -20,6 +20,7 @@ import resource
 import signal
 from collections.abc import Mapping, Sequence
 
+from pinit.config.resolve import search_path
 from pinit.runtime import posixspawn, signals
 
 RLIMITS: Mapping[str, int] = {
@@ -297,14 +298,9 @@ def _exec(
 
 
 def _which(name: str, env: Mapping[str, str] | None) -> str | None:
-    """The first PATH entry (the child's PATH) where `name` is an executable file, as
-    execvp(3) searches; None lets execve report ENOENT for the name itself."""
-    path_var = (os.environ if env is None else env).get("PATH", os.defpath)
-    for folder in path_var.split(os.pathsep):
-        candidate = os.path.join(folder or ".", name)
-        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return candidate
-    return None
+    """`name` on the child's PATH (config.resolve.search_path, as `pinit check` looks);
+    None lets execve report ENOENT for the name itself."""
+    return search_path(name, (os.environ if env is None else env).get("PATH", os.defpath))
 
 
 def _dup_stdio(spec: SpawnSpec) -> None:  # pragma: no cover

@@ -176,13 +176,14 @@ def test_non_executable_file(tmp_path: Path) -> None:
     )
 
 
-def test_the_path_search_answers_as_shutil_which(
+def test_the_path_search_answers_as_execvp_searches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """resolve's own PATH walk (shutil stays off PID 1, issue 7) against shutil.which."""
+    """The one PATH walk of spawn and `pinit check` (shutil stays off PID 1, issue 7) against
+    shutil.which, which differs only where PATH is empty (execvp then looks in ".")."""
     import shutil
 
-    from pinit.config.resolve import _on_path
+    from pinit.config.resolve import search_path
 
     bin_a, bin_b = tmp_path / "a", tmp_path / "b"
     bin_a.mkdir()
@@ -204,9 +205,9 @@ def test_the_path_search_answers_as_shutil_which(
         f"{bin_a}/",
     ]
     monkeypatch.chdir(bin_b)
-    assert _on_path("link", f":{bin_a}")  # found only through the empty entry
+    assert search_path("link", f":{bin_a}") == "./link"  # found only through the empty entry
     names = ["plain", "tool", "adir", "link", "dangling", "nothing"]
     for path_var in paths:
         for name in names:
-            expected = shutil.which(name, path=path_var) is not None
-            assert _on_path(name, path_var) is expected, (name, path_var)
+            expected = shutil.which(name, path=path_var or os.curdir) is not None
+            assert (search_path(name, path_var) is not None) is expected, (name, path_var)
