@@ -34,10 +34,9 @@ TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7
 if TYPE_CHECKING:
     from pinit.logs.tail import Tail
 
-__all__ = ["BIG_PIPE", "GROW_BUDGET", "READ_SIZE", "Route", "Stream", "unread"]
+__all__ = ["BIG_PIPE", "DEFAULT_PIPE", "GROW_BUDGET", "Route", "Stream", "unread"]
 
 BIG_PIPE = 1 << 18
-READ_SIZE = BIG_PIPE  # as much as a grown pipe holds
 DEFAULT_PIPE = 1 << 16  # the kernel's; a read this big found the pipe full
 GROWTH = BIG_PIPE - DEFAULT_PIPE  # what one grown pipe charges to the budget
 GROW_BUDGET = 16 << 20  # bytes of grown capacity, all pipes together (85 grown pipes)
@@ -59,17 +58,20 @@ class Stream:
         self.framer = Framer()
         self.routes = routes
         self.paused = False
-        self.grown: bool | None = None  # None: not asked yet; False: refused, never again
+        # None: not grown (asked again at a full read while the budget has no room); True:
+        # grown and charged; False: the kernel refused (the user's pipe quota), never again.
+        self.grown: bool | None = None
         self.taken = 0  # bytes read from the pipe so far
         # Values of `taken` at which a run ended (exited): rarely more than one. A list, not
         # a deque: an empty deque is 760 bytes, two per instance (issue 7: PSS at 500).
         self.ends: list[int] = []
 
     def read(self) -> bytes | None:
-        """One non-blocking read (b"" at EOF, None when nothing is there); a read that found
-        the pipe full grows it, once, if the budget has room."""
+        """One non-blocking read (b"" at EOF, None when nothing is there) of what the pipe
+        holds at most (os.read allocates that much first); a read that found the pipe full
+        grows it, if the budget has room."""
         try:
-            data = os.read(self.read_fd, READ_SIZE)
+            data = os.read(self.read_fd, BIG_PIPE if self.grown else DEFAULT_PIPE)
         except (BlockingIOError, InterruptedError):
             return None
         if len(data) == DEFAULT_PIPE and self.grown is None:
@@ -85,11 +87,12 @@ class Stream:
             _granted -= GROWTH
         self.grown = None
 
-    def _grow(self) -> bool:
-        """True if the pipe grew and was charged to the budget."""
+    def _grow(self) -> bool | None:
+        """True if the pipe grew and was charged to the budget; None when the budget has no
+        room now (a later full read asks again); False when the kernel refused."""
         global _granted
         if _granted + GROWTH > GROW_BUDGET:
-            return False
+            return None
         try:
             fcntl.fcntl(self.read_fd, fcntl.F_SETPIPE_SZ, BIG_PIPE)
         except OSError:  # over the user's pipe quota already: the default size works

@@ -74,18 +74,19 @@ def test_growth_stops_at_the_budget_and_resumes_when_streams_end(
         _fill(stream, DEFAULT_PIPE)
         stream.read()
     assert [_capacity(s) for s in busy] == [BIG_PIPE, BIG_PIPE, DEFAULT_PIPE]
-    busy[0].close_read()  # room again: a new busy stream may grow...
-    # ... but the refused one is not asked again (no syscall per read), nor charged at its end.
+    charged = pipe.granted()
+    _fill(busy[2], 3 * DEFAULT_PIPE // 4)  # a read that is not full: no growth asked
+    busy[2].read()
+    assert (_capacity(busy[2]), pipe.granted()) == (DEFAULT_PIPE, charged)
+    busy[0].close_read()  # room again: the stream refused for want of it grows when full
     _fill(busy[2], DEFAULT_PIPE)
     busy[2].read()
-    assert _capacity(busy[2]) == DEFAULT_PIPE
-    charged = pipe.granted()
-    busy[2].close_read()
-    assert pipe.granted() == charged
+    assert _capacity(busy[2]) == BIG_PIPE
+    assert pipe.granted() == charged  # one given back, one taken
     late = _stream(streams)
     _fill(late, DEFAULT_PIPE)
     late.read()
-    assert _capacity(late) == BIG_PIPE
+    assert _capacity(late) == DEFAULT_PIPE  # the budget is full again
 
 
 def test_a_refused_grow_leaves_the_pipe_working(
@@ -109,3 +110,6 @@ def test_a_refused_grow_leaves_the_pipe_working(
     assert pipe.granted() == before
     os.write(stream.write_fd, b"still\n")
     assert stream.read() == b"still\n"
+    _fill(stream, DEFAULT_PIPE)  # the kernel said no: not asked again, not even now it would
+    assert len(stream.read() or b"") == DEFAULT_PIPE
+    assert _capacity(stream) == DEFAULT_PIPE
