@@ -151,7 +151,7 @@ _FREE = ("_MISSING", "_factories", "_set")
 
 
 def _template(count: int, frozen: bool, post_init: bool) -> CodeType:
-    """The `__init__` for `count` fields named _f0, _f1, ...: one per shape (16 in pinit)
+    """The `__init__` for `count` fields named _f0, _f1, ...: one per shape (18 in pinit)
     instead of one per class; `_init` renames it for each class. pinit's own shapes come
     precompiled from `recordinit.py` (bytecode in the package and the frozen archive): a
     compile per shape cost 3.7 ms of every start (issue 7: launch). Any other is compiled."""

@@ -145,7 +145,7 @@ class _Lexer:
         if ch in ('"', "'"):
             self.string()
         elif ch in "[{" and self.depth >= _MAX_NESTING:
-            self.skip_line()  # the reader refuses such nesting anyway (MAX_DEPTH)
+            self.skip_line()  # not located this deep (the reader refuses past toml.MAX_DEPTH)
         elif ch == "[":
             self.advance()
             while self.pos < len(self.text):

@@ -64,7 +64,8 @@ def accept_some(
                 continue
             return clean, exc
         clean = True
-        sock = _socket.socket(fileno=fd)
+        # the listener's family and type: else _socket asks the kernel for them, 3 syscalls
+        sock = _socket.socket(listener.family, listener.type, listener.proto, fd)
         sock.setblocking(False)
         take(sock)
     return clean, None

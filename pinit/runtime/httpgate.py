@@ -1,7 +1,7 @@
 """What the HTTP endpoint may take from PID 1 (issue 8): connections, and CPU time.
 
-Split from ``httpserve``, which serves each client; this module decides when there is any
-serving at all, as control/accept.py does for the control socket:
+Split from ``httpserve``, which serves each client; this module holds the endpoint's CPU
+share, and control/accept.py its door:
 
 - connections are taken by control/accept.py's ``Acceptor``, as for the control socket:
   while ``httpserve`` has room (at most ``httpserve.MAX_CLIENTS``; at the cap the socket leaves
