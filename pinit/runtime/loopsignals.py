@@ -28,9 +28,20 @@ if TYPE_CHECKING:
     from collections import deque
 
 SignalCallback = Callable[[list[int]], None]
+ForwardInC = Callable[[int, int, int], bytes | None]
 
 _ONE_RECORD = sigfd.SIGINFO_SIZE
 _SIGNO = sigfd.SIGNO_LOW_BYTE
+
+
+def _forward_in_c() -> ForwardInC | None:
+    """runtime/_forward.c's loop, or None where it was not built (it is optional at install;
+    imported only by `pinit -- CMD`, never by the supervisor)."""
+    try:
+        from pinit.runtime._forward import forward
+    except ImportError:
+        return None
+    return forward
 
 
 def _noop_handler(signum: int, frame: object) -> None:
@@ -57,6 +68,8 @@ class SignalIntake:
         self._direct_pgid = 0
         self._direct_keep: frozenset[int] = SELF_CAUSED
         self._direct_done: Callable[[int], None] | None = None
+        self._direct_keep_mask = 0
+        self._forward_in_c: ForwardInC | None = None
         self._pid = os.getpid()
 
     def watch_signals(self, signums: Iterable[int], callback: SignalCallback) -> None:
@@ -96,7 +109,9 @@ class SignalIntake:
         (issue 7): with the kill in the loop, nothing stands between wake-up and kill."""
         self._direct_pgid = pgid
         self._direct_keep = frozenset(keep) | SELF_CAUSED
+        self._direct_keep_mask = sum(1 << signo for signo in self._direct_keep)
         self._direct_done = done
+        self._forward_in_c = _forward_in_c() if pgid and done is None else None
 
     def _watch_with_handlers(self, signums: list[int]) -> None:
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
@@ -151,26 +166,13 @@ class SignalIntake:
         thread) brings the epoll path back at the next turn.
         """
         if timeout is None:  # a blocking read of a second signalfd, one record at a time
-            # Everything the forwarding needs is a local before the read blocks: after it, in
-            # a cold process, each other object touched (a module global, an instance's dict,
-            # another function's code) is a cache and TLB miss, about a microsecond each.
-            read, killpg, pgid, keep = os.read, os.killpg, self._direct_pgid, self._direct_keep
-            data = read(self._sigfd_blocking, _ONE_RECORD)
+            if self._direct_pgid:
+                data = self._forward_until_kept()
+                if data is None:
+                    return
+            else:
+                data = os.read(self._sigfd_blocking, _ONE_RECORD)
             signo = data[_SIGNO]
-            if pgid and signo not in keep:
-                try:
-                    killpg(pgid, signo)
-                except OSError:
-                    return  # the group is gone: nothing to forward to, as with os.kill
-                # The child just woken is often queued on this very CPU (wake-affine): let
-                # it run before pinit's own bookkeeping does.
-                os.sched_yield()
-                if self._direct_done is not None:
-                    try:
-                        self._direct_done(signo)
-                    except Exception as exc:  # run() catches only OSError here
-                        report_exception(exc)
-                return
             if signo in SELF_CAUSED and sigfd.sender(data, 0) == self._pid:
                 return  # pinit's own broken pipe or file size limit, as in _read_signalfd
             if self._on_signals is not None:
@@ -188,6 +190,45 @@ class SignalIntake:
             self._on_signals([info.si_signo])
         except Exception as exc:
             report_exception(exc)
+
+    def _forward_until_kept(self) -> bytes | None:
+        """`pinit -- CMD`'s forwarding, tini's loop: read a signal, kill the group, read the
+        next. It returns the first signal that is not forwarded (SIGCHLD, SIGPIPE, SIGXFSZ)
+        for the loop's turn, or None when a callback must run (``done``) or the group is gone.
+
+        Nothing else can come due meanwhile: this runs only with no deadline, no other fd and
+        no thread. So nothing runs between the kill and the next wait, and the child just
+        woken, often queued on this very CPU, runs at once instead of behind a loop turn.
+
+        The loop runs in C (runtime/_forward.c) when that module is built: a signal after a
+        quiet spell finds the process cold, and the interpreter's way from the read back to
+        the kill cost 20-30 us there (perf, on a VM), a quarter of the latency. This Python
+        loop is the fallback and --verbose's path; it keeps what it needs in locals.
+        """
+        fd, pgid, keep, done = (
+            self._sigfd_blocking,
+            self._direct_pgid,
+            self._direct_keep,
+            self._direct_done,
+        )
+        if self._forward_in_c is not None:  # set only when done is None
+            return self._forward_in_c(fd, pgid, self._direct_keep_mask)
+        read, killpg, size, low = os.read, os.killpg, _ONE_RECORD, _SIGNO
+        while True:
+            data = read(fd, size)
+            signo = data[low]
+            if signo in keep:
+                return data
+            try:
+                killpg(pgid, signo)
+            except OSError:
+                return None  # the group is gone: nothing to forward to, as with os.kill
+            if done is not None:  # someone listens (--verbose): the loop's turn, then
+                try:
+                    done(signo)
+                except Exception as exc:  # run() catches only OSError here
+                    report_exception(exc)
+                return None
 
     def _close_signals(self) -> None:
         signal.set_wakeup_fd(-1)

@@ -66,7 +66,8 @@ class SingleChild:
         else:
             self._debug(f"started {self._argv[0]!r} as pid {self._pid}")
             if self._group:  # the loop kills the group itself, the latency path (issue 7)
-                self._loop.forward_directly(self._pid, (SIGCHLD,), self._forwarded)
+                told = self._forwarded if self._verbose else None  # None: the tight wait
+                self._loop.forward_directly(self._pid, (SIGCHLD,), told)
             self._upstream.ready(f"running {self._argv[0]}")
         watchdog.start(self._loop, self._upstream, lambda: self._code is None)
         self._reap()  # a child that died before the handlers ran still raised SIGCHLD

@@ -22,7 +22,7 @@ BENCH_SRC = BENCH_DIR / "src"
 PINIT_VENV = BENCH_DIR / "pinit-venv"
 WHEELS = BENCH_DIR / "wheels"
 PYTHON = "/usr/bin/python3"
-SOURCE_PARTS = ("pinit", "pyproject.toml", "README.md")
+SOURCE_PARTS = ("pinit", "pyproject.toml", "setup.py", "README.md")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ def _source_hash() -> str:
         base = ROOT / part
         files = sorted(base.rglob("*")) if base.is_dir() else [base]
         for path in files:
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".so":
                 digest.update(str(path.relative_to(ROOT)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -127,7 +127,10 @@ def _copy_source() -> None:
     for part in SOURCE_PARTS:
         src = ROOT / part
         if src.is_dir():
-            shutil.copytree(src, BENCH_SRC / part, ignore=shutil.ignore_patterns("__pycache__"))
+            # *.so: the editable install's in-place build of the C loop; the wheel builds its own
+            shutil.copytree(
+                src, BENCH_SRC / part, ignore=shutil.ignore_patterns("__pycache__", "*.so")
+            )
         else:
             shutil.copy2(src, BENCH_SRC / part)
 
