@@ -72,6 +72,15 @@ def test_pid1_is_pinits_python(image: str) -> None:
 
 
 @pytest.mark.timeout(120)
+def test_the_images_pinit_forwards_in_c(image: str) -> None:
+    """The image's own build (Containerfile) has the C forwarding loop (setup.py copied in):
+    once a forwarded USR1 shows pinit in its loop, its shared object is mapped in PID 1."""
+    script = "trap 'grep -c _forward /proc/1/maps; exit 0' USR1; kill -USR1 1; while :; do :; done"
+    out = podman(*RUN, "--entrypoint", "pinit", image, "--", "sh", "-c", script, check=True)
+    assert int(out.stdout.strip()) > 0, out.stdout
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("script", "code"),
     [("exit 0", 0), ("exit 7", 7), ("kill -TERM $$", 143), ("kill -KILL $$", 137)],
