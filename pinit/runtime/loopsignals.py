@@ -160,10 +160,11 @@ class SignalIntake:
     def _wait_for_a_signal(self, timeout: float | None) -> None:
         """tini's way, when the loop has only its signalfd and wakeup pipe and no thread can
         write to the pipe (`pinit -- CMD` most of its life): wait for the signal itself, one
-        syscall where epoll needs two. With no deadline, a blocking read of a second signalfd;
-        with one, sigtimedwait. Measured, this and a lean path to the kill took forwarding
-        from 1.65x tini's latency to about 1.3x (issue 7). Any other fd (a stalled stderr, a
-        thread) brings the epoll path back at the next turn.
+        syscall where epoll needs two. With no deadline, a blocking read of a second signalfd
+        (for `pinit -- CMD`, the read-kill loop of ``_forward_until_kept``); with one,
+        sigtimedwait. Measured (issue 7): epoll and a loop turn per signal, 1.65x tini's
+        latency; this wait, about 1.3x; its loop in C, about 1.15x. Any other fd (a stalled
+        stderr, a thread) brings the epoll path back at the next turn.
         """
         if timeout is None:  # a blocking read of a second signalfd, one record at a time
             if self._direct_pgid:
