@@ -181,6 +181,7 @@ class LogRouter:
         for writer in writers:
             if not writer.join(max(0.0, deadline - time.monotonic())):
                 self._say(f"{writer.label}: log writer stalled at exit; its last lines are lost")
+            writer.say_untold()
 
     # -- reading ---------------------------------------------------------------------------------
     def _stream(self, name: str, which: str, spec: LogSpec, program: str) -> Stream | None:

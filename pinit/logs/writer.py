@@ -118,6 +118,7 @@ class Writer:
         self._queued = 0  # bytes in _blocks plus the block being written
         self._wanted = False  # someone paused on us and waits for LOW_WATER
         self._closing = False
+        self._untold: list[str] = []  # complaints queued for the loop thread to say
         self._on_drained: Callable[[], None] | None = None
         self._failed: OSError | None = None
         self._dropped = 0
@@ -213,7 +214,20 @@ class Writer:
 
     def _tell(self, message: str) -> None:
         text = f"{self.label}: {message}"
-        if self._closing:
+        with self._cond:
+            closing = self._closing
+            if not closing:
+                self._untold.append(text)
+        if closing:
             self._say(text)  # the loop has stopped; the loop thread only joins us now
         else:
-            self._reactor.call_soon_threadsafe(lambda: self._say(text))
+            self._reactor.call_soon_threadsafe(self.say_untold)
+
+    def say_untold(self) -> None:
+        """Say, on the loop thread, what the thread queued to say. Also called once the thread
+        is joined at exit: a complaint queued as the loop ran its last turn (a refused
+        reopen, say) is still said, once, before the shutdown report."""
+        with self._cond:
+            told, self._untold = self._untold, []
+        for text in told:
+            self._say(text)
