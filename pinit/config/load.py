@@ -18,7 +18,7 @@ from __future__ import annotations
 import os.path
 from collections.abc import Iterable, Mapping
 
-from pinit.config import keyset, toml, units
+from pinit.config import keyset, read, toml, units
 from pinit.config.fields import (
     Errors,
     FieldError,
@@ -44,9 +44,6 @@ __all__ = ["Loaded", "load_file", "load_partial", "load_text"]
 TOP_KEYS = keyset.keys("")
 PINIT_KEYS = keyset.keys("pinit")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-# No pinit key has more than 4 dotted parts (programs.NAME.stdout.max_bytes): a document nested
-# deeper holds a key config.locate refuses by name (issue 11.6), and only then is it imported.
-_MAX_DEPTH = 8
 # Every program costs a supervisor entry, and planning walks the dependency graph by layers
 # (programs x layers): a bound keeps a file of one-line programs from costing PID 1
 # seconds. 2,000 is four times the 500 programs pinit is benchmarked with.
@@ -123,7 +120,7 @@ def _parse_toml(errors: Errors, src: Source) -> dict[str, object] | None:
     except toml.TOMLDecodeError as exc:  # nesting and 4,300-digit integers included
         errors.items.append(ConfigError("", f"TOML syntax error: {exc.msg}", exc.lineno, src.path))
         return None
-    if toml.nested_deeper_than(doc, _MAX_DEPTH):
+    if toml.nested_deeper_than(doc, read.MAX_KEY_PARTS):  # then locate names the key
         from pinit.config.locate import overlong_key
 
         long_key = overlong_key(src.text)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 
+from pinit.config.read import MAX_KEY_PARTS
+
 __all__ = ["MAX_KEY_PARTS", "key_lines", "locate", "locate_in", "overlong_key"]
 
-MAX_KEY_PARTS = 8  # no pinit key has more than 4 (programs.NAME.stdout.max_bytes)
 _MAX_NESTING = 64  # arrays/inline tables deeper than this are skipped, not recursed into
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _INDEX = re.compile(r"\[\d+\]")

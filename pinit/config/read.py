@@ -21,10 +21,19 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "ReadError", "read_config", "too_large"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_KEY_PARTS",
+    "MAX_TOTAL_BYTES",
+    "ReadError",
+    "read_config",
+    "too_large",
+]
 
 MAX_FILE_BYTES = 256 << 10
 MAX_TOTAL_BYTES = 512 << 10
+# The loader refuses a document nested deeper, and config.locate names the key (issue 11.6).
+MAX_KEY_PARTS = 8  # no pinit key has more than 4 (programs.NAME.stdout.max_bytes)
 
 
 class ReadError(Exception):
