@@ -27,12 +27,12 @@ from pinit.config.schema import Config
 from pinit.model.events import Event, Recycle, State
 from pinit.model.instance import Instance, Key
 from pinit.runtime.loop import Loop, Timer
-from pinit.stats import Sampler
+from pinit.runtime.usage import Sampler
 
 TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
 if TYPE_CHECKING:
-    from pinit.stats import UsageSampler
+    from pinit.runtime.usage import UsageSampler
 
 __all__ = ["Limits"]
 

@@ -36,7 +36,7 @@ from pinit.model.instance import Instance, Key
 from pinit.records import dataclass
 from pinit.runtime import ctllogs
 from pinit.runtime.eventring import EventRing, Record, Subscription
-from pinit.stats import Sampler
+from pinit.runtime.usage import Sampler
 
 TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pinit.control.server import ControlReactor
     from pinit.control.stream import Feed
     from pinit.logs.capture import LogRouter
-    from pinit.stats import UsageSampler
+    from pinit.runtime.usage import UsageSampler
 
 __all__ = ["Operator"]
 

@@ -10,7 +10,7 @@ so failure is a warning here, never fatal).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -40,40 +40,6 @@ def set_subreaper() -> str | None:
     return None
 
 
-def _stat_fields(pid: int) -> tuple[bytes, int, int] | None:
-    """(state, ppid, pgid) from /proc/PID/stat, or None when the process is gone.
-
-    Raw os.open/os.read, not open(): every stop and every restart reads this for each process
-    on the machine (the ppid tree has no other source without CONFIG_PROC_CHILDREN), and the
-    buffered file object tripled the cost of each read (a crash-restart paid ~1 ms per scan).
-    One read suffices: procfs hands out the whole stat line at once, far below 512 bytes."""
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, 1024)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    # The command name may contain spaces and parentheses; fields resume after the last ')'.
-    rest = data[data.rfind(b")") + 2 :].split()
-    return rest[0], int(rest[1]), int(rest[2])
-
-
-def _all_pids() -> Iterator[int]:
-    """Nothing when /proc cannot be listed (EMFILE): callers then see no descendants and
-    fall back on what waitpid tells them, instead of an exception in PID 1's loop."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if entry.isdigit():
-            yield int(entry)
-
-
 def kill_group(pgid: int, sig: int) -> bool:
     """killpg that reports "gone" instead of raising: ESRCH means the group is empty, and
     EPERM (a member that switched to another user) must not stop the rest of a stop."""
@@ -93,40 +59,20 @@ def kill_pid(pid: int, sig: int) -> bool:
 
 
 def descendants(root: int, *, live: bool = False) -> dict[int, int]:
-    """Every descendant of `root` as {pid: pgid}, by walking ppid links in /proc.
+    """Every descendant of `root` as {pid: pgid} (proctree.subtree: down the children files
+    where the kernel has them, else by every process's ppid).
 
     Zombies are included unless `live`: signalling them is harmless, but a zombie whose parent
     has not reaped it yet must not count as a survivor.
 
-    Walked down the children files where the kernel has them (proctree.below): the cost is
-    pinit's own tree, not the host's. Every restart takes one such view, and outside a PID
-    namespace (under systemd, on a developer's machine) a scan of all of /proc read ~100
-    stat files a restart here, thousands on a busy host (issue 7: restart within 1.2x).
+    The children files make the cost pinit's own tree, not the host's: every restart takes
+    one such view, and outside a PID namespace (under systemd, on a developer's machine) a
+    scan of all of /proc read ~100 stat files a restart here, thousands on a busy host
+    (issue 7: restart within 1.2x).
     """
     from pinit.runtime import proctree  # at the first stop or restart, not at PID 1's start
 
-    tree = proctree.below(root)
-    if tree is not None:
-        return {pid: f[1] for pid, f in tree.items() if not (live and f[2])}
-    parents: dict[int, tuple[bytes, int, int]] = {}
-    for pid in _all_pids():
-        fields = _stat_fields(pid)
-        if fields is not None:
-            parents[pid] = fields
-    children: dict[int, list[int]] = {}
-    for pid, (_, ppid, _) in parents.items():
-        children.setdefault(ppid, []).append(pid)
-    found: dict[int, int] = {}
-    stack = list(children.get(root, ()))
-    while stack:
-        pid = stack.pop()
-        if pid in found:
-            continue
-        state, _, pgid = parents[pid]
-        if not (live and state == b"Z"):
-            found[pid] = pgid
-        stack.extend(children.get(pid, ()))
-    return found
+    return {pid: f[1] for pid, f in proctree.subtree(root).items() if not (live and f[2])}
 
 
 class ProcTable:

@@ -1,11 +1,11 @@
-"""CPU and memory of every instance's process tree in one pass over /proc (issue 8, /metrics).
+"""CPU and memory of every instance's process tree in one pass over /proc (issue 8, /metrics;
+``ctl status`` and ``max_memory`` through runtime/usage.py).
 
-Why not the psutil sampler of ``ctl status`` (stats.py): it asks psutil for each instance's
-``children(recursive=True)``, and psutil builds that from a scan of every process on the
-machine, so a scrape of 50 programs cost 50 scans (176 ms of PID 1's CPU on a shared host, and
-a restart waited behind it). DESIGN.md §9 asks for one /proc pass per scrape: here each process
-of pinit's tree is read once (its ``stat``: ppid, group, CPU ticks, resident pages), and every
-instance sums its share.
+Why not psutil: it answers each instance's ``children(recursive=True)`` from a scan of every
+process on the machine, so a scrape of 50 programs cost 50 scans (176 ms of PID 1's CPU on a
+shared host, and a restart waited behind it). DESIGN.md §9 asks for one /proc pass per scrape:
+here each process of pinit's tree is read once (its ``stat``: ppid, group, CPU ticks, resident
+pages, start time), and every instance sums its share.
 
 The tree is walked down from pinit through ``/proc/PID/task/TID/children`` (CONFIG_PROC_CHILDREN):
 every process of an instance descends from pinit (an orphan is re-parented to pinit, PID 1 or
@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-__all__ = ["Tree", "below", "own", "sample", "scan"]
+__all__ = ["Tree", "below", "members", "own", "sample", "subtree"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
-Tree = dict[int, tuple[int, int, bool, float, int]]  # pid -> ppid, pgid, zombie, cpu s, rss
+# pid -> ppid, pgid, zombie, cpu seconds, rss bytes, start (seconds after boot, CLOCK_BOOTTIME)
+Tree = dict[int, tuple[int, int, bool, float, int, float]]
 
 
 def _read(path: str, size: int = 4096) -> bytes | None:
@@ -40,7 +41,7 @@ def _read(path: str, size: int = 4096) -> bytes | None:
         os.close(fd)
 
 
-def _stat(pid: int) -> tuple[tuple[int, int, bool, float, int], int] | None:
+def _stat(pid: int) -> tuple[tuple[int, int, bool, float, int, float], int] | None:
     """The tree's fields of `pid`, and its number of threads."""
     data = _read(f"/proc/{pid}/stat", 1024)
     if not data:
@@ -48,7 +49,8 @@ def _stat(pid: int) -> tuple[tuple[int, int, bool, float, int], int] | None:
     rest = data[data.rfind(b")") + 2 :].split()  # the comm may hold spaces and parentheses
     try:
         cpu = (int(rest[11]) + int(rest[12])) / _TICK
-        fields = int(rest[1]), int(rest[2]), rest[0] == b"Z", cpu, int(rest[21]) * _PAGE
+        start = int(rest[19]) / _TICK
+        fields = int(rest[1]), int(rest[2]), rest[0] == b"Z", cpu, int(rest[21]) * _PAGE, start
         return fields, int(rest[17])
     except (IndexError, ValueError):
         return None
@@ -102,15 +104,26 @@ def below(root: int) -> Tree | None:
     return tree
 
 
-def scan(root: int) -> Tree:
-    """Every process under `root` (not `root` itself), each read once; without children
-    files, every process on the machine (the caller keeps those of its groups)."""
+def subtree(root: int) -> Tree:
+    """Every process under `root` (not `root` itself, zombies included), each read once: down
+    the children files, or without them (no CONFIG_PROC_CHILDREN) from every process on the
+    machine, kept when its chain of parents reaches `root`."""
     tree = below(root)
-    if tree is None:  # no CONFIG_PROC_CHILDREN: every process on the machine, once
-        tree = {}
-        for pid in _all():
-            if pid != root and (read := _stat(pid)) is not None:
-                tree[pid] = read[0]
+    if tree is not None:
+        return tree
+    everyone: Tree = {}
+    kids: dict[int, list[int]] = {}
+    for pid in _all():
+        if pid != root and (read := _stat(pid)) is not None:
+            everyone[pid] = read[0]
+            kids.setdefault(read[0][0], []).append(pid)
+    tree = {}
+    stack = list(kids.get(root, ()))
+    while stack:
+        pid = stack.pop()
+        if pid not in tree:
+            tree[pid] = everyone[pid]
+            stack.extend(kids.get(pid, ()))
     return tree
 
 
@@ -123,13 +136,26 @@ def sample(
     """
     if not any(pid is not None or pgid is not None for pid, pgid in groups.values()):
         return {}
-    tree = scan(os.getpid() if root is None else root)
+    tree = subtree(os.getpid() if root is None else root)
+    out: dict[str, tuple[float, int, int]] = {}
+    for name, live in members(groups, tree).items():
+        fields = [tree[pid] for pid in live]
+        out[name] = (sum(f[3] for f in fields), sum(f[4] for f in fields), len(fields))
+    return out
+
+
+def members(
+    groups: Mapping[str, tuple[int | None, int | None]], tree: Tree
+) -> dict[str, list[int]]:
+    """``{instance: (main pid, pgid)}`` -> the live pids of `tree` that are each instance's:
+    its main pid, the main pid's descendants and every member of its process group (a worker
+    that left the tree but not the group still counts). Instances with none are left out."""
     kids: dict[int, list[int]] = {}
     by_group: dict[int, list[int]] = {}
-    for pid, (ppid, group, _, _, _) in tree.items():
+    for pid, (ppid, group, *_) in tree.items():
         kids.setdefault(ppid, []).append(pid)
         by_group.setdefault(group, []).append(pid)
-    out: dict[str, tuple[float, int, int]] = {}
+    out: dict[str, list[int]] = {}
     for name, (main, pgid) in groups.items():
         seen: set[int] = set()
         stack = ([main] if main is not None else []) + (by_group.get(pgid, []) if pgid else [])
@@ -139,9 +165,9 @@ def sample(
                 continue
             seen.add(pid)
             stack.extend(kids.get(pid, ()))
-        live = [tree[pid] for pid in seen if not tree[pid][2]]
+        live = sorted(pid for pid in seen if not tree[pid][2])
         if live:
-            out[name] = (sum(f[3] for f in live), sum(f[4] for f in live), len(live))
+            out[name] = live
     return out
 
 

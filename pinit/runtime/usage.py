@@ -1,34 +1,31 @@
-"""CPU and memory of each program instance, sampled only when `pinit ctl status` asks.
+"""CPU and memory of each program instance, sampled only when asked: by `pinit ctl status`, and
+by the ``max_memory`` timer while a program sets it.
 
 No timer of its own: an idle pinit must make zero wake-ups, and nobody reads the numbers in
-between. CPU % is therefore measured between two status calls (the previous sample is kept),
-and for a process not seen before, over its whole life (cpu time / age) — honest, if smooth.
+between. CPU % is therefore measured between two samples (the previous one is kept), and for a
+process not seen before, over its whole life (cpu time / age): honest, if smooth.
 
-An instance's processes are its main pid plus every live process in its process group and the
-main pid's descendants (a worker that left the group but not the tree still counts). Samples
-are keyed by (pid, create_time): a pid the kernel recycled for an unrelated process is never
-mixed with the old one's numbers, and psutil re-checks create_time before each read.
-
-psutil is imported here, lazily, only on the first status request: its import costs PID 1
-several milliseconds of start that no one is waiting for.
+One pass over pinit's own process tree (runtime/proctree.py), as /metrics does: psutil, used
+here before, answered each instance's ``children(recursive=True)`` with a scan of every process
+on the machine, so one status of 50 programs on a busy host read 50 x the host's /proc on
+PID 1's loop. Samples are keyed by (pid, start time): a pid the kernel recycled for an
+unrelated process is never mixed with the old one's numbers.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from pinit.records import dataclass
+from pinit.runtime import proctree
 
 TYPE_CHECKING = False  # typing's, without importing typing at run time (issue 7, start)
 
-if TYPE_CHECKING:
-    import psutil
-
 __all__ = ["Sampler", "Usage", "UsageSampler"]
 
-Ident = tuple[int, float]  # pid, create_time
+Ident = tuple[int, float]  # pid, start (seconds after boot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +39,8 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     class UsageSampler(Protocol):
-        """What `ctl status` needs; injected into the operator, so unit tests (which pass a fake)
-        never sample the host's processes through psutil (issue 7)."""
+        """What `ctl status` and max_memory need; injected into the operator and the limits,
+        so unit tests (which pass a fake) never sample the host's processes (issue 7)."""
 
         def sample(
             self, groups: Mapping[str, tuple[int | None, int | None]]
@@ -51,67 +48,30 @@ if TYPE_CHECKING:
 
 
 class Sampler:
-    """The psutil implementation of UsageSampler."""
+    """The /proc implementation of UsageSampler."""
 
     def __init__(self) -> None:
-        self._last: dict[Ident, tuple[float, float]] = {}  # -> (wall time, cpu seconds)
+        self._last: dict[Ident, tuple[float, float]] = {}  # -> (sampled at, cpu seconds)
 
     def sample(self, groups: Mapping[str, tuple[int | None, int | None]]) -> dict[str, Usage]:
-        """``{instance: (main pid, pgid)}`` -> usage of each instance that has a process."""
-        import psutil
-
-        by_group: dict[int, list[int]] = {}
-        wanted = {pgid for _, pgid in groups.values() if pgid is not None}
-        if wanted:
-            for other in psutil.pids():
-                try:
-                    group = os.getpgid(other)
-                except OSError:
-                    continue
-                if group in wanted:
-                    by_group.setdefault(group, []).append(other)
-        now = time.time()
+        """``{instance: (main pid, pgid)}`` -> usage of each instance that has a live process."""
+        if not any(pid is not None or pgid is not None for pid, pgid in groups.values()):
+            return {}
+        tree = proctree.subtree(os.getpid())
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)  # the clock of /proc's start times
         seen: dict[Ident, tuple[float, float]] = {}
         result: dict[str, Usage] = {}
-        for name, (pid, pgid) in groups.items():
-            procs = self._members(pid, by_group.get(pgid, []) if pgid else [])
-            if not procs:
-                continue
-            cpu = rss = 0.0
-            for proc in procs:
-                try:
-                    with proc.oneshot():
-                        times = proc.cpu_times()
-                        used = times.user + times.system
-                        rss += proc.memory_info().rss
-                        ident = (proc.pid, proc.create_time())
-                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                    continue
-                then, before = self._last.get(ident, (ident[1], 0.0))
+        for name, pids in proctree.members(groups, tree).items():
+            cpu = 0.0
+            rss = 0
+            for pid in pids:
+                _, _, _, used, resident, start = tree[pid]
+                ident = (pid, start)
+                then, before = self._last.get(ident, (start, 0.0))
                 if now > then:
                     cpu += max(0.0, used - before) / (now - then) * 100.0
                 seen[ident] = (now, used)
-            result[name] = Usage(round(cpu, 1), int(rss), len(procs))
+                rss += resident
+            result[name] = Usage(round(cpu, 1), rss, len(pids))
         self._last = seen  # forget the dead: the table never outgrows the live processes
         return result
-
-    @staticmethod
-    def _members(pid: int | None, group: Iterable[int]) -> list[psutil.Process]:
-        import psutil
-
-        procs: dict[int, psutil.Process] = {}
-        candidates = list(group)
-        if pid is not None:
-            try:
-                main = psutil.Process(pid)
-                procs[pid] = main
-                candidates += [child.pid for child in main.children(recursive=True)]
-            except psutil.Error:
-                pass
-        for cpid in candidates:
-            if cpid not in procs:
-                try:
-                    procs[cpid] = psutil.Process(cpid)  # records its create_time now
-                except psutil.Error:
-                    continue
-        return list(procs.values())

@@ -50,7 +50,7 @@ from pinit.model.events import (
 from pinit.model.instance import Instance, Key, State
 from pinit.model.state import step
 from pinit.runtime.operator import Host, Operator
-from pinit.stats import Usage
+from pinit.runtime.usage import Usage
 
 __all__ = ["Core", "NoSampler", "prog", "settled"]
 
@@ -76,7 +76,7 @@ def settled(*programs: Program, **kw: object) -> Core:
 
 
 class NoSampler:
-    """``stats.Sampler`` stand-in: unit tests never sample the host's processes."""
+    """``usage.Sampler`` stand-in: unit tests never sample the host's processes."""
 
     def sample(self, groups: Mapping[str, tuple[int | None, int | None]]) -> dict[str, Usage]:
         return {}
