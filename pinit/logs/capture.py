@@ -326,6 +326,8 @@ class LogRouter:
         self._files.pop(path, None)
         self._drained(writer)()  # nobody may stay paused on a writer that is going away
         writer.close()
+        for done in [w for w in self._retired if not w.alive]:
+            done.say_untold()  # its thread has ended: what it queued is said here, once
         self._retired = [w for w in self._retired if w.alive]
         self._retired.append(writer)
 

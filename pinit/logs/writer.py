@@ -216,10 +216,12 @@ class Writer:
         text = f"{self.label}: {message}"
         with self._cond:
             closing = self._closing
-            if not closing:
-                self._untold.append(text)
+            self._untold.append(text)
+            if closing:  # the loop has stopped; the loop thread only joins us now
+                told, self._untold = self._untold, []
         if closing:
-            self._say(text)  # the loop has stopped; the loop thread only joins us now
+            for line in told:  # what was queued for the loop first, in order
+                self._say(line)
         else:
             self._reactor.call_soon_threadsafe(self.say_untold)
 

@@ -2,7 +2,7 @@
 
 Imported only when a program sets one of them (nothing on PID 1's start path otherwise), and
 costs only what is configured: the memory timer exists only while some program sets
-``max_memory``, and each tick takes one pass over /proc for all of them (``stats.Sampler``:
+``max_memory``, and each tick takes one pass over /proc for all of them (``usage.Sampler``:
 the instance's main pid, its process group and the main pid's descendants, as ``ctl status``
 counts them); a lifetime is one loop deadline per instance that sets it.
 

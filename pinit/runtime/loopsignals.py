@@ -111,7 +111,9 @@ class SignalIntake:
         self._direct_keep = frozenset(keep) | SELF_CAUSED
         self._direct_keep_mask = sum(1 << signo for signo in self._direct_keep)
         self._direct_done = done
-        self._forward_in_c = _forward_in_c() if pgid and done is None else None
+        # The C loop's mask holds signals 1-63: keeping SIGRTMAX (64) takes the Python loop.
+        in_c = pgid and done is None and max(self._direct_keep) < 64
+        self._forward_in_c = _forward_in_c() if in_c else None
 
     def _watch_with_handlers(self, signums: list[int]) -> None:
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
@@ -163,7 +165,7 @@ class SignalIntake:
         syscall where epoll needs two. With no deadline, a blocking read of a second signalfd
         (for `pinit -- CMD`, the read-kill loop of ``_forward_until_kept``); with one,
         sigtimedwait. Measured (issue 7): epoll and a loop turn per signal, 1.65x tini's
-        latency; this wait, about 1.3x; its loop in C, about 1.15x. Any other fd (a stalled
+        latency; this wait, about 1.3x; its loop in C, 1.0-1.1x. Any other fd (a stalled
         stderr, a thread) brings the epoll path back at the next turn.
         """
         if timeout is None:  # a blocking read of a second signalfd, one record at a time

@@ -70,7 +70,7 @@ def descendants(root: int, *, live: bool = False) -> dict[int, int]:
     scan of all of /proc read ~100 stat files a restart here, thousands on a busy host
     (issue 7: restart within 1.2x).
     """
-    from pinit.runtime import proctree  # at the first stop or restart, not at PID 1's start
+    from pinit.runtime import proctree  # not before the boot's first spawns (issue 7, start)
 
     return {pid: f[1] for pid, f in proctree.subtree(root).items() if not (live and f[2])}
 

@@ -7,8 +7,11 @@ thread says it, and the capture says what is left once each writer thread is joi
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from pinit.logs.writer import Writer
 
@@ -19,12 +22,13 @@ class StoppedLoop:
     def __init__(self) -> None:
         self.queued: list[Callable[[], None]] = []
         self.woken = threading.Event()
+        self.readers: dict[int, Callable[[int], None]] = {}
 
     def add_reader(self, fd: int, callback: Callable[[int], None]) -> None:
-        raise AssertionError("not used")
+        self.readers[fd] = callback  # the test calls it: the loop's last reads
 
     def remove(self, fd: int) -> None:
-        raise AssertionError("not used")
+        self.readers.pop(fd, None)
 
     def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:
         self.queued.append(callback)
@@ -53,3 +57,66 @@ def test_a_complaint_queued_as_the_loop_stopped_is_said_once_after_the_join() ->
     for callback in loop.queued:  # had the loop run it after all: said once, not twice
         callback()
     assert len(said) == 1
+
+
+# Under a 100-byte RLIMIT_FSIZE (a subprocess: the limit is the process's), program a's log
+# write fails (EFBIG) while the loop still runs, so its complaint is queued for a loop turn
+# that never comes (StoppedLoop). a is then forgotten (a reload) and its writer thread ends;
+# then b is forgotten too, and its release used to drop a's ended writer from those joined
+# at exit, its complaint still queued. Now that release says it: once.
+RELOAD_THEN_EXIT = """
+import os, resource, signal, sys, threading
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from pinit.logs.capture import LogRouter
+from tests.regressions.test_i11_01c_complaint_at_exit import StoppedLoop
+from tests.unit.test_config_load import ok
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+tmp = Path(sys.argv[1])
+config = ok(
+    f'[programs.a]\\ncommand = ["true"]\\nstdout = {{ file = "{tmp}/a.log" }}\\n'
+    f'[programs.b]\\ncommand = ["true"]\\nstdout = {{ file = "{tmp}/b.log" }}\\n'
+)
+a, b = config.programs
+said = []
+loop = StoppedLoop()
+router = LogRouter(loop, said.append)
+threads = {}
+for program in (a, b):
+    before = set(threading.enumerate())
+    fds = router.fds_for(program.name, program)
+    threads[program.name] = set(threading.enumerate()) - before  # its writer's thread
+    if program is a:
+        out_a = fds[0]
+assert threads["a"] and threads["b"]  # each log file has a writer thread of its own
+os.write(out_a, b"x" * 150 + b"\\n")  # past the limit: the write fails
+router.exited("a")  # reads the pipe: a's writer writes, fails, queues its complaint
+assert loop.woken.wait(10)
+for name in ("a", "b"):
+    router.forget(name)  # pinit's write ends close; the loop reads on to EOF
+    for fd, callback in list(loop.readers.items()):
+        callback(fd)  # EOF: the stream ends and releases its writer
+    for thread in threads[name]:
+        thread.join(10)  # a's thread has ended before b's release
+print(repr(said))
+router.close()
+print(repr(said))
+"""
+
+
+def test_a_complaint_of_an_ended_writer_is_said_once(tmp_path: Path) -> None:
+    root = str(Path(__file__).resolve().parents[2])
+    run = subprocess.run(
+        [sys.executable, "-c", RELOAD_THEN_EXIT, str(tmp_path), root],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    before_exit, at_exit = run.stdout.splitlines()
+    complaints = [line for line in eval(at_exit) if "log write failed" in line]
+    assert len(complaints) == 1 and complaints[0].startswith("a"), run.stdout
+    assert before_exit == at_exit  # said at b's release, not only because close() joins

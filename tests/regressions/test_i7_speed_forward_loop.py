@@ -62,15 +62,12 @@ DRIVER = textwrap.dedent(
 
     loop.watch_signals([signal.SIGUSR1, signal.SIGPIPE, signal.SIGALRM, signal.SIGCHLD], on_signals)
     loop.forward_directly(listener.pid, keep=(signal.SIGCHLD,))
-    # Queued before the wait, read lowest first: USR1 (forwarded), PIPE (another process
-    # sent it: to the callback), ALRM (forwarded); the listener then exits and its SIGCHLD
-    # ends the wait. With the group gone every kill fails, and the SIGCHLD sent here must
-    # still end the wait.
+    # Queued before the wait, read lowest first: USR1 (forwarded), PIPE (the `kill` helper
+    # sent it: to the callback), ALRM (forwarded), then CHLD (the helper's exit: kept, it
+    # ends the wait). With the group gone every kill fails, and that CHLD must still end it.
     os.kill(os.getpid(), signal.SIGUSR1)
     subprocess.run(["kill", "-PIPE", str(os.getpid())], check=True)
     os.kill(os.getpid(), signal.SIGALRM)
-    if gone:
-        os.kill(os.getpid(), signal.SIGCHLD)
     loop.run()
     out = b"" if gone else listener.stdout.read()
     listener.wait()

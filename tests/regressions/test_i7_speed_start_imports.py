@@ -102,7 +102,7 @@ NOT_BEFORE_FIRST_SPAWN = {
     "pinit.control.stream",  # issue 8: with the control server
     "pinit.control.listen",
     "pinit.control.accept",  # with the control server
-    "pinit.runtime.proctree",  # the tree walk of the first stop or restart (and of /metrics)
+    "pinit.runtime.proctree",  # with the operator (its usage sampler); stops, /metrics
 }
 
 RUN = """

@@ -11,10 +11,13 @@ import time
 
 from pinit.runtime.usage import Sampler
 
-# Spins until it has used 50 ms of CPU, says so, then waits on stdin without running.
+# Waits for a line on stdin, spins until it has used 50 ms more CPU, says so, then waits on
+# stdin again without running.
 SPINNER = (
     "import sys, time\n"
-    "while time.process_time() < 0.05: pass\n"
+    "sys.stdin.readline()\n"
+    "until = time.process_time() + 0.05\n"
+    "while time.process_time() < until: pass\n"
     "sys.stdout.write('spun\\n'); sys.stdout.flush()\n"
     "sys.stdin.read()\n"
 )
@@ -30,8 +33,12 @@ def test_cpu_between_samples_and_memory_of_a_tree_and_its_group() -> None:
     )
     try:
         groups = {"spin": (proc.pid, proc.pid), "gone": (None, None)}
+        _await_blocked(proc.pid)  # started, and waiting for the line
         sampler.sample(groups)  # the first: over the process's life so far
-        assert proc.stdout is not None and proc.stdout.readline() == b"spun\n"
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"spun\n"
         _await_blocked(proc.pid)  # in its read of stdin: from here on it uses no CPU
         busy = sampler.sample(groups)
         assert set(busy) == {"spin"}  # nothing for an instance with no process
@@ -59,17 +66,25 @@ def _await_blocked(pid: int) -> None:
     raise TimeoutError(f"pid {pid} never blocked")
 
 
-def test_a_group_member_and_a_descendant_both_count() -> None:
-    # sh forks a sleep that stays in the group, prints once it exists, then execs a sleep.
+def test_descendants_and_group_members_both_count() -> None:
+    # sh forks a sleep that stays in the group, prints once it exists, then execs a sleep;
+    # a third process joins sh's group without descending from it (same session: setpgid).
     proc = subprocess.Popen(
         ["sh", "-c", "sleep 100 & echo up; exec sleep 100"],
         stdout=subprocess.PIPE,
-        start_new_session=True,
+        process_group=0,
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
-        assert Sampler().sample({"web": (proc.pid, proc.pid)})["web"].processes == 2
-        assert Sampler().sample({"web": (proc.pid, None)})["web"].processes == 2  # by the tree
+        joined = subprocess.Popen(["sleep", "100"], process_group=proc.pid)
+        try:
+            assert os.getpgid(joined.pid) == proc.pid
+            assert Sampler().sample({"web": (proc.pid, proc.pid)})["web"].processes == 3
+            assert Sampler().sample({"web": (proc.pid, None)})["web"].processes == 2  # the tree
+            assert Sampler().sample({"web": (None, proc.pid)})["web"].processes == 3  # the group
+        finally:
+            joined.kill()
+            joined.wait()
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
