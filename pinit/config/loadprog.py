@@ -216,7 +216,7 @@ def parse_cpus(value: object) -> tuple[int, ...] | str:
     if not problems and not cpus:
         raise FieldError("must name at least one CPU")
     if not problems and max(cpus) > keyset.MAX_CPU:
-        raise FieldError(f"CPU {max(cpus)} is past the largest possible, {keyset.MAX_CPU}")
+        raise FieldError(f"CPU {show(max(cpus))} is past the largest possible, {keyset.MAX_CPU}")
     if problems:
         raise FieldError(items=problems)
     return tuple(sorted(cpus))

@@ -39,6 +39,8 @@ CASES = [
     (f"rlimits = {{ nofile = {HUGE_HEX} }}", "programs.web.rlimits.nofile"),
     ("rlimits = { nofile = 18446744073709551616 }", "programs.web.rlimits.nofile"),
     (f"exit_codes = [{HUGE_HEX}]", "programs.web.exit_codes[0]"),
+    # found by test_config_fuzz in CI: the past-the-largest-CPU message printed the int
+    (f"cpu_affinity = [{HUGE_HEX}]", "programs.web.cpu_affinity"),
     ('stop_signal = "²"', "programs.web.stop_signal"),
     ('stop_timeout = "٣s"', "programs.web.stop_timeout"),
 ]
