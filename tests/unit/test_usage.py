@@ -33,8 +33,7 @@ def test_cpu_between_samples_and_memory_of_a_tree_and_its_group() -> None:
     )
     try:
         groups = {"spin": (proc.pid, proc.pid), "gone": (None, None)}
-        _await_blocked(proc.pid)  # started, and waiting for the line
-        sampler.sample(groups)  # the first: over the process's life so far
+        sampler.sample(groups)  # the first: over the process's life so far, before it spins
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(b"go\n")
         proc.stdin.flush()
