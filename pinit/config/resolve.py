@@ -13,6 +13,7 @@ import os.path
 import pwd
 from collections.abc import Mapping
 
+from pinit.config.pathsearch import search_path
 from pinit.config.read import ReadError, read_config
 from pinit.config.schema import Config, ConfigError, Program
 from pinit.records import dataclass
@@ -169,20 +170,8 @@ def _executable_problem(argv0: str, cwd: str | None, path_var: str) -> str | Non
             return f"{full!r} is not executable"
         return None
     # spawn searches the PATH of the program's environment, not pinit's.
-    if search_path(argv0, path_var) is None:
+    if search_path(argv0, path_var, cwd) is None:
         return f"{argv0!r} not found on PATH ({path_var})"
-    return None
-
-
-def search_path(name: str, path_var: str) -> str | None:
-    """The first PATH entry where `name` is an executable file, as execvp(3) searches (an
-    empty entry is the current directory): runtime.spawn runs what this finds, and `pinit
-    check` reports what it does not. Not shutil.which, which PID 1 would keep for good with
-    zlib, bz2 and lzma (~240 KiB, issue 7: PSS) for this one loop."""
-    for folder in path_var.split(os.pathsep):
-        candidate = os.path.join(folder or ".", name)
-        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return candidate
     return None
 
 

@@ -20,7 +20,7 @@ import resource
 import signal
 from collections.abc import Mapping, Sequence
 
-from pinit.config.resolve import search_path
+from pinit.config.pathsearch import search_path
 from pinit.runtime import posixspawn, signals
 
 RLIMITS: Mapping[str, int] = {
@@ -136,7 +136,7 @@ def spawn(spec: SpawnSpec) -> int:
     child touches costs a page copy.
     """
     name = spec.argv[0]
-    path = name if "/" in name else (_which(name, spec.env) or name)
+    path = name if "/" in name else (_which(name, spec.env, spec.cwd) or name)
     argv = spec.argv if spec.argv0 is None else (spec.argv0, *spec.argv[1:])
     if _simple(spec):
         return _posix_spawn(spec, path, argv)
@@ -297,10 +297,11 @@ def _exec(
     os.execve(path, list(argv), os.environ if env is None else env)
 
 
-def _which(name: str, env: Mapping[str, str] | None) -> str | None:
-    """`name` on the child's PATH (config.resolve.search_path, as `pinit check` looks);
+def _which(name: str, env: Mapping[str, str] | None, cwd: str | None) -> str | None:
+    """`name` on the child's PATH, from its cwd (config.pathsearch, as `pinit check` looks);
     None lets execve report ENOENT for the name itself."""
-    return search_path(name, (os.environ if env is None else env).get("PATH", os.defpath))
+    path_var = (os.environ if env is None else env).get("PATH", os.defpath)
+    return search_path(name, path_var, cwd)
 
 
 def _dup_stdio(spec: SpawnSpec) -> None:  # pragma: no cover

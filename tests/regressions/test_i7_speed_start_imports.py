@@ -159,3 +159,32 @@ def test_config_start_imports_only_what_it_needs(tmp_path: Path) -> None:
     }
     assert "pinit.runtime.spawn" in before_spawn
     assert sorted(before_spawn & NOT_BEFORE_FIRST_SPAWN) == []
+
+
+# `pinit -- CMD` reads no config: the PATH search it shares with `pinit check` lives in the
+# leaf config.pathsearch, and config.resolve (schema, pwd, grp: ~2.5 ms) stayed off its start.
+NOT_ON_CMD_START = {"pinit.config.resolve", "pinit.config.schema", "pinit.config.load", "pwd"}
+
+
+def test_cmd_start_loads_no_config_stack(tmp_path: Path) -> None:
+    script = (
+        f"import sys\nsys.path[:0] = [{str(ROOT)!r}]\nsys.path += {site.getsitepackages()!r}\n"
+        "from pinit.cli import main\nsys.exit(main(['--', 'true']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {
+        line.rpartition("|")[2].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pinit.runtime.single" in imported  # the measure saw the start path
+    assert "pinit.config.pathsearch" in imported
+    assert sorted(imported & NOT_ON_CMD_START) == []

@@ -183,7 +183,7 @@ def test_the_path_search_answers_as_execvp_searches(
     shutil.which, which differs only where PATH is empty (execvp then looks in ".")."""
     import shutil
 
-    from pinit.config.resolve import search_path
+    from pinit.config.pathsearch import search_path
 
     bin_a, bin_b = tmp_path / "a", tmp_path / "b"
     bin_a.mkdir()
@@ -205,7 +205,12 @@ def test_the_path_search_answers_as_execvp_searches(
         f"{bin_a}/",
     ]
     monkeypatch.chdir(bin_b)
-    assert search_path("link", f":{bin_a}") == "./link"  # found only through the empty entry
+    # found only through the empty entry, as an absolute path: the child's cwd is bin_b ...
+    assert search_path("link", f":{bin_a}") == str(bin_b / "link")
+    # ... unless the program has a cwd of its own: relative entries are the child's
+    assert search_path("link", f":{bin_a}", str(bin_a)) is None
+    assert search_path("tool", "", str(bin_a)) == str(bin_a / "tool")
+    assert search_path("tool", "..", str(bin_a / "adir")) == str(bin_a / "tool")
     names = ["plain", "tool", "adir", "link", "dangling", "nothing"]
     for path_var in paths:
         for name in names:
