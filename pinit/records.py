@@ -178,7 +178,7 @@ def template_source(count: int, frozen: bool, post_init: bool) -> str:
     """The source of one shape's template, laid out as ruff formats it (recordgen writes
     these into recordinit.py, which must pass the format check)."""
     name = template_name(count, frozen, post_init)
-    lines = [f"def {name}(_MISSING: Any, _factories: Any, _set: Any) -> Any:"]
+    lines = [f"def {name}({', '.join(f'{free}: Any' for free in _FREE)}) -> Any:"]
     if count:
         lines.append("    def __init__(")
         lines.append("        self: Any,")

@@ -49,7 +49,7 @@ from collections.abc import Callable
 
 from pinit.config.schema import LogSpec, Program
 from pinit.logs.framing import Block, joined, prefix_lines
-from pinit.logs.pipe import BIG_PIPE, DEFAULT_PIPE, Route, Stream, unread
+from pinit.logs.pipe import Route, Stream, unread
 from pinit.logs.rotate import RotatingFile
 from pinit.logs.writer import Say, Sink, Writer, fd_sink
 
@@ -117,7 +117,7 @@ class LogRouter:
             end = stream.taken + unread(stream.read_fd)
             if not stream.ends or stream.ends[-1] != end:
                 stream.ends.append(end)
-            reads = BIG_PIPE // DEFAULT_PIPE + 1  # drains a full pipe, grown or not, and one more
+            reads = 2  # a read asks for the pipe's size (Stream.read): a full pipe, and one more
             while reads and stream.ends and not stream.paused and self._read(stream):
                 reads -= 1
             self._take(stream, b"")  # a run that ended where reading already is

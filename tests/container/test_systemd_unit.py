@@ -69,7 +69,8 @@ def boot(image: str) -> Iterator[str]:
         # deadline: each try is a `podman exec`, itself ~0.1 s.
         deadline = time.monotonic() + 120
         while True:
-            state = podman("exec", name, "systemctl", "is-system-running", "--wait", timeout=120)
+            left = max(1.0, deadline - time.monotonic())  # the whole wait stays within 120 s
+            state = podman("exec", name, "systemctl", "is-system-running", "--wait", timeout=left)
             early = "connect to bus" in state.stderr or state.stdout.strip() == "offline"
             if not early or time.monotonic() > deadline:
                 break

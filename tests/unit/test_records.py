@@ -211,18 +211,3 @@ def test_replace_runs_post_init_as_the_stdlibs_and_refuses_unknown_fields() -> N
     assert records.replace(a) == a and records.replace(a) is not a
     with pytest.raises(TypeError, match=r"no field\(s\) colour"):
         records.replace(a, extra="z", colour="red")
-
-
-def test_precompiled_templates_are_the_compiled_ones() -> None:
-    """recordinit.py (bytecode loaded at start, issue 7: launch) holds for each shape exactly
-    the code records.py would compile from the template's text."""
-    from pinit.recordinit import TEMPLATES
-
-    assert TEMPLATES, "recordinit.py lists no shape"
-    for shape, make in TEMPLATES.items():
-        namespace: dict[str, object] = {}
-        exec(records.template_source(*shape), {"Any": object}, namespace)
-        compiled = namespace[records.template_name(*shape)](records.MISSING, (), None).__code__  # type: ignore[operator]
-        loaded = make(records.MISSING, (), None).__code__
-        for attr in ("co_code", "co_varnames", "co_names", "co_consts", "co_argcount"):
-            assert getattr(loaded, attr) == getattr(compiled, attr), (shape, attr)
