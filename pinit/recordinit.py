@@ -23,749 +23,283 @@ def _make_0_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
 
 
 def _make_1(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        self._f0 = _f0
+    def __init__(self: Any, _f0: Any) -> None:
+        self._f0 = _factories[0]() if _f0 is _MISSING else _f0
 
     return __init__
 
 
 def _make_1_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
+    def __init__(self: Any, _f0: Any) -> None:
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
 
     return __init__
 
 
 def _make_2_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
+    def __init__(self: Any, _f0: Any, _f1: Any) -> None:
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
 
     return __init__
 
 
 def _make_3(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        self._f0 = _f0
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        self._f1 = _f1
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        self._f2 = _f2
+    def __init__(self: Any, _f0: Any, _f1: Any, _f2: Any) -> None:
+        self._f0 = _factories[0]() if _f0 is _MISSING else _f0
+        self._f1 = _factories[1]() if _f1 is _MISSING else _f1
+        self._f2 = _factories[2]() if _f2 is _MISSING else _f2
 
     return __init__
 
 
 def _make_3_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
+    def __init__(self: Any, _f0: Any, _f1: Any, _f2: Any) -> None:
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
 
     return __init__
 
 
 def _make_4(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        self._f0 = _f0
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        self._f1 = _f1
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        self._f2 = _f2
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        self._f3 = _f3
+    def __init__(self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any) -> None:
+        self._f0 = _factories[0]() if _f0 is _MISSING else _f0
+        self._f1 = _factories[1]() if _f1 is _MISSING else _f1
+        self._f2 = _factories[2]() if _f2 is _MISSING else _f2
+        self._f3 = _factories[3]() if _f3 is _MISSING else _f3
 
     return __init__
 
 
 def _make_4_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
+    def __init__(self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any) -> None:
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
 
     return __init__
 
 
 def _make_5_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
+    def __init__(self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any) -> None:
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
 
     return __init__
 
 
 def _make_6_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
-    def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-    ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
+    def __init__(self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any) -> None:
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
 
     return __init__
 
 
 def _make_7_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
 
     return __init__
 
 
 def _make_8_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
 
     return __init__
 
 
 def _make_9_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
         _f8: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
-        if _f8 is _MISSING:
-            _f8 = _factories[8]()
-        _set(self, "_f8", _f8)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
+        _set(self, "_f8", _factories[8]() if _f8 is _MISSING else _f8)
 
     return __init__
 
 
 def _make_11_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
-        _f8: Any,
-        _f9: Any,
-        _f10: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
+        _f8: Any, _f9: Any, _f10: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
-        if _f8 is _MISSING:
-            _f8 = _factories[8]()
-        _set(self, "_f8", _f8)
-        if _f9 is _MISSING:
-            _f9 = _factories[9]()
-        _set(self, "_f9", _f9)
-        if _f10 is _MISSING:
-            _f10 = _factories[10]()
-        _set(self, "_f10", _f10)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
+        _set(self, "_f8", _factories[8]() if _f8 is _MISSING else _f8)
+        _set(self, "_f9", _factories[9]() if _f9 is _MISSING else _f9)
+        _set(self, "_f10", _factories[10]() if _f10 is _MISSING else _f10)
 
     return __init__
 
 
 def _make_12_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
-        _f8: Any,
-        _f9: Any,
-        _f10: Any,
-        _f11: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
+        _f8: Any, _f9: Any, _f10: Any, _f11: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
-        if _f8 is _MISSING:
-            _f8 = _factories[8]()
-        _set(self, "_f8", _f8)
-        if _f9 is _MISSING:
-            _f9 = _factories[9]()
-        _set(self, "_f9", _f9)
-        if _f10 is _MISSING:
-            _f10 = _factories[10]()
-        _set(self, "_f10", _f10)
-        if _f11 is _MISSING:
-            _f11 = _factories[11]()
-        _set(self, "_f11", _f11)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
+        _set(self, "_f8", _factories[8]() if _f8 is _MISSING else _f8)
+        _set(self, "_f9", _factories[9]() if _f9 is _MISSING else _f9)
+        _set(self, "_f10", _factories[10]() if _f10 is _MISSING else _f10)
+        _set(self, "_f11", _factories[11]() if _f11 is _MISSING else _f11)
 
     return __init__
 
 
 def _make_14_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
-        _f8: Any,
-        _f9: Any,
-        _f10: Any,
-        _f11: Any,
-        _f12: Any,
-        _f13: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
+        _f8: Any, _f9: Any, _f10: Any, _f11: Any, _f12: Any, _f13: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
-        if _f8 is _MISSING:
-            _f8 = _factories[8]()
-        _set(self, "_f8", _f8)
-        if _f9 is _MISSING:
-            _f9 = _factories[9]()
-        _set(self, "_f9", _f9)
-        if _f10 is _MISSING:
-            _f10 = _factories[10]()
-        _set(self, "_f10", _f10)
-        if _f11 is _MISSING:
-            _f11 = _factories[11]()
-        _set(self, "_f11", _f11)
-        if _f12 is _MISSING:
-            _f12 = _factories[12]()
-        _set(self, "_f12", _f12)
-        if _f13 is _MISSING:
-            _f13 = _factories[13]()
-        _set(self, "_f13", _f13)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
+        _set(self, "_f8", _factories[8]() if _f8 is _MISSING else _f8)
+        _set(self, "_f9", _factories[9]() if _f9 is _MISSING else _f9)
+        _set(self, "_f10", _factories[10]() if _f10 is _MISSING else _f10)
+        _set(self, "_f11", _factories[11]() if _f11 is _MISSING else _f11)
+        _set(self, "_f12", _factories[12]() if _f12 is _MISSING else _f12)
+        _set(self, "_f13", _factories[13]() if _f13 is _MISSING else _f13)
 
     return __init__
 
 
 def _make_25_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
-        _f8: Any,
-        _f9: Any,
-        _f10: Any,
-        _f11: Any,
-        _f12: Any,
-        _f13: Any,
-        _f14: Any,
-        _f15: Any,
-        _f16: Any,
-        _f17: Any,
-        _f18: Any,
-        _f19: Any,
-        _f20: Any,
-        _f21: Any,
-        _f22: Any,
-        _f23: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
+        _f8: Any, _f9: Any, _f10: Any, _f11: Any, _f12: Any, _f13: Any, _f14: Any, _f15: Any,
+        _f16: Any, _f17: Any, _f18: Any, _f19: Any, _f20: Any, _f21: Any, _f22: Any, _f23: Any,
         _f24: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
-        if _f8 is _MISSING:
-            _f8 = _factories[8]()
-        _set(self, "_f8", _f8)
-        if _f9 is _MISSING:
-            _f9 = _factories[9]()
-        _set(self, "_f9", _f9)
-        if _f10 is _MISSING:
-            _f10 = _factories[10]()
-        _set(self, "_f10", _f10)
-        if _f11 is _MISSING:
-            _f11 = _factories[11]()
-        _set(self, "_f11", _f11)
-        if _f12 is _MISSING:
-            _f12 = _factories[12]()
-        _set(self, "_f12", _f12)
-        if _f13 is _MISSING:
-            _f13 = _factories[13]()
-        _set(self, "_f13", _f13)
-        if _f14 is _MISSING:
-            _f14 = _factories[14]()
-        _set(self, "_f14", _f14)
-        if _f15 is _MISSING:
-            _f15 = _factories[15]()
-        _set(self, "_f15", _f15)
-        if _f16 is _MISSING:
-            _f16 = _factories[16]()
-        _set(self, "_f16", _f16)
-        if _f17 is _MISSING:
-            _f17 = _factories[17]()
-        _set(self, "_f17", _f17)
-        if _f18 is _MISSING:
-            _f18 = _factories[18]()
-        _set(self, "_f18", _f18)
-        if _f19 is _MISSING:
-            _f19 = _factories[19]()
-        _set(self, "_f19", _f19)
-        if _f20 is _MISSING:
-            _f20 = _factories[20]()
-        _set(self, "_f20", _f20)
-        if _f21 is _MISSING:
-            _f21 = _factories[21]()
-        _set(self, "_f21", _f21)
-        if _f22 is _MISSING:
-            _f22 = _factories[22]()
-        _set(self, "_f22", _f22)
-        if _f23 is _MISSING:
-            _f23 = _factories[23]()
-        _set(self, "_f23", _f23)
-        if _f24 is _MISSING:
-            _f24 = _factories[24]()
-        _set(self, "_f24", _f24)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
+        _set(self, "_f8", _factories[8]() if _f8 is _MISSING else _f8)
+        _set(self, "_f9", _factories[9]() if _f9 is _MISSING else _f9)
+        _set(self, "_f10", _factories[10]() if _f10 is _MISSING else _f10)
+        _set(self, "_f11", _factories[11]() if _f11 is _MISSING else _f11)
+        _set(self, "_f12", _factories[12]() if _f12 is _MISSING else _f12)
+        _set(self, "_f13", _factories[13]() if _f13 is _MISSING else _f13)
+        _set(self, "_f14", _factories[14]() if _f14 is _MISSING else _f14)
+        _set(self, "_f15", _factories[15]() if _f15 is _MISSING else _f15)
+        _set(self, "_f16", _factories[16]() if _f16 is _MISSING else _f16)
+        _set(self, "_f17", _factories[17]() if _f17 is _MISSING else _f17)
+        _set(self, "_f18", _factories[18]() if _f18 is _MISSING else _f18)
+        _set(self, "_f19", _factories[19]() if _f19 is _MISSING else _f19)
+        _set(self, "_f20", _factories[20]() if _f20 is _MISSING else _f20)
+        _set(self, "_f21", _factories[21]() if _f21 is _MISSING else _f21)
+        _set(self, "_f22", _factories[22]() if _f22 is _MISSING else _f22)
+        _set(self, "_f23", _factories[23]() if _f23 is _MISSING else _f23)
+        _set(self, "_f24", _factories[24]() if _f24 is _MISSING else _f24)
 
     return __init__
 
 
 def _make_38_frozen(_MISSING: Any, _factories: Any, _set: Any) -> Any:
     def __init__(
-        self: Any,
-        _f0: Any,
-        _f1: Any,
-        _f2: Any,
-        _f3: Any,
-        _f4: Any,
-        _f5: Any,
-        _f6: Any,
-        _f7: Any,
-        _f8: Any,
-        _f9: Any,
-        _f10: Any,
-        _f11: Any,
-        _f12: Any,
-        _f13: Any,
-        _f14: Any,
-        _f15: Any,
-        _f16: Any,
-        _f17: Any,
-        _f18: Any,
-        _f19: Any,
-        _f20: Any,
-        _f21: Any,
-        _f22: Any,
-        _f23: Any,
-        _f24: Any,
-        _f25: Any,
-        _f26: Any,
-        _f27: Any,
-        _f28: Any,
-        _f29: Any,
-        _f30: Any,
-        _f31: Any,
-        _f32: Any,
-        _f33: Any,
-        _f34: Any,
-        _f35: Any,
-        _f36: Any,
-        _f37: Any,
+        self: Any, _f0: Any, _f1: Any, _f2: Any, _f3: Any, _f4: Any, _f5: Any, _f6: Any, _f7: Any,
+        _f8: Any, _f9: Any, _f10: Any, _f11: Any, _f12: Any, _f13: Any, _f14: Any, _f15: Any,
+        _f16: Any, _f17: Any, _f18: Any, _f19: Any, _f20: Any, _f21: Any, _f22: Any, _f23: Any,
+        _f24: Any, _f25: Any, _f26: Any, _f27: Any, _f28: Any, _f29: Any, _f30: Any, _f31: Any,
+        _f32: Any, _f33: Any, _f34: Any, _f35: Any, _f36: Any, _f37: Any,
     ) -> None:
-        if _f0 is _MISSING:
-            _f0 = _factories[0]()
-        _set(self, "_f0", _f0)
-        if _f1 is _MISSING:
-            _f1 = _factories[1]()
-        _set(self, "_f1", _f1)
-        if _f2 is _MISSING:
-            _f2 = _factories[2]()
-        _set(self, "_f2", _f2)
-        if _f3 is _MISSING:
-            _f3 = _factories[3]()
-        _set(self, "_f3", _f3)
-        if _f4 is _MISSING:
-            _f4 = _factories[4]()
-        _set(self, "_f4", _f4)
-        if _f5 is _MISSING:
-            _f5 = _factories[5]()
-        _set(self, "_f5", _f5)
-        if _f6 is _MISSING:
-            _f6 = _factories[6]()
-        _set(self, "_f6", _f6)
-        if _f7 is _MISSING:
-            _f7 = _factories[7]()
-        _set(self, "_f7", _f7)
-        if _f8 is _MISSING:
-            _f8 = _factories[8]()
-        _set(self, "_f8", _f8)
-        if _f9 is _MISSING:
-            _f9 = _factories[9]()
-        _set(self, "_f9", _f9)
-        if _f10 is _MISSING:
-            _f10 = _factories[10]()
-        _set(self, "_f10", _f10)
-        if _f11 is _MISSING:
-            _f11 = _factories[11]()
-        _set(self, "_f11", _f11)
-        if _f12 is _MISSING:
-            _f12 = _factories[12]()
-        _set(self, "_f12", _f12)
-        if _f13 is _MISSING:
-            _f13 = _factories[13]()
-        _set(self, "_f13", _f13)
-        if _f14 is _MISSING:
-            _f14 = _factories[14]()
-        _set(self, "_f14", _f14)
-        if _f15 is _MISSING:
-            _f15 = _factories[15]()
-        _set(self, "_f15", _f15)
-        if _f16 is _MISSING:
-            _f16 = _factories[16]()
-        _set(self, "_f16", _f16)
-        if _f17 is _MISSING:
-            _f17 = _factories[17]()
-        _set(self, "_f17", _f17)
-        if _f18 is _MISSING:
-            _f18 = _factories[18]()
-        _set(self, "_f18", _f18)
-        if _f19 is _MISSING:
-            _f19 = _factories[19]()
-        _set(self, "_f19", _f19)
-        if _f20 is _MISSING:
-            _f20 = _factories[20]()
-        _set(self, "_f20", _f20)
-        if _f21 is _MISSING:
-            _f21 = _factories[21]()
-        _set(self, "_f21", _f21)
-        if _f22 is _MISSING:
-            _f22 = _factories[22]()
-        _set(self, "_f22", _f22)
-        if _f23 is _MISSING:
-            _f23 = _factories[23]()
-        _set(self, "_f23", _f23)
-        if _f24 is _MISSING:
-            _f24 = _factories[24]()
-        _set(self, "_f24", _f24)
-        if _f25 is _MISSING:
-            _f25 = _factories[25]()
-        _set(self, "_f25", _f25)
-        if _f26 is _MISSING:
-            _f26 = _factories[26]()
-        _set(self, "_f26", _f26)
-        if _f27 is _MISSING:
-            _f27 = _factories[27]()
-        _set(self, "_f27", _f27)
-        if _f28 is _MISSING:
-            _f28 = _factories[28]()
-        _set(self, "_f28", _f28)
-        if _f29 is _MISSING:
-            _f29 = _factories[29]()
-        _set(self, "_f29", _f29)
-        if _f30 is _MISSING:
-            _f30 = _factories[30]()
-        _set(self, "_f30", _f30)
-        if _f31 is _MISSING:
-            _f31 = _factories[31]()
-        _set(self, "_f31", _f31)
-        if _f32 is _MISSING:
-            _f32 = _factories[32]()
-        _set(self, "_f32", _f32)
-        if _f33 is _MISSING:
-            _f33 = _factories[33]()
-        _set(self, "_f33", _f33)
-        if _f34 is _MISSING:
-            _f34 = _factories[34]()
-        _set(self, "_f34", _f34)
-        if _f35 is _MISSING:
-            _f35 = _factories[35]()
-        _set(self, "_f35", _f35)
-        if _f36 is _MISSING:
-            _f36 = _factories[36]()
-        _set(self, "_f36", _f36)
-        if _f37 is _MISSING:
-            _f37 = _factories[37]()
-        _set(self, "_f37", _f37)
+        _set(self, "_f0", _factories[0]() if _f0 is _MISSING else _f0)
+        _set(self, "_f1", _factories[1]() if _f1 is _MISSING else _f1)
+        _set(self, "_f2", _factories[2]() if _f2 is _MISSING else _f2)
+        _set(self, "_f3", _factories[3]() if _f3 is _MISSING else _f3)
+        _set(self, "_f4", _factories[4]() if _f4 is _MISSING else _f4)
+        _set(self, "_f5", _factories[5]() if _f5 is _MISSING else _f5)
+        _set(self, "_f6", _factories[6]() if _f6 is _MISSING else _f6)
+        _set(self, "_f7", _factories[7]() if _f7 is _MISSING else _f7)
+        _set(self, "_f8", _factories[8]() if _f8 is _MISSING else _f8)
+        _set(self, "_f9", _factories[9]() if _f9 is _MISSING else _f9)
+        _set(self, "_f10", _factories[10]() if _f10 is _MISSING else _f10)
+        _set(self, "_f11", _factories[11]() if _f11 is _MISSING else _f11)
+        _set(self, "_f12", _factories[12]() if _f12 is _MISSING else _f12)
+        _set(self, "_f13", _factories[13]() if _f13 is _MISSING else _f13)
+        _set(self, "_f14", _factories[14]() if _f14 is _MISSING else _f14)
+        _set(self, "_f15", _factories[15]() if _f15 is _MISSING else _f15)
+        _set(self, "_f16", _factories[16]() if _f16 is _MISSING else _f16)
+        _set(self, "_f17", _factories[17]() if _f17 is _MISSING else _f17)
+        _set(self, "_f18", _factories[18]() if _f18 is _MISSING else _f18)
+        _set(self, "_f19", _factories[19]() if _f19 is _MISSING else _f19)
+        _set(self, "_f20", _factories[20]() if _f20 is _MISSING else _f20)
+        _set(self, "_f21", _factories[21]() if _f21 is _MISSING else _f21)
+        _set(self, "_f22", _factories[22]() if _f22 is _MISSING else _f22)
+        _set(self, "_f23", _factories[23]() if _f23 is _MISSING else _f23)
+        _set(self, "_f24", _factories[24]() if _f24 is _MISSING else _f24)
+        _set(self, "_f25", _factories[25]() if _f25 is _MISSING else _f25)
+        _set(self, "_f26", _factories[26]() if _f26 is _MISSING else _f26)
+        _set(self, "_f27", _factories[27]() if _f27 is _MISSING else _f27)
+        _set(self, "_f28", _factories[28]() if _f28 is _MISSING else _f28)
+        _set(self, "_f29", _factories[29]() if _f29 is _MISSING else _f29)
+        _set(self, "_f30", _factories[30]() if _f30 is _MISSING else _f30)
+        _set(self, "_f31", _factories[31]() if _f31 is _MISSING else _f31)
+        _set(self, "_f32", _factories[32]() if _f32 is _MISSING else _f32)
+        _set(self, "_f33", _factories[33]() if _f33 is _MISSING else _f33)
+        _set(self, "_f34", _factories[34]() if _f34 is _MISSING else _f34)
+        _set(self, "_f35", _factories[35]() if _f35 is _MISSING else _f35)
+        _set(self, "_f36", _factories[36]() if _f36 is _MISSING else _f36)
+        _set(self, "_f37", _factories[37]() if _f37 is _MISSING else _f37)
 
     return __init__
 
