@@ -95,7 +95,7 @@ def private_socket(text: str, tmp_path: Path) -> str:
     if "control_socket" in text or re.search(r"^\s*pinit\.", text, re.M):
         return text
     line = f'control_socket = "{tmp_path / "pinit-ctl.sock"}"\n'
-    head = re.search(r"^\[pinit\][ \t]*\n", text, re.M)
+    head = re.search(r"^[ \t]*\[pinit\][ \t]*\n", text, re.M)
     if head is None:
         return "[pinit]\n" + line + text
     return text[: head.end()] + line + text[head.end() :]

@@ -1,6 +1,7 @@
 """Issue 9, ``binds_to`` with real processes: a redis-like server and a client bound to it.
 
-The order is read from the programs' own event lines (one monotonic clock for all of them)."""
+The order is read from the programs' own event lines (one monotonic clock for all of them). The
+server is ready once it listens, so its "start" line precedes any start it gates."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pathlib import Path
 
 from tests.conftest import Launch
 from tests.integration.supervise import Events, start, svc
-
-START_SECONDS = 0.3  # the server counts as ready this long after its spawn
+from tests.integration.test_supervisor import listener
 
 
 def pair(launch: type[Launch], tmp_path: Path, bound: bool) -> tuple[Launch, Events]:
@@ -21,8 +21,7 @@ def pair(launch: type[Launch], tmp_path: Path, bound: bool) -> tuple[Launch, Eve
         tmp_path,
         f"""
         [programs.redis]
-        command = {svc("run", "redis")}
-        start_seconds = {START_SECONDS}
+        {listener("redis")}
         [programs.client]
         command = {svc("run", "client")}
         start_seconds = 0
@@ -78,8 +77,7 @@ def test_server_restart_waits_for_a_slow_client(launch: type[Launch], tmp_path: 
         tmp_path,
         f"""
         [programs.redis]
-        command = {svc("run", "redis")}
-        start_seconds = 0.1
+        {listener("redis")}
         [programs.client]
         command = {svc("stubborn", "client")}
         start_seconds = 0

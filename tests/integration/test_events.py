@@ -109,7 +109,8 @@ def in_order(records: list[Record], wanted: list[tuple[object, ...]]) -> list[Re
 CRASH_ONCE = """
 [programs.crash]
 command = ["sh", "-c", "if [ -e {flag} ]; then exec sleep 1000; fi; touch {flag}; exit 3"]
-start_seconds = "0.3s"
+# the first run's exit must fall inside start_seconds (a failed start: backoff, attempts 1)
+start_seconds = "1s"
 backoff = {{ initial = "0.2s", max = "1s", jitter = 0.0 }}
 """
 

@@ -324,10 +324,10 @@ def test_bad_requests_get_4xx_and_pinit_supervises_on(launch: type[Launch], tmp_
     silent.close()
     slow.close()
     pinit.signal(15)
-    # 0 when the stop found crash in backoff or killed it (143 is graceful); 3 when crash ran
-    # its own `exit 3` between the stop's request and the signal: an unclean stop, and with no
+    # 0 when the stop found crash in backoff or killed it (143 is graceful); 1 when crash ran
+    # its own `exit 1` between the stop's request and the signal: an unclean stop, and with no
     # main program the first unclean code is the exit code (model/shutdown.exit_code_now)
-    assert pinit.finish()[0] in (0, 3)
+    assert pinit.finish()[0] in (0, 1)
 
 
 def test_unix_socket_with_curl(launch: type[Launch], tmp_path: Path) -> None:
@@ -453,10 +453,10 @@ def test_hundreds_of_clients_and_never_readers_leave_supervision_alone(
     for s in streams + hoarders:
         s.close()
     pinit.signal(15)
-    # 0 when the stop found crash in backoff or killed it (143 is graceful); 3 when crash ran
-    # its own `exit 3` between the stop's request and the signal: an unclean stop, and with no
+    # 0 when the stop found crash in backoff or killed it (143 is graceful); 1 when crash ran
+    # its own `exit 1` between the stop's request and the signal: an unclean stop, and with no
     # main program the first unclean code is the exit code (model/shutdown.exit_code_now)
-    assert pinit.finish()[0] in (0, 3)
+    assert pinit.finish()[0] in (0, 1)
 
 
 def test_at_the_client_cap_new_clients_wait_for_a_free_slot(

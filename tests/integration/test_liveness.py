@@ -29,7 +29,9 @@ def _hanging(tmp_path: Path, restart: str) -> tuple[str, Path]:
         [programs.web]
         command = {svc("hang", "web", str(port))}
         restart = "{restart}"
-        start_seconds = 0
+        # running (and so probed for liveness) once the port is open, however slow the start
+        start_seconds = 30
+        ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}
         live = {live}
         [programs.other]
         command = {svc("run", "other")}

@@ -139,9 +139,10 @@ def test_a_replacement_that_cannot_start_stops_the_roll(
     pinit, _, sock = boot(launch, tmp_path, "stop-first")
     old = {name: inst["pid"] for name, inst in status(sock).items()}
     config = tmp_path / "pinit.toml"
-    config.write_text(
-        body(sock, "stop-first", "v2").replace(str(SERVER[-1]), "/nonexistent/server.py")
-    )
+    # w-1 then retries until it gives up, which by the default on_fatal would end pinit within
+    # about a second, maybe before the `ctl status` below
+    broken = body(sock, "stop-first", "v2").replace(str(SERVER[-1]), "/nonexistent/server.py")
+    config.write_text(broken.replace("[programs.w]", 'on_fatal = "ignore"\n[programs.w]'))
     rc, _, err = ctl(sock, "reload")
     assert rc == 0, err
     line = pinit.wait_stderr("rolling restart of w stopped")

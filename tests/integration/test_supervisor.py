@@ -21,6 +21,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listener(name: str) -> str:
+    """TOML keys of a program ready once it listens, which svc.py does after its TERM handler
+    is in: a job `after` it that ends the container finds the handler there, however slowly
+    either started."""
+    port = free_port()
+    return (
+        f"command = {svc('listen', name, str(port))}\n"
+        f'ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}'
+    )
+
+
 def test_restart_after_a_crash(launch: type[Launch], tmp_path: Path) -> None:
     pinit, events = start(
         launch,
@@ -55,8 +66,9 @@ def test_fatal_after_retries(launch: type[Launch], tmp_path: Path, on_fatal: str
         start_seconds = "5s"
         start_retries = 2
         backoff = {{ initial = "10ms", max = "20ms" }}
+        after = ["other"]
         [programs.other]
-        command = {svc("run", "other")}
+        {listener("other")}
         """,
     )
     events.wait("other", "start")
@@ -84,8 +96,9 @@ def test_main_exit_status_becomes_pinits(launch: type[Launch], tmp_path: Path) -
         [programs.app]
         command = {svc("exit", "app", "7", "0.3")}
         restart = "never"
+        after = ["side"]
         [programs.side]
-        command = {svc("run", "side")}
+        {listener("side")}
         """,
     )
     events.wait("side", "start")
@@ -103,8 +116,9 @@ def test_critical_program_ends_the_container(launch: type[Launch], tmp_path: Pat
         command = {svc("exit", "job", "5", "0.2")}
         restart = "never"
         critical = true
+        after = ["side"]
         [programs.side]
-        command = {svc("run", "side")}
+        {listener("side")}
         """,
     )
     events.wait("job", "start")

@@ -82,9 +82,13 @@ def hang(name: str, port: int) -> None:
         record(name, "listening")
         while True:
             conn, _ = sock.accept()
-            conn.recv(4096)
-            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
-            conn.close()
+            try:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+            except ConnectionError:
+                pass  # a tcp ready probe connects and goes
+            finally:
+                conn.close()
     except HangError:
         wait_forever()
 

@@ -19,10 +19,16 @@ from tests.conftest import Launch, pinit_bin, run
 from tests.integration.supervise import SVC, Events, svc
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Ports free now, all different: each socket stays bound until every port is picked."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def _config(tmp_path: Path, body: str) -> Path:
@@ -48,13 +54,16 @@ def _launch(
 def test_cmds_exit_status_is_pinits(
     launch: type[Launch], tmp_path: Path, script: str, code: int
 ) -> None:
+    (port,) = free_ports(1)
     pinit, events = _launch(
         launch,
         tmp_path,
+        # ready once listening, which svc.py does after its TERM handler is in: CMD's quick
+        # exit must find db's handler there however slow db's own start is
         f"""
         [programs.db]
-        command = {svc("run", "db")}
-        start_seconds = "0.1s"
+        command = {svc("listen", "db", str(port))}
+        ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}
         """,
         ["sh", "-c", script],
     )
@@ -66,7 +75,7 @@ def test_cmds_exit_status_is_pinits(
 def test_cmd_starts_after_ready_programs_and_stops_first(
     launch: type[Launch], tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, cron_port = free_ports(2)
     pinit, events = _launch(
         launch,
         tmp_path,
@@ -75,15 +84,15 @@ def test_cmd_starts_after_ready_programs_and_stops_first(
         command = {svc("listen", "db", str(port), "0.5")}
         ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}
         [programs.cron]
-        command = {svc("run", "cron")}
-        start_seconds = "0.1s"
+        command = {svc("listen", "cron", str(cron_port))}
+        ready = {{ tcp = "127.0.0.1:{cron_port}", interval = "50ms" }}
         """,
         [*SVC, "run", "app"],
     )
     listening = events.wait("db", "listening")
     app = events.wait("app", "start")
     assert app.ns > listening.ns
-    assert app.ns > events.wait("cron", "start").ns
+    assert app.ns > events.wait("cron", "listening").ns
     pinit.signal(signal.SIGTERM)
     app_term = events.wait("app", "term")
     assert app_term.ns < events.wait("db", "term").ns
