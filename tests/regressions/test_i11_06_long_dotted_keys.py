@@ -24,9 +24,9 @@ PROGRAM = '[programs.web]\ncommand = ["/bin/true"]\n'
 def _timed_load(text: str) -> tuple[float, int, list[str]]:
     gc.collect()
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: the box's other load does not count
     config, errors = load_text(text, PATH, {})
-    elapsed = time.monotonic() - started
+    elapsed = time.thread_time() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert config is None

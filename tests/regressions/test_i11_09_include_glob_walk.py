@@ -18,9 +18,9 @@ PROGRAM = '[programs.a]\ncommand = "/bin/true"\n'
 def test_a_wildcard_in_a_directory_component_is_refused_without_a_walk(tmp_path: Path) -> None:
     conf = tmp_path / "pinit.toml"
     conf.write_text('[pinit]\ninclude = ["/*/*/*/*/*/nomatch"]\n' + PROGRAM)
-    began = time.monotonic()
+    began = time.thread_time()  # CPU time, a walk's syscalls included; not the box's load
     _, errors = load_file(str(conf), {})
-    assert time.monotonic() - began < 1
+    assert time.thread_time() - began < 1
     assert [(e.key_path, e.message) for e in errors] == [
         (
             "pinit.include[0]",
