@@ -188,7 +188,7 @@ def template_source(count: int, frozen: bool, post_init: bool) -> str:
         lines.append("    def __init__(")
         row = ""
         for param in params:
-            if row and len(row) + len(param) + 2 > 100:
+            if row and len(row) + len(param) + 1 > 100:  # the row's trailing space goes
                 lines.append(row.rstrip())
                 row = ""
             row = (row or "        ") + param + ", "

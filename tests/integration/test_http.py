@@ -260,9 +260,10 @@ def test_metrics_parsed_by_prometheus_and_promtool(launch: type[Launch], tmp_pat
     rc, _, err = ctl(sock, "status")
     assert rc == 0, err
     pinit.signal(15)
-    # 0 when the stop found crash in backoff or killed it (143 is graceful); 3 when crash ran
-    # its own `exit 3` between the stop's request and the signal: an unclean stop, and with no
-    # main program the first unclean code is the exit code (model/shutdown.exit_code_now)
+    # 0 when the stop found crash in backoff or cleanup, or killed it (143 is graceful); 3
+    # when crash ran its own `exit 3` before the stop signal reached it: reaped while
+    # stopping, an unclean stop, and with no main program the first unclean code is pinit's
+    # (model/shutdown.exit_code_now)
     assert pinit.finish()[0] in (0, 3)
 
 
@@ -324,9 +325,10 @@ def test_bad_requests_get_4xx_and_pinit_supervises_on(launch: type[Launch], tmp_
     silent.close()
     slow.close()
     pinit.signal(15)
-    # 0 when the stop found crash in backoff or killed it (143 is graceful); 1 when crash ran
-    # its own `exit 1` between the stop's request and the signal: an unclean stop, and with no
-    # main program the first unclean code is the exit code (model/shutdown.exit_code_now)
+    # 0 when the stop found crash in backoff or cleanup, or killed it (143 is graceful); 1
+    # when crash ran its own `exit 1` before the stop signal reached it: reaped while
+    # stopping, an unclean stop, and with no main program the first unclean code is pinit's
+    # (model/shutdown.exit_code_now)
     assert pinit.finish()[0] in (0, 1)
 
 
@@ -453,9 +455,10 @@ def test_hundreds_of_clients_and_never_readers_leave_supervision_alone(
     for s in streams + hoarders:
         s.close()
     pinit.signal(15)
-    # 0 when the stop found crash in backoff or killed it (143 is graceful); 1 when crash ran
-    # its own `exit 1` between the stop's request and the signal: an unclean stop, and with no
-    # main program the first unclean code is the exit code (model/shutdown.exit_code_now)
+    # 0 when the stop found crash in backoff or cleanup, or killed it (143 is graceful); 1
+    # when crash ran its own `exit 1` before the stop signal reached it: reaped while
+    # stopping, an unclean stop, and with no main program the first unclean code is pinit's
+    # (model/shutdown.exit_code_now)
     assert pinit.finish()[0] in (0, 1)
 
 

@@ -24,12 +24,16 @@ def free_port() -> int:
 def listener(name: str) -> str:
     """TOML keys of a program ready once it listens, which svc.py does after its TERM handler
     is in: a job `after` it that ends the container finds the handler there, however slowly
-    either started."""
+    either started. Running only when ready too (start_seconds far off), so its log reads
+    "running (pid N), ready" at once. Lines after the first are indented by 8, as the tests'
+    bodies are, so that their textwrap.dedent still applies."""
     port = free_port()
-    return (
-        f"command = {svc('listen', name, str(port))}\n"
-        f'ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}'
-    )
+    keys = [
+        f"command = {svc('listen', name, str(port))}",
+        f'ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}',
+        "start_seconds = 30",
+    ]
+    return "\n        ".join(keys)
 
 
 def test_restart_after_a_crash(launch: type[Launch], tmp_path: Path) -> None:

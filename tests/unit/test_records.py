@@ -178,22 +178,22 @@ def test_shapes_share_a_template_but_not_names() -> None:
 
 
 def test_a_wide_shape_not_precompiled_compiles_from_the_same_source() -> None:
-    """A shape pinit does not use (41 fields, __post_init__) compiles from template_source, whose
+    """A shape pinit does not use (42 fields, __post_init__) compiles from template_source, whose
     parameters wrap over several lines: positional, keyword, defaults and factories all land."""
     from pinit.recordinit import TEMPLATES
 
-    assert (41, False, True) not in TEMPLATES
+    assert (42, False, True) not in TEMPLATES
     names = [f"f{i}" for i in range(40)]
     namespace: dict[str, object] = {"records": records, "seen": []}
     lines = ["@records.dataclass", "class Wide:"]
     lines += [f"    {n}: int" for n in names]
-    lines += ["    tail: list[int] = records.field(default_factory=list)"]
+    lines += ["    plain: int = 5", "    tail: list[int] = records.field(default_factory=list)"]
     lines += ["    def __post_init__(self) -> None:", "        seen.append(self.f39)"]
     exec("\n".join(lines), namespace)
     wide = namespace["Wide"]
     a = wide(*range(40))  # type: ignore[operator]
     b = wide(**{n: i for i, n in enumerate(names)}, tail=[7])  # type: ignore[operator]
-    assert (a.f0, a.f39, a.tail, b.f20, b.tail) == (0, 39, [], 20, [7])
+    assert (a.f0, a.f39, a.plain, a.tail, b.f20, b.tail) == (0, 39, 5, [], 20, [7])
     assert namespace["seen"] == [39, 39]
     assert wide(*range(40)).tail is not a.tail  # type: ignore[operator]
 
