@@ -86,6 +86,9 @@ def test_cmd_starts_after_ready_programs_and_stops_first(
         [programs.cron]
         command = {svc("listen", "cron", str(cron_port))}
         ready = {{ tcp = "127.0.0.1:{cron_port}", interval = "50ms" }}
+        [programs.timer]
+        command = {svc("run", "timer")}
+        start_seconds = "0.1s"
         """,
         [*SVC, "run", "app"],
     )
@@ -99,6 +102,12 @@ def test_cmd_starts_after_ready_programs_and_stops_first(
     assert app_term.ns < events.wait("cron", "term").ns
     rc, _, err = pinit.finish()
     assert rc == 0, err  # CMD took the TERM gracefully: a docker stop is no failure
+    # a program ready by start_seconds alone gates CMD too: read in pinit's own log, as the
+    # programs' lines race (timer's start line may come after CMD's on a busy box)
+    lines = (pinit.err_seen.decode() + err).splitlines()
+    ready = next(i for i, line in enumerate(lines) if "timer: running (pid" in line)
+    started = next(i for i, line in enumerate(lines) if f"cmd: started pid {app.pid}" in line)
+    assert ready < started and lines[ready].endswith(", ready"), lines
 
 
 def test_cmd_wins_over_a_configured_main_and_cmd_after_is_honoured(
