@@ -56,12 +56,18 @@ def test_user() -> Iterator[pwd.struct_passwd]:
 
 def wait_for_exec(pid: int, comm: str, timeout: float = 5.0) -> None:
     """The report is written by sh just before `exec sleep`: reading /proc earlier would see
-    sh's own fds. exec raises no event we can wait on, so this polls, bounded."""
+    sh's own fds. exec raises no event we can wait on, so this polls, bounded. The new comm
+    shows before exec has laid out the new stack: until then /proc/PID/environ reads empty
+    (the kernel sets the environment's bounds last), so that is awaited too (a CI failure:
+    GREETING missing from an environ read in that window)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with open(f"/proc/{pid}/comm") as f:
-            if f.read().strip() == comm:
-                return
+            execed = f.read().strip() == comm
+        if execed:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f.read(1):
+                    return
         time.sleep(0.005)
     raise TimeoutError(f"pid {pid} did not exec {comm} within {timeout}s")
 
