@@ -162,7 +162,7 @@ def restart(runner: Runner, params: Params) -> dict[str, list[float]]:
             pid, ns = st.next_start(10)
             samples.append((ns - killed) / 1e6)
             direct.append(_direct_once(st.tracker))
-    return {"restart_ms": samples, "paired_ms": direct}
+    return {"restart_ms": samples, "restart_direct_ms": direct}
 
 
 def _await_age(st: Stage, until_ns: int) -> None:
@@ -320,9 +320,9 @@ def run_all(runners: list[Runner], params: Params, log: Callable[[str], None]) -
                 out[key][runner.name] = step(runner)
             except (OSError, RuntimeError, TimeoutError, EOFError, ValueError) as error:
                 errors.setdefault(runner.name, []).append(f"{key}: {error}")
-    paired = out.pop("restart")
-    out["restart_ms"] = {name: r["restart_ms"] for name, r in paired.items()}
-    out["restart_direct_ms"] = {name: r["paired_ms"] for name, r in paired.items()}
+    paired = out.pop("restart")  # one result per runner, two series: regroup by series
+    for series in ("restart_ms", "restart_direct_ms"):
+        out[series] = {name: r[series] for name, r in paired.items()}
     log("supervisors: small steady state (all at once)")
     healthy = [r for r in ready if r.name not in errors]
     out["small"] = small_steady(healthy, params) if healthy else {}

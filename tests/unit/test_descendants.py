@@ -18,13 +18,15 @@ from pinit.runtime import pid1, proctree
 TREE = r"""
 import os, sys, time
 r, w = os.pipe()
+life_r, life_w = os.pipe()  # EOF for the setsid'd pair once the root is gone, however it went
 if os.fork() == 0:          # a child in a session of its own, with a child of its own
+    os.close(life_w)
     os.setsid()
     if os.fork() == 0:
         os.write(w, b"%d %d\n" % (os.getpid(), os.getpgrp()))
-        time.sleep(60)
+        os.read(life_r, 1)
         os._exit(0)
-    time.sleep(60)
+    os.read(life_r, 1)
     os._exit(0)
 zombie = os.fork()
 if zombie == 0:
