@@ -21,6 +21,20 @@ from tests.conftest import ROOT, Launch, pinit_bin
 SVC = [sys.executable, "-I", "-S", str(ROOT / "tests" / "programs" / "svc.py")]
 
 
+def fd_targets(pid: int) -> list[str]:
+    """What the fds above 2 point at. sleep's loader opens each library on fd 3 and closes
+    it again, after the exec is visible (a CI failure: fd 3 listed, gone at its readlink): a
+    leak stays open, so an fd gone between the two reads is not one and is skipped."""
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        if int(fd) > 2:
+            try:
+                targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except FileNotFoundError:
+                pass
+    return targets
+
+
 def svc(*args: str) -> str:
     """A TOML array literal running svc.py with these arguments."""
     return "[" + ", ".join(f'"{a}"' for a in [*SVC, *args]) + "]"

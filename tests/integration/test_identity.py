@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Launch
-from tests.integration.supervise import start
+from tests.integration.supervise import fd_targets, start
 
 USER = "pinit-test-user"
 EXTRA = "pinit-test-extra"
@@ -136,8 +136,7 @@ def test_identity_umask_cwd_limits_environment(
     assert env["SHELL"] == "/bin/false"
     assert "NOTIFY_SOCKET" not in env  # only ready.notify programs get it (issue 7.4)
     # Nothing of pinit's leaks (its wakeup pipe, notify socket, spawn error pipe).
-    fds = [int(fd) for fd in os.listdir(f"/proc/{pid}/fd")]
-    extra = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds if fd > 2]
+    extra = fd_targets(pid)
     assert not [t for t in extra if t.startswith(("socket:", "pipe:"))], extra
     pinit.signal(signal.SIGTERM)
     assert pinit.finish()[0] == 0
