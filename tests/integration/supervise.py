@@ -22,9 +22,10 @@ SVC = [sys.executable, "-I", "-S", str(ROOT / "tests" / "programs" / "svc.py")]
 
 
 def fd_targets(pid: int) -> list[str]:
-    """What the fds above 2 point at. sleep's loader opens each library on fd 3 and closes
-    it again, after the exec is visible (a CI failure: fd 3 listed, gone at its readlink): a
-    leak stays open, so an fd gone between the two reads is not one and is skipped."""
+    """What the fds above 2 point at. Some open and close while we look: sleep's loader puts
+    each library on fd 3 after the exec is visible (a CI failure: fd 3 listed, gone at its
+    readlink), pinit reads /proc, svc.py appends its event line. A leak stays open, so an fd
+    gone between the two reads is not one and is skipped."""
     targets = []
     for fd in os.listdir(f"/proc/{pid}/fd"):
         if int(fd) > 2:
