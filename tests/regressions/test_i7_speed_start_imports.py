@@ -123,6 +123,27 @@ sys.exit(main(["--config", {config!r}]))
 """
 
 
+def _run_importtime(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`script` under `python -S -X importtime`, which lists every import on stderr."""
+    return subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def _imported(stderr: str) -> set[str]:
+    """The modules an importtime listing names."""
+    return {
+        line.rpartition("|")[2].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
 def test_config_start_imports_only_what_it_needs(tmp_path: Path) -> None:
     config = tmp_path / "pinit.toml"
     config.write_text(
@@ -133,30 +154,14 @@ def test_config_start_imports_only_what_it_needs(tmp_path: Path) -> None:
         "stop_timeout = 5\n"
     )
     script = RUN.format(root=str(ROOT), site=site.getsitepackages(), config=str(config))
-    done = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        cwd=tmp_path,
-    )
+    done = _run_importtime(script, tmp_path)
     assert "once: started pid" in done.stderr, done.stderr[-2000:]
-    imported = {
-        line.rpartition("|")[2].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    imported = _imported(done.stderr)
     assert "pinit.runtime.supervisor" in imported  # the measure saw the start path
     assert sorted(imported & NOT_ON_START_PATH) == []
     # -X importtime writes to stderr as pinit does: what came before the first spawn
     assert "FIRST-SPAWN" in done.stderr
-    before, _, _ = done.stderr.partition("FIRST-SPAWN")
-    before_spawn = {
-        line.rpartition("|")[2].strip()
-        for line in before.splitlines()
-        if line.startswith("import time:")
-    }
+    before_spawn = _imported(done.stderr.partition("FIRST-SPAWN")[0])
     assert "pinit.runtime.spawn" in before_spawn
     assert sorted(before_spawn & NOT_BEFORE_FIRST_SPAWN) == []
 
@@ -171,20 +176,9 @@ def test_cmd_start_loads_no_config_stack(tmp_path: Path) -> None:
         f"import sys\nsys.path[:0] = [{str(ROOT)!r}]\nsys.path += {site.getsitepackages()!r}\n"
         "from pinit.cli import main\nsys.exit(main(['--', 'true']))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        cwd=tmp_path,
-    )
+    done = _run_importtime(script, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    imported = {
-        line.rpartition("|")[2].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    imported = _imported(done.stderr)
     assert "pinit.runtime.single" in imported  # the measure saw the start path
     assert "pinit.config.pathsearch" in imported
     assert sorted(imported & NOT_ON_CMD_START) == []
