@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-__all__ = ["Tree", "below", "members", "own", "sample", "subtree"]
+__all__ = ["Tree", "below", "instances", "own", "sample", "subtree"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -134,22 +134,25 @@ def sample(
     for each instance with a live process: its main pid, the main pid's descendants and every
     member of its process group (a worker that left the tree but not the group still counts).
     """
-    if not any(pid is not None or pgid is not None for pid, pgid in groups.values()):
-        return {}
-    tree = subtree(os.getpid() if root is None else root)
+    tree, live = instances(groups, root)
     out: dict[str, tuple[float, int, int]] = {}
-    for name, live in members(groups, tree).items():
-        fields = [tree[pid] for pid in live]
+    for name, pids in live.items():
+        fields = [tree[pid] for pid in pids]
         out[name] = (sum(f[3] for f in fields), sum(f[4] for f in fields), len(fields))
     return out
 
 
-def members(
-    groups: Mapping[str, tuple[int | None, int | None]], tree: Tree
-) -> dict[str, list[int]]:
-    """``{instance: (main pid, pgid)}`` -> the live pids of `tree` that are each instance's:
-    its main pid, the main pid's descendants and every member of its process group (a worker
-    that left the tree but not the group still counts). Instances with none are left out."""
+def instances(
+    groups: Mapping[str, tuple[int | None, int | None]], root: int | None = None
+) -> tuple[Tree, dict[str, list[int]]]:
+    """``{instance: (main pid, pgid)}`` -> the tree under `root` (pinit by default) and the
+    live pids in it that are each instance's: its main pid, the main pid's descendants and
+    every member of its process group (a worker that left the tree but not the group still
+    counts). Instances with none are left out; with no process to look for, /proc is not read.
+    """
+    if not any(pid is not None or pgid is not None for pid, pgid in groups.values()):
+        return {}, {}
+    tree = subtree(os.getpid() if root is None else root)
     kids: dict[int, list[int]] = {}
     by_group: dict[int, list[int]] = {}
     for pid, (ppid, group, *_) in tree.items():
@@ -168,7 +171,7 @@ def members(
         live = sorted(pid for pid in seen if not tree[pid][2])
         if live:
             out[name] = live
-    return out
+    return tree, out
 
 
 _BOOT: list[float] = []

@@ -14,7 +14,6 @@ unrelated process is never mixed with the old one's numbers.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 
@@ -55,13 +54,11 @@ class Sampler:
 
     def sample(self, groups: Mapping[str, tuple[int | None, int | None]]) -> dict[str, Usage]:
         """``{instance: (main pid, pgid)}`` -> usage of each instance that has a live process."""
-        if not any(pid is not None or pgid is not None for pid, pgid in groups.values()):
-            return {}
-        tree = proctree.subtree(os.getpid())
+        tree, live = proctree.instances(groups)
         now = time.clock_gettime(time.CLOCK_BOOTTIME)  # the clock of /proc's start times
         seen: dict[Ident, tuple[float, float]] = {}
         result: dict[str, Usage] = {}
-        for name, pids in proctree.members(groups, tree).items():
+        for name, pids in live.items():
             cpu = 0.0
             rss = 0
             for pid in pids:
