@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import textwrap
@@ -34,6 +35,37 @@ def fd_targets(pid: int) -> list[str]:
             except FileNotFoundError:
                 pass
     return targets
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free now, all different: each socket stays bound until every port is picked."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
+
+
+def listener(name: str) -> str:
+    """TOML keys of a program ready once it listens, which svc.py does after its TERM handler
+    is in: a job `after` it that ends the container finds the handler there, however slowly
+    either started. Running only when ready too (start_seconds far off), so its log reads
+    "running (pid N), ready" at once. Lines after the first are indented by 8, as the tests'
+    bodies are, so that their textwrap.dedent still applies."""
+    port = free_port()
+    keys = [
+        f"command = {svc('listen', name, str(port))}",
+        f'ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}',
+        "start_seconds = 30",
+    ]
+    return "\n        ".join(keys)
 
 
 def svc(*args: str) -> str:

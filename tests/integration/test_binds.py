@@ -10,8 +10,7 @@ import signal
 from pathlib import Path
 
 from tests.conftest import Launch
-from tests.integration.supervise import Events, start, svc
-from tests.integration.test_supervisor import listener
+from tests.integration.supervise import Events, listener, start, svc
 
 
 def pair(launch: type[Launch], tmp_path: Path, bound: bool) -> tuple[Launch, Events]:

@@ -25,14 +25,8 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 
 from tests.conftest import Launch
-from tests.integration.supervise import Events, svc
+from tests.integration.supervise import Events, free_port, svc
 from tests.integration.test_ctl import ctl, status, up
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(

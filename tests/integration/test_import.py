@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, Launch, pinit_bin, processes_with_arg
-from tests.integration.test_supervisor import free_port
+from tests.integration.supervise import free_ports
 
 SHOP = ROOT / "tests" / "data" / "import" / "shop"
 APT_CONF = Path("/etc/supervisor/supervisord.conf")
@@ -129,10 +129,11 @@ def run_shop(
 
 @pytest.mark.timeout(90)
 def test_shop_supervisord_conf_runs_under_pinit(launch: type[Launch], tmp_path: Path) -> None:
+    redis, web, nginx = free_ports(3)  # distinct: each socket stays bound until all are picked
     env = {
-        "REDIS_PORT": str(free_port()),
-        "WEB_PORT": str(free_port()),
-        "NGINX_PORT": str(free_port()),
+        "REDIS_PORT": str(redis),
+        "WEB_PORT": str(web),
+        "NGINX_PORT": str(nginx),
         "APP_DIR": str(tmp_path),
         "APP_USER": str(os.getuid()),
     }
@@ -150,7 +151,8 @@ def test_shop_supervisord_conf_runs_under_pinit(launch: type[Launch], tmp_path: 
 
 @pytest.mark.timeout(90)
 def test_shop_procfile_runs_under_pinit(launch: type[Launch], tmp_path: Path) -> None:
-    env = {"REDIS_PORT": str(free_port()), "WEB_PORT": str(free_port()), "APP_DIR": str(tmp_path)}
+    redis, web = free_ports(2)
+    env = {"REDIS_PORT": str(redis), "WEB_PORT": str(web), "APP_DIR": str(tmp_path)}
     out, _ = pinit_import(str(SHOP / "Procfile"))
     data = tomllib.loads(out)
     assert list(data["programs"]) == ["web", "worker", "redis"]

@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 from tests.conftest import Launch
-from tests.integration.supervise import start, svc
+from tests.integration.supervise import free_port, start, svc
 from tests.integration.test_ctl import status
-from tests.integration.test_supervisor import free_port
 
 INTERVAL, TIMEOUT, FAILURES = 0.3, 0.2, 3
 MARGIN = 1.5  # the loop's own latency on a loaded 2-core machine

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import textwrap
 import uuid
 from pathlib import Path
@@ -12,28 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, Launch, pinit_bin, processes_with_arg, run
-from tests.integration.supervise import start, svc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listener(name: str) -> str:
-    """TOML keys of a program ready once it listens, which svc.py does after its TERM handler
-    is in: a job `after` it that ends the container finds the handler there, however slowly
-    either started. Running only when ready too (start_seconds far off), so its log reads
-    "running (pid N), ready" at once. Lines after the first are indented by 8, as the tests'
-    bodies are, so that their textwrap.dedent still applies."""
-    port = free_port()
-    keys = [
-        f"command = {svc('listen', name, str(port))}",
-        f'ready = {{ tcp = "127.0.0.1:{port}", interval = "50ms" }}',
-        "start_seconds = 30",
-    ]
-    return "\n        ".join(keys)
+from tests.integration.supervise import free_port, listener, start, svc
 
 
 def test_restart_after_a_crash(launch: type[Launch], tmp_path: Path) -> None:

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Launch, pinit_bin
-from tests.integration.supervise import start, svc
-from tests.integration.test_supervisor import free_port
+from tests.integration.supervise import free_port, start, svc
 
 # Records "env <NOTIFY_SOCKET it sees> 0 0"; `$$` is pinit's escape for a literal `$`.
 REPORT_SOCKET = (

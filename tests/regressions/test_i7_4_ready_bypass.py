@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Launch
-from tests.integration.supervise import SVC, start, svc
+from tests.integration.supervise import SVC, free_port, start, svc
 
 pytestmark = pytest.mark.skipif(
     shutil.which("systemd-notify") is None, reason="systemd-notify is not installed"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _toml_array(argv: list[str]) -> str:

@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Launch, pinit_bin, run
-from tests.integration.supervise import SVC, Events, svc
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports free now, all different: each socket stays bound until every port is picked."""
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+from tests.integration.supervise import SVC, Events, free_ports, svc
 
 
 def _config(tmp_path: Path, body: str) -> Path:

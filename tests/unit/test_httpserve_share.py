@@ -13,15 +13,10 @@ from pinit.runtime import httpgate
 from pinit.runtime.httpreply import Reply, Request
 from pinit.runtime.httpserve import HttpServer
 from pinit.runtime.loop import Loop
+from tests.integration.supervise import free_port
 
 WORK = 0.03
 ASKED = 16
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_flood_of_costly_requests_is_held_to_the_endpoints_share() -> None:
